@@ -1,0 +1,84 @@
+/*
+ * The agent's single MQTT session (libmosquitto), driven from the core's own
+ * poll loop: no libmosquitto thread, no locks.
+ *
+ * It pulls records from the publish queue while connected and while fewer
+ * than `spool.inflight` publishes are unacknowledged, and acks each record on
+ * PUBACK/PUBCOMP (QoS 1/2) or once written (QoS 0). libmosquitto is never
+ * handed more than that window, so its own (unbounded, in-memory) queue stays
+ * small. Brokers are tried in order and rotated on failure, with backoff.
+ * The retained status is published on every connect and is the will.
+ */
+#ifndef IOCA_MQTT_SESSION_H
+#define IOCA_MQTT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "queue.h"
+
+struct ioca_mqtt;
+
+struct ioca_mqtt_stats {
+	bool connected;
+	const char *broker;        /* url of the current/last broker */
+	uint64_t connects;         /* successful CONNACKs */
+	uint64_t reconnects;       /* connection losses followed by a new attempt */
+	uint64_t published;        /* records handed to libmosquitto */
+	uint64_t delivered;        /* records acked (PUBACK/PUBCOMP/written) */
+	uint64_t refused;          /* records the broker/library refused for good (dropped, counted) */
+	uint64_t in_flight;
+	double latency_ms_avg;     /* accept -> delivered, since last stats_reset */
+	double latency_ms_max;
+	uint64_t latency_samples;
+	char last_error[160];
+};
+
+/*
+ * Create the session for `cfg` (mqtt + agent sections). Nothing is connected
+ * yet. The status JSON topic is <prefix>/<agent.id>/status.
+ * `offline_will_json` is the payload of the will (retained).
+ * Returns NULL with a message in err on a setup error (bad TLS files, ...).
+ */
+struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue *queue,
+				const char *offline_will_json, char *err, size_t errlen);
+
+/* Start connecting (non-blocking). */
+void ioca_mqtt_start(struct ioca_mqtt *m);
+
+/* Socket to poll, or -1 when there is none right now. */
+int ioca_mqtt_fd(const struct ioca_mqtt *m);
+/* poll() events wanted on that socket (POLLIN, plus POLLOUT when data is waiting). */
+short ioca_mqtt_poll_events(const struct ioca_mqtt *m);
+/* Handle poll() results on the socket. */
+void ioca_mqtt_on_poll(struct ioca_mqtt *m, short revents);
+/* Timers: keepalive, reconnect backoff, pulling from the queue. Call every loop turn. */
+void ioca_mqtt_tick(struct ioca_mqtt *m, int64_t now_mono_ms);
+/* Longest the loop may sleep before the next tick is due (ms). */
+int ioca_mqtt_timeout_ms(const struct ioca_mqtt *m, int64_t now_mono_ms);
+
+/* Set the retained status (published now if connected, and on every connect). */
+void ioca_mqtt_set_status(struct ioca_mqtt *m, const char *status_json);
+
+/* Publish something that does not go through the queue (metrics): QoS 0, not
+ * retained; silently skipped when not connected. */
+void ioca_mqtt_publish_volatile(struct ioca_mqtt *m, const char *topic, const void *payload,
+				size_t len);
+
+bool ioca_mqtt_connected(const struct ioca_mqtt *m);
+
+/*
+ * Graceful stop: wait up to timeout_ms for in-flight publishes to complete,
+ * publish `offline_status_json` retained, disconnect cleanly.
+ */
+void ioca_mqtt_shutdown(struct ioca_mqtt *m, const char *offline_status_json, int timeout_ms);
+
+void ioca_mqtt_stats(struct ioca_mqtt *m, struct ioca_mqtt_stats *out);
+/* Reset the latency window after a metrics report. */
+void ioca_mqtt_stats_reset_latency(struct ioca_mqtt *m);
+
+void ioca_mqtt_free(struct ioca_mqtt *m);
+
+#endif

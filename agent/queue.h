@@ -1,0 +1,109 @@
+/*
+ * The publish queue: what the core has accepted and not yet seen delivered.
+ *
+ * Two implementations sit behind this interface: the disk spool (spool.c),
+ * which is what the agent runs with, and a bounded memory queue (memqueue.c),
+ * which the spool itself falls back to while the disk refuses writes.
+ *
+ * Invariants every implementation keeps:
+ *   - records come out of next() in push order, each exactly once per run;
+ *   - a record is forgotten only by ack() of its seq, or by a counted drop
+ *     when the queue is over its size bound (oldest first);
+ *   - seq numbers are strictly increasing and survive restarts where the
+ *     implementation is persistent.
+ * The MQTT session pulls with next() while it has room in its in-flight
+ * window and calls ack() on PUBACK/PUBCOMP (QoS 1/2) or once written (QoS 0).
+ */
+#ifndef IOCA_QUEUE_H
+#define IOCA_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Return codes (the agent's one vocabulary). */
+#define IOCA_OK 0
+#define IOCA_ERROR (-1)
+#define IOCA_AGAIN (-2) /* nothing available now */
+
+/* What kind of payload a record carries. */
+enum ioca_record_kind {
+	IOCA_RECORD_JSON = 0, /* event or telemetry envelope */
+	IOCA_RECORD_BLOB = 1, /* binary (snapshot); content_type says what */
+};
+
+/* One message. Strings are NUL-terminated; payload is not. */
+struct ioca_record {
+	uint64_t seq;             /* assigned by the queue: see ioca_queue_ops.next_seq */
+	enum ioca_record_kind kind;
+	uint8_t qos;              /* 0, 1 or 2 */
+	bool retain;
+	int64_t accepted_ms;      /* wall clock when the core accepted it */
+	const char *topic;
+	const char *content_type; /* NULL for JSON records */
+	const void *payload;
+	size_t payload_len;
+};
+
+/* Counters and gauges for metrics and status. */
+struct ioca_queue_stats {
+	uint64_t records;         /* records held (undelivered, including in flight) */
+	uint64_t bytes;           /* bytes held (on disk for the spool) */
+	uint64_t in_flight;       /* handed out by next() and not yet acked */
+	uint64_t pushed;          /* total accepted */
+	uint64_t acked;           /* total released by ack() */
+	uint64_t dropped_records; /* total dropped by the size/age bound or write failure */
+	uint64_t dropped_bytes;
+	uint64_t corrupt_records; /* total skipped because damaged (spool) */
+	int64_t oldest_ms;        /* accepted_ms of the oldest held record, 0 if none */
+	bool degraded;            /* the spool cannot write to disk and holds records in memory */
+	char degraded_reason[128];/* why, e.g. "write spool/00000001.seg: No space left on device" */
+};
+
+struct ioca_queue;
+
+struct ioca_queue_ops {
+	/* The seq the next push() must carry. */
+	uint64_t (*next_seq)(struct ioca_queue *q);
+	/* Accept a record (rec->seq == next_seq()); the queue copies what it
+	 * needs. IOCA_ERROR only when the record can be kept nowhere (counted
+	 * as dropped). */
+	int (*push)(struct ioca_queue *q, const struct ioca_record *rec);
+	/* Hand out the oldest record not yet handed out. The record's memory is
+	 * valid until the next call on the queue. IOCA_AGAIN when there is none. */
+	int (*next)(struct ioca_queue *q, struct ioca_record *out);
+	/* Delivery of `seq` is complete: release it. Acks may come out of order. */
+	void (*ack)(struct ioca_queue *q, uint64_t seq);
+	/* Forget what was handed out and not acked: the next next() starts again
+	 * at the oldest unacked record (used when a publish is refused and must
+	 * be retried). */
+	void (*rewind)(struct ioca_queue *q);
+	/* Periodic work (fsync interval, retrying a failing disk, age bound). */
+	void (*tick)(struct ioca_queue *q, int64_t now_mono_ms);
+	/* Make everything accepted durable now (at stop). */
+	int (*flush)(struct ioca_queue *q);
+	void (*stats)(struct ioca_queue *q, struct ioca_queue_stats *out);
+	/* Flush and free. */
+	void (*close)(struct ioca_queue *q);
+};
+
+/* Every implementation's struct starts with this. */
+struct ioca_queue {
+	const struct ioca_queue_ops *ops;
+};
+
+static inline uint64_t ioca_queue_next_seq(struct ioca_queue *q) { return q->ops->next_seq(q); }
+static inline int ioca_queue_push(struct ioca_queue *q, const struct ioca_record *r) { return q->ops->push(q, r); }
+static inline int ioca_queue_next(struct ioca_queue *q, struct ioca_record *r) { return q->ops->next(q, r); }
+static inline void ioca_queue_ack(struct ioca_queue *q, uint64_t seq) { q->ops->ack(q, seq); }
+static inline void ioca_queue_rewind(struct ioca_queue *q) { q->ops->rewind(q); }
+static inline void ioca_queue_tick(struct ioca_queue *q, int64_t now) { q->ops->tick(q, now); }
+static inline int ioca_queue_flush(struct ioca_queue *q) { return q->ops->flush(q); }
+static inline void ioca_queue_stats(struct ioca_queue *q, struct ioca_queue_stats *s) { q->ops->stats(q, s); }
+static inline void ioca_queue_close(struct ioca_queue *q) { if (q) q->ops->close(q); }
+
+/* Bounded memory queue. `first_seq` is the seq of the first push. Over
+ * max_bytes the oldest records that are not in flight are dropped (counted). */
+struct ioca_queue *ioca_memqueue_new(uint64_t first_seq, uint64_t max_bytes);
+
+#endif

@@ -1,0 +1,16 @@
+/* Clocks and RFC 3339 formatting. */
+#ifndef IOCA_TIMEUTIL_H
+#define IOCA_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t ioca_now_wall_ms(void);
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t ioca_now_mono_ms(void);
+/* "2026-11-25T15:30:01.123Z" into buf (>= IOCA_RFC3339_LEN bytes); returns buf. */
+#define IOCA_RFC3339_LEN 32
+char *ioca_format_rfc3339(int64_t wall_ms, char *buf, size_t len);
+
+#endif
