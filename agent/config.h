@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "retcode.h"
 
 #define IOCA_DEFAULT_CONFIG_PATH "/etc/iocagent/iocagent.conf"
 
@@ -75,9 +76,9 @@ struct ioca_spool_config {
 struct ioca_instance_config {
 	char *name;
 	char *plugin;
-	int qos;                  /* -1: use mqtt.qos */
+	int qos;                  /* 0..2; mqtt.qos filled in when not set */
 	double max_rate;          /* emits per second, 0 = unlimited */
-	int64_t memory_limit_mb;  /* 0 = agent default */
+	int64_t memory_limit_mb;  /* agent.worker_memory_limit_mb filled in when not set; 0 = none */
 	int hang_timeout_s;
 	bool snapshot_retain;
 	char *options_text;       /* libconfig text of the instance group, defaults filled */

@@ -21,10 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Return codes (the agent's one vocabulary). */
-#define IOCA_OK 0
-#define IOCA_ERROR (-1)
-#define IOCA_AGAIN (-2) /* nothing available now */
+#include "retcode.h"
 
 /* What kind of payload a record carries. */
 enum ioca_record_kind {
@@ -58,6 +55,9 @@ struct ioca_queue_stats {
 	int64_t oldest_ms;        /* accepted_ms of the oldest held record, 0 if none */
 	bool degraded;            /* the spool cannot write to disk and holds records in memory */
 	char degraded_reason[128];/* why, e.g. "write spool/00000001.seg: No space left on device" */
+	uint64_t memory_records;  /* of `records`, held in the memory fallback (spool) */
+	uint64_t segments;        /* segment files on disk (spool) */
+	uint64_t fsyncs;          /* fdatasync calls on segments (spool) */
 };
 
 struct ioca_queue;

@@ -17,6 +17,9 @@
  *   - faults: `fault_after` consecutive failed samples of a reading ->
  *     sensor.fault; its next good sample -> sensor.recovered.
  *
+ * Optional numbers (limits, ranges) default to NaN, meaning "not set", so
+ * that readers never depend on whether a default was filled in.
+ *
  * Options: every sensor plugin embeds the same keys in its option table with
  * the macros below, so the configuration reads the same for all of them:
  *
@@ -39,6 +42,7 @@
 #ifndef IOCA_SENSOR_H
 #define IOCA_SENSOR_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,10 +95,10 @@ extern const struct ioca_option ioca_sensor_rule_options[];
 	  .def_float = 0.0 },                                                                   \
 	{ .key = "valid_min", .type = IOCA_OPT_FLOAT,                                          \
 	  .help = "smallest physically possible value; below it the reading is an error "      \
-		  "(out_of_range)" },                                                           \
+		  "(out_of_range)", .def_float = NAN },                                         \
 	{ .key = "valid_max", .type = IOCA_OPT_FLOAT,                                          \
 	  .help = "largest physically possible value; above it the reading is an error "       \
-		  "(out_of_range)" }
+		  "(out_of_range)", .def_float = NAN }
 
 /* ------------------------------------------------------------------------ */
 /* Configuration checks                                                     */

@@ -18,13 +18,13 @@ const struct ioca_option ioca_sensor_rule_options[] = {
 	  .help = "name of the reading the rule watches" },
 	{ .key = "name", .type = IOCA_OPT_STRING,
 	  .help = "rule name in events (default: <reading>_high / <reading>_low)" },
-	{ .key = "high", .type = IOCA_OPT_FLOAT,
+	{ .key = "high", .type = IOCA_OPT_FLOAT, .def_float = NAN,
 	  .help = "raise threshold.exceeded when the value is above this" },
-	{ .key = "high_clear", .type = IOCA_OPT_FLOAT,
+	{ .key = "high_clear", .type = IOCA_OPT_FLOAT, .def_float = NAN,
 	  .help = "clear a high alarm when the value falls below this (default: high)" },
-	{ .key = "low", .type = IOCA_OPT_FLOAT,
+	{ .key = "low", .type = IOCA_OPT_FLOAT, .def_float = NAN,
 	  .help = "raise threshold.exceeded when the value is below this" },
-	{ .key = "low_clear", .type = IOCA_OPT_FLOAT,
+	{ .key = "low_clear", .type = IOCA_OPT_FLOAT, .def_float = NAN,
 	  .help = "clear a low alarm when the value rises above this (default: low)" },
 	{ .key = "hold_raise", .type = IOCA_OPT_FLOAT,
 	  .help = "seconds the limit must stay exceeded before the event is raised",
@@ -38,20 +38,26 @@ const struct ioca_option ioca_sensor_rule_options[] = {
 	{ .key = NULL },
 };
 
+/* Optional numbers default to NaN: "not written". */
+static bool is_set(const struct ioca_host *host, const struct ioca_opts *g, const char *key)
+{
+	return !isnan(host->opt_float(g, key));
+}
+
 static int check_rule(const struct ioca_host *host, const struct ioca_opts *r,
 		      ioca_sensor_known_fn known, void *known_ctx, ioca_report_fn report,
 		      void *report_ctx)
 {
 	int problems = 0;
-	bool has_high = host->opt_is_set(r, "high");
-	bool has_low = host->opt_is_set(r, "low");
+	bool has_high = is_set(host, r, "high");
+	bool has_low = is_set(host, r, "low");
 	const char *reading = host->opt_string(r, "reading");
 
 	if (!has_high && !has_low) {
 		report(report_ctx, r, "rule for '%s' needs 'high' and/or 'low'", reading);
 		problems++;
 	}
-	if (host->opt_is_set(r, "high_clear")) {
+	if (is_set(host, r, "high_clear")) {
 		if (!has_high) {
 			report(report_ctx, r, "'high_clear' without 'high'");
 			problems++;
@@ -60,7 +66,7 @@ static int check_rule(const struct ioca_host *host, const struct ioca_opts *r,
 			problems++;
 		}
 	}
-	if (host->opt_is_set(r, "low_clear")) {
+	if (is_set(host, r, "low_clear")) {
 		if (!has_low) {
 			report(report_ctx, r, "'low_clear' without 'low'");
 			problems++;
@@ -103,7 +109,7 @@ int ioca_sensor_check_reading(const struct ioca_host *host, const struct ioca_op
 		report(report_ctx, reading, "reading '%s': 'scale' must be a non-zero number", name);
 		problems++;
 	}
-	if (host->opt_is_set(reading, "valid_min") && host->opt_is_set(reading, "valid_max") &&
+	if (is_set(host, reading, "valid_min") && is_set(host, reading, "valid_max") &&
 	    host->opt_float(reading, "valid_min") >= host->opt_float(reading, "valid_max")) {
 		report(report_ctx, reading, "reading '%s': 'valid_min' must be below 'valid_max'",
 		       name);

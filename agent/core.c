@@ -1,0 +1,559 @@
+/*
+ * The core's main loop (see core.h).
+ *
+ * One thread, one poll(): the signalfd, the MQTT socket and the worker
+ * sockets. Each turn reads what workers sent (into the queue through the
+ * intake), then runs the timers: supervisor, queue, MQTT (which pulls from
+ * the queue), status, metrics, the systemd watchdog. Nothing in the loop
+ * blocks except poll() itself.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "intake.h"
+#include "log.h"
+#include "mqtt_session.h"
+#include "report.h"
+#include "spool.h"
+#include "supervisor.h"
+#include "timeutil.h"
+
+#define MAX_POLL_FDS 1024
+#define STATUS_MIN_INTERVAL_MS 1000
+#define SD_STATUS_INTERVAL_MS 5000
+#define STOP_WORKERS_GRACE_MS 3000
+#define STOP_TOTAL_MS 4500
+#define MQTT_SHUTDOWN_MS 1000
+#define DROP_REPORT_MIN_INTERVAL_MS 10000
+
+struct core {
+	char *config_path;
+	struct ioca_config cfg;
+	struct ioca_queue *queue;
+	struct ioca_mqtt *mqtt;
+	struct ioca_supervisor *sup;
+	struct ioca_intake intake;
+	struct ioca_report_ctx report;
+	int sig_fd;
+	int lock_fd;
+	bool stopping;
+	bool status_dirty;
+	int64_t status_sent_ms;
+	int64_t metrics_due_ms;
+	int64_t watchdog_interval_ms;
+	int64_t watchdog_due_ms;
+	int64_t sd_status_due_ms;
+	char sd_status[192];
+};
+
+/* ---- callbacks ----------------------------------------------------------- */
+
+static void on_message(void *ctx, const struct ioca_sup_message *m)
+{
+	struct core *c = ctx;
+	ioca_intake_worker_message(&c->intake, m);
+}
+
+static void on_failure(void *ctx, const struct ioca_sup_failure *f)
+{
+	struct core *c = ctx;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "instance", f->instance);
+	cJSON_AddStringToObject(d, "plugin", f->plugin);
+	cJSON_AddStringToObject(d, "reason", f->reason);
+	if (f->signal)
+		cJSON_AddNumberToObject(d, "signal", f->signal);
+	if (f->exit_code >= 0)
+		cJSON_AddNumberToObject(d, "exit_code", f->exit_code);
+	if (f->detail)
+		cJSON_AddStringToObject(d, "error", f->detail);
+	cJSON_AddNumberToObject(d, "restarts", f->restarts);
+	cJSON_AddNumberToObject(d, "retry_in_s", f->retry_in_s);
+	ioca_intake_agent_event(&c->intake, "agent.instance_failed", IOCA_SEV_WARNING, d);
+}
+
+static void on_state_change(void *ctx)
+{
+	struct core *c = ctx;
+	c->status_dirty = true;
+}
+
+static void on_spool_corrupt(void *ctx, const char *file, uint64_t bytes_skipped)
+{
+	struct core *c = ctx;
+	ioca_warn("spool: damaged data in %s, %llu bytes skipped", file,
+		  (unsigned long long)bytes_skipped);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "file", file);
+	cJSON_AddNumberToObject(d, "bytes_skipped", (double)bytes_skipped);
+	ioca_intake_agent_event(&c->intake, "agent.spool_corrupt", IOCA_SEV_WARNING, d);
+}
+
+static void on_spool_dropped(void *ctx, uint64_t records, uint64_t bytes)
+{
+	struct core *c = ctx;
+	ioca_warn("spool: %llu records (%llu bytes) dropped", (unsigned long long)records,
+		  (unsigned long long)bytes);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "events", (double)records);
+	cJSON_AddNumberToObject(d, "bytes", (double)bytes);
+	ioca_intake_agent_event(&c->intake, "agent.spool_dropped", IOCA_SEV_WARNING, d);
+}
+
+static void on_spool_degraded(void *ctx, bool degraded, const char *reason)
+{
+	struct core *c = ctx;
+	if (degraded)
+		ioca_error("spool: cannot write to disk (%s); holding new records in memory",
+			   reason ? reason : "unknown");
+	else
+		ioca_info("spool: writing to disk again");
+	c->status_dirty = true;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static int load_config(const char *path, struct ioca_config *out)
+{
+	struct ioca_diag diag = {0};
+	int rc = ioca_config_load(path, NULL, out, &diag);
+	if (rc != IOCA_OK) {
+		for (size_t i = 0; i < diag.count; i++)
+			ioca_error("%s", diag.lines[i]);
+	}
+	ioca_diag_clear(&diag);
+	return rc;
+}
+
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* One agent per state_dir: the spool and seq must have a single writer. */
+static int lock_state_dir(const char *state_dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/lock", state_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		ioca_error("cannot open %s: %m", path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ioca_error("another iocagent is running with state_dir %s", state_dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int self_exe(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int block_signals(void)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* ---- status, metrics, systemd ------------------------------------------- */
+
+static void update_report_ctx(struct core *c)
+{
+	c->report.cfg = &c->cfg;
+	c->report.sup = c->sup;
+	c->report.queue = c->queue;
+	c->report.mqtt = c->mqtt;
+	c->report.accepted = c->intake.accepted;
+	c->report.refused = c->intake.refused;
+}
+
+static void publish_status(struct core *c, int64_t now)
+{
+	if (!c->status_dirty || now - c->status_sent_ms < STATUS_MIN_INTERVAL_MS)
+		return;
+	update_report_ctx(c);
+	char *status = ioca_report_status_online(&c->report);
+	if (status) {
+		ioca_mqtt_set_status(c->mqtt, status);
+		free(status);
+	}
+	c->status_dirty = false;
+	c->status_sent_ms = now;
+}
+
+static void publish_metrics(struct core *c, int64_t now)
+{
+	if (now < c->metrics_due_ms)
+		return;
+	c->metrics_due_ms = now + (int64_t)c->cfg.agent.metrics_interval_s * 1000;
+	update_report_ctx(c);
+	char *doc = ioca_report_metrics(&c->report);
+	if (!doc)
+		return;
+	char topic[512];
+	if (ioca_topic_agent(topic, sizeof topic, c->cfg.mqtt.topic_prefix, c->cfg.agent.id,
+			     "metrics"))
+		ioca_mqtt_publish_volatile(c->mqtt, topic, doc, strlen(doc));
+	free(doc);
+	ioca_mqtt_stats_reset_latency(c->mqtt);
+}
+
+static void notify_systemd(struct core *c, int64_t now)
+{
+	if (c->watchdog_interval_ms && now >= c->watchdog_due_ms) {
+		sd_notify(0, "WATCHDOG=1");
+		c->watchdog_due_ms = now + c->watchdog_interval_ms;
+	}
+	if (now >= c->sd_status_due_ms) {
+		char line[192];
+		update_report_ctx(c);
+		ioca_report_status_line(&c->report, line, sizeof line);
+		if (strcmp(line, c->sd_status) != 0) {
+			sd_notifyf(0, "STATUS=%s", line);
+			snprintf(c->sd_status, sizeof c->sd_status, "%s", line);
+		}
+		c->sd_status_due_ms = now + SD_STATUS_INTERVAL_MS;
+	}
+}
+
+/* ---- reload ------------------------------------------------------------- */
+
+static bool mqtt_changed(const struct ioca_config *a, const struct ioca_config *b)
+{
+	const struct ioca_mqtt_config *x = &a->mqtt, *y = &b->mqtt;
+#define SAME_STR(p, q) (((p) == NULL && (q) == NULL) || ((p) && (q) && strcmp((p), (q)) == 0))
+	if (x->n_brokers != y->n_brokers || x->protocol != y->protocol ||
+	    x->keepalive_s != y->keepalive_s || x->qos != y->qos ||
+	    x->session_expiry_s != y->session_expiry_s ||
+	    x->message_expiry_s != y->message_expiry_s || x->has_tls != y->has_tls ||
+	    x->tls.insecure != y->tls.insecure || x->reconnect_min_s != y->reconnect_min_s ||
+	    x->reconnect_max_s != y->reconnect_max_s || a->spool.inflight != b->spool.inflight)
+		return true;
+	if (!SAME_STR(x->username, y->username) || !SAME_STR(x->password, y->password) ||
+	    !SAME_STR(x->topic_prefix, y->topic_prefix) || !SAME_STR(x->tls.ca_file, y->tls.ca_file) ||
+	    !SAME_STR(x->tls.cert_file, y->tls.cert_file) ||
+	    !SAME_STR(x->tls.key_file, y->tls.key_file) ||
+	    !SAME_STR(a->agent.site, b->agent.site))
+		return true;
+	for (size_t i = 0; i < x->n_brokers; i++)
+		if (!SAME_STR(x->brokers[i].url, y->brokers[i].url))
+			return true;
+#undef SAME_STR
+	return false;
+}
+
+static struct ioca_mqtt *new_session(struct core *c, const struct ioca_config *cfg)
+{
+	char err[256] = "";
+	char *will = ioca_report_status_offline(cfg, 0);
+	struct ioca_mqtt *m = ioca_mqtt_new(cfg, c->queue, will, err, sizeof err);
+	free(will);
+	if (!m)
+		ioca_error("mqtt: %s", err);
+	return m;
+}
+
+/* Keys that cannot change while running: the new config keeps the old values. */
+static void keep_restart_only_keys(struct core *c, struct ioca_config *next)
+{
+	struct ioca_config *cur = &c->cfg;
+	if (strcmp(cur->agent.id, next->agent.id) != 0) {
+		ioca_warn("reload: agent.id change takes effect at the next restart");
+		char *t = next->agent.id;
+		next->agent.id = cur->agent.id;
+		cur->agent.id = t;
+	}
+	if (strcmp(cur->agent.state_dir, next->agent.state_dir) != 0) {
+		ioca_warn("reload: agent.state_dir change takes effect at the next restart");
+		char *t = next->agent.state_dir;
+		next->agent.state_dir = cur->agent.state_dir;
+		cur->agent.state_dir = t;
+	}
+	if (memcmp(&cur->spool, &next->spool, sizeof cur->spool) != 0 &&
+	    (cur->spool.max_bytes != next->spool.max_bytes ||
+	     cur->spool.fsync != next->spool.fsync ||
+	     cur->spool.fsync_interval_ms != next->spool.fsync_interval_ms ||
+	     cur->spool.segment_bytes != next->spool.segment_bytes ||
+	     cur->spool.max_age_s != next->spool.max_age_s ||
+	     cur->spool.memory_buffer_bytes != next->spool.memory_buffer_bytes))
+		ioca_warn("reload: spool settings change takes effect at the next restart");
+}
+
+static void reload(struct core *c)
+{
+	ioca_info("reload: reading %s", c->config_path);
+	struct ioca_config next;
+	if (load_config(c->config_path, &next) != IOCA_OK) {
+		ioca_error("reload: the new configuration is invalid; keeping the running one");
+		return;
+	}
+	keep_restart_only_keys(c, &next);
+	ioca_log_set_level(next.agent.log_level);
+	if (mqtt_changed(&c->cfg, &next)) {
+		struct ioca_mqtt *m = new_session(c, &next);
+		if (!m) {
+			ioca_error("reload: keeping the running configuration");
+			ioca_config_free(&next);
+			return;
+		}
+		ioca_info("reload: MQTT settings changed, reconnecting");
+		ioca_mqtt_free(c->mqtt);
+		/* what the old session had in flight goes out again through the new one */
+		ioca_queue_rewind(c->queue);
+		c->mqtt = m;
+		ioca_mqtt_start(c->mqtt);
+	}
+	ioca_supervisor_apply(c->sup, &next);
+	ioca_config_free(&c->cfg);
+	c->cfg = next;
+	ioca_intake_set_config(&c->intake, &c->cfg);
+	c->status_dirty = true;
+	c->status_sent_ms = 0;
+	ioca_info("reload: done, %zu instances", c->cfg.n_instances);
+}
+
+/* ---- loop --------------------------------------------------------------- */
+
+static void handle_signals(struct core *c)
+{
+	struct signalfd_siginfo si;
+	while (read(c->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (!c->stopping)
+				ioca_info("stopping (signal %u)", si.ssi_signo);
+			c->stopping = true;
+			break;
+		case SIGHUP:
+			sd_notify(0, "RELOADING=1");
+			reload(c);
+			sd_notify(0, "READY=1");
+			break;
+		case SIGCHLD:
+			ioca_supervisor_reap(c->sup);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int min_timeout(int a, int64_t b)
+{
+	if (b < 0)
+		b = 0;
+	return b < a ? (int)b : a;
+}
+
+/* One poll() turn; returns after handling what came. */
+static void loop_once(struct core *c, int max_wait_ms)
+{
+	static struct pollfd fds[MAX_POLL_FDS];
+	int64_t now = ioca_now_mono_ms();
+	size_t n = 0;
+	fds[n++] = (struct pollfd){.fd = c->sig_fd, .events = POLLIN};
+	int mfd = ioca_mqtt_fd(c->mqtt);
+	size_t mqtt_idx = n;
+	fds[n++] = (struct pollfd){.fd = mfd, .events = mfd >= 0 ? ioca_mqtt_poll_events(c->mqtt) : 0};
+	size_t first_worker = n;
+	n += ioca_supervisor_pollfds(c->sup, fds + n, MAX_POLL_FDS - n);
+
+	int timeout = max_wait_ms;
+	timeout = min_timeout(timeout, ioca_mqtt_timeout_ms(c->mqtt, now));
+	timeout = min_timeout(timeout, ioca_supervisor_timeout_ms(c->sup, now));
+	if (!c->stopping) {
+		timeout = min_timeout(timeout, c->metrics_due_ms - now);
+		if (c->watchdog_interval_ms)
+			timeout = min_timeout(timeout, c->watchdog_due_ms - now);
+		if (c->status_dirty)
+			timeout = min_timeout(timeout,
+					      c->status_sent_ms + STATUS_MIN_INTERVAL_MS - now);
+	}
+
+	int ready = poll(fds, n, timeout);
+	if (ready < 0 && errno != EINTR)
+		ioca_log(IOCA_LL_ERROR, "poll: %m");
+	if (ready > 0) {
+		if (fds[0].revents)
+			handle_signals(c);
+		if (fds[mqtt_idx].fd >= 0 && fds[mqtt_idx].revents)
+			ioca_mqtt_on_poll(c->mqtt, fds[mqtt_idx].revents);
+		ioca_supervisor_on_poll(c->sup, fds + first_worker, n - first_worker);
+	}
+	now = ioca_now_mono_ms();
+	ioca_supervisor_tick(c->sup, now);
+	ioca_queue_tick(c->queue, now);
+	ioca_mqtt_tick(c->mqtt, now);
+	if (!c->stopping) {
+		publish_status(c, now);
+		publish_metrics(c, now);
+	}
+	notify_systemd(c, now);
+}
+
+static void shutdown_core(struct core *c)
+{
+	sd_notify(0, "STOPPING=1");
+	int64_t start = ioca_now_mono_ms();
+	ioca_supervisor_stop_all(c->sup, STOP_WORKERS_GRACE_MS);
+	while (!ioca_supervisor_all_stopped(c->sup) &&
+	       ioca_now_mono_ms() - start < STOP_WORKERS_GRACE_MS + 500)
+		loop_once(c, 50);
+	/* keep publishing what the workers left until the stop budget runs out */
+	ioca_queue_flush(c->queue);
+	char *offline = ioca_report_status_offline(&c->cfg, ioca_now_wall_ms());
+	int64_t left = STOP_TOTAL_MS - (ioca_now_mono_ms() - start);
+	ioca_mqtt_shutdown(c->mqtt, offline ? offline : "{}",
+			   (int)(left > MQTT_SHUTDOWN_MS ? left : MQTT_SHUTDOWN_MS));
+	free(offline);
+	ioca_queue_flush(c->queue);
+	ioca_info("stopped");
+}
+
+static void emit_started(struct core *c)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "version", IOCA_VERSION);
+	cJSON *arr = cJSON_AddArrayToObject(d, "instances");
+	for (size_t i = 0; i < c->cfg.n_instances; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(c->cfg.instances[i].name));
+	ioca_intake_agent_event(&c->intake, "agent.started", IOCA_SEV_INFO, d);
+}
+
+int ioca_core_run(const char *config_path)
+{
+	struct core core_state = {.sig_fd = -1, .lock_fd = -1};
+	struct core *c = &core_state;
+	int rc = IOCA_EXIT_CONFIG;
+	char exe[PATH_MAX];
+
+	ioca_log_init(IOCA_LL_INFO);
+	c->config_path = strdup(config_path);
+	if (!c->config_path || load_config(config_path, &c->cfg) != IOCA_OK)
+		return IOCA_EXIT_CONFIG;
+	ioca_log_set_level(c->cfg.agent.log_level);
+
+	if (make_dirs(c->cfg.agent.state_dir) != 0) {
+		ioca_error("cannot create state_dir %s: %m", c->cfg.agent.state_dir);
+		goto out;
+	}
+	c->lock_fd = lock_state_dir(c->cfg.agent.state_dir);
+	if (c->lock_fd < 0)
+		goto out;
+	if (self_exe(exe, sizeof exe) != 0) {
+		ioca_error("cannot find the agent's own executable: %m");
+		rc = IOCA_EXIT_SOFTWARE;
+		goto out;
+	}
+	c->sig_fd = block_signals();
+	if (c->sig_fd < 0) {
+		ioca_error("signalfd: %m");
+		rc = IOCA_EXIT_SOFTWARE;
+		goto out;
+	}
+
+	char spool_dir[PATH_MAX], err[256] = "";
+	snprintf(spool_dir, sizeof spool_dir, "%s/spool", c->cfg.agent.state_dir);
+	struct ioca_spool_callbacks scb = {.ctx = c,
+					   .corrupt = on_spool_corrupt,
+					   .dropped = on_spool_dropped,
+					   .degraded = on_spool_degraded};
+	c->queue = ioca_spool_open(&c->cfg.spool, spool_dir, &scb, err, sizeof err);
+	if (!c->queue) {
+		ioca_error("spool %s: %s", spool_dir, err);
+		goto out;
+	}
+	ioca_intake_init(&c->intake, c->queue, &c->cfg);
+	c->mqtt = new_session(c, &c->cfg);
+	if (!c->mqtt)
+		goto out;
+	struct ioca_sup_callbacks cb = {.ctx = c,
+					.on_message = on_message,
+					.on_failure = on_failure,
+					.on_state_change = on_state_change};
+	c->sup = ioca_supervisor_new(exe, &cb);
+	if (!c->sup) {
+		rc = IOCA_EXIT_SOFTWARE;
+		goto out;
+	}
+
+	int64_t now = ioca_now_mono_ms();
+	c->report.started_wall_ms = ioca_now_wall_ms();
+	c->report.started_mono_ms = now;
+	c->metrics_due_ms = now + (int64_t)c->cfg.agent.metrics_interval_s * 1000;
+	uint64_t wd_usec = 0;
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
+		c->watchdog_interval_ms = (int64_t)(wd_usec / 2000);
+	c->watchdog_due_ms = now;
+
+	ioca_info("iocagent %s starting: agent %s, %zu instances, config %s", IOCA_VERSION,
+		  c->cfg.agent.id, c->cfg.n_instances, config_path);
+	emit_started(c);
+	ioca_supervisor_apply(c->sup, &c->cfg);
+	ioca_mqtt_start(c->mqtt);
+	/* the first status waits a moment so workers can report in */
+	c->status_dirty = true;
+	c->status_sent_ms = now;
+	sd_notify(0, "READY=1");
+
+	while (!c->stopping)
+		loop_once(c, 1000);
+	shutdown_core(c);
+	rc = IOCA_EXIT_OK;
+out:
+	ioca_supervisor_free(c->sup);
+	ioca_mqtt_free(c->mqtt);
+	ioca_intake_free(&c->intake);
+	ioca_queue_close(c->queue);
+	if (c->sig_fd >= 0)
+		close(c->sig_fd);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	if (c->cfg.agent.id)
+		ioca_config_free(&c->cfg);
+	free(c->config_path);
+	return rc;
+}

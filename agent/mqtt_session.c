@@ -1,0 +1,991 @@
+/*
+ * The agent's single MQTT session: libmosquitto driven from the core's poll
+ * loop (mosquitto_socket + loop_read/loop_write/loop_misc, no library thread).
+ *
+ * Key invariant: libmosquitto never holds more than `spool.inflight` records.
+ * Records are pulled from the queue only while connected and while the
+ * in-flight table has room; each publish's message id maps to its queue seq,
+ * and the record is acked in the queue on PUBACK/PUBCOMP (QoS 1/2) or once
+ * libmosquitto has written it (QoS 0).
+ *
+ * Delivery across connection losses: libmosquitto keeps its QoS 1/2 messages
+ * and resends them itself (with DUP) after the next CONNACK, whether or not the
+ * broker kept the session, so those stay in the table and are not pulled
+ * again. QoS 0 packets that were not written when the connection dropped are
+ * discarded by libmosquitto on reconnect: their entries are removed and the
+ * queue is rewound, and after a rewind records still tracked in the table are
+ * skipped instead of being published twice.
+ *
+ * What blocks: libmosquitto resolves the broker host name with getaddrinfo()
+ * inside mosquitto_connect_bind_async(), so a slow DNS server can stall the
+ * loop for the resolver's timeout; TCP connect and the TLS handshake are
+ * non-blocking. Brokers given as IP addresses never block.
+ */
+#include "mqtt_session.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "timeutil.h"
+
+#define JSON_CONTENT_TYPE "application/json"
+/* Loop wake-up while a session is up (keepalive has 1 s resolution). */
+#define MISC_INTERVAL_MS 1000
+/* Give up on a connection attempt (TCP + TLS + CONNACK) after this long. */
+#define CONNECT_TIMEOUT_MIN_MS 5000
+#define CONNECT_TIMEOUT_MAX_MS 30000
+/* At shutdown, wait at least this long for the offline status PUBACK. */
+#define SHUTDOWN_STATUS_MIN_MS 500
+/* Rate limit for repeated connection and refusal complaints. */
+#define ERROR_LOG_INTERVAL_MS 60000
+/* Slots for non-record publishes (status, metrics) in the mid table. */
+#define EXTRA_SLOTS 32
+/* PUBCOMP "packet identifier not found": the broker already owned the message. */
+#define REASON_PACKET_ID_NOT_FOUND 0x92
+#define REASON_FAILURE_MIN 0x80
+#define SEQ_TEXT_LEN 24
+
+enum conn_state {
+	ST_IDLE,        /* not started */
+	ST_CONNECTING,  /* TCP/TLS/CONNECT sent, waiting for CONNACK */
+	ST_CONNECTED,
+	ST_WAIT_RETRY,  /* backing off */
+	ST_STOPPED,
+};
+
+enum slot_kind {
+	SLOT_FREE = 0,
+	SLOT_RECORD,    /* a queue record: ack on completion */
+	SLOT_OTHER,     /* status / metrics: nothing to ack */
+};
+
+/* One publish libmosquitto holds, keyed by message id (open addressing). */
+struct slot {
+	uint8_t kind;
+	uint8_t qos;
+	uint16_t mid;
+	uint64_t seq;
+	int64_t accepted_ms;
+};
+
+struct broker {
+	char *host;
+	int port;
+	bool tls;
+	char *url;
+};
+
+struct ioca_mqtt {
+	struct mosquitto *mosq;
+	struct ioca_queue *queue;
+
+	/* copied configuration (the config may be freed on reload) */
+	struct broker *brokers;
+	size_t n_brokers;
+	int protocol;
+	int keepalive_s;
+	int64_t message_expiry_s;
+	int reconnect_min_ms;
+	int reconnect_max_ms;
+	int window;
+	char *status_topic;
+	char *status_json;
+
+	enum conn_state state;
+	size_t broker_idx;
+	size_t round_failures;   /* failed attempts since the last full round */
+	int failures;            /* consecutive failed rounds, for backoff */
+	int64_t attempt_ms;      /* mono time the current attempt started */
+	int64_t retry_at_ms;
+	bool disconnect_seen;    /* on_disconnect ran for the current attempt */
+	bool stopping;
+	bool need_rewind;
+
+	/* mid -> publish table */
+	struct slot *slots;
+	size_t cap;              /* power of two */
+	size_t n_records;
+	size_t n_other;
+	uint64_t max_tracked_seq;
+
+	/* completion of the publish currently inside mosquitto_publish() */
+	bool in_publish;
+	bool early_done;
+	uint16_t early_mid;
+	int early_reason;
+
+	struct ioca_mqtt_stats st;
+	double latency_sum_ms;
+	char lib_error[128];     /* last error libmosquitto logged */
+
+	struct ioca_ratelimit rl_conn;
+	struct ioca_ratelimit rl_refused;
+	struct ioca_ratelimit rl_queue;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void set_error(struct ioca_mqtt *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct ioca_mqtt *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->st.last_error, sizeof(m->st.last_error), fmt, ap);
+	va_end(ap);
+}
+
+static const struct broker *cur_broker(const struct ioca_mqtt *m)
+{
+	return &m->brokers[m->broker_idx];
+}
+
+static bool is_permanent_publish_error(int rc)
+{
+	switch (rc) {
+	case MOSQ_ERR_INVAL:
+	case MOSQ_ERR_PAYLOAD_SIZE:
+	case MOSQ_ERR_OVERSIZE_PACKET:
+	case MOSQ_ERR_MALFORMED_UTF8:
+	case MOSQ_ERR_QOS_NOT_SUPPORTED:
+	case MOSQ_ERR_RETAIN_NOT_SUPPORTED:
+	case MOSQ_ERR_NOT_SUPPORTED:
+	case MOSQ_ERR_DUPLICATE_PROPERTY:
+	case MOSQ_ERR_PROTOCOL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ---- mid table (linear probing, backward-shift deletion) ---------------- */
+
+static size_t slot_home(const struct ioca_mqtt *m, uint16_t mid)
+{
+	return (size_t)mid & (m->cap - 1);
+}
+
+static struct slot *slot_find(struct ioca_mqtt *m, uint16_t mid)
+{
+	size_t i = slot_home(m, mid);
+	for (size_t n = 0; n < m->cap; n++, i = (i + 1) & (m->cap - 1)) {
+		if (m->slots[i].kind == SLOT_FREE)
+			return NULL;
+		if (m->slots[i].mid == mid)
+			return &m->slots[i];
+	}
+	return NULL;
+}
+
+static bool slot_insert(struct ioca_mqtt *m, const struct slot *s)
+{
+	if (m->n_records + m->n_other + 1 >= m->cap)
+		return false;
+	size_t i = slot_home(m, s->mid);
+	while (m->slots[i].kind != SLOT_FREE)
+		i = (i + 1) & (m->cap - 1);
+	m->slots[i] = *s;
+	if (s->kind == SLOT_RECORD) {
+		m->n_records++;
+		if (s->seq > m->max_tracked_seq)
+			m->max_tracked_seq = s->seq;
+	} else {
+		m->n_other++;
+	}
+	return true;
+}
+
+static void slot_remove(struct ioca_mqtt *m, struct slot *s)
+{
+	size_t i = (size_t)(s - m->slots);
+	if (s->kind == SLOT_RECORD)
+		m->n_records--;
+	else
+		m->n_other--;
+	m->slots[i].kind = SLOT_FREE;
+	/* Shift later members of the probe run back so lookups stay correct. */
+	size_t j = i;
+	for (;;) {
+		j = (j + 1) & (m->cap - 1);
+		if (m->slots[j].kind == SLOT_FREE)
+			return;
+		size_t home = slot_home(m, m->slots[j].mid);
+		bool between = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+		if (between)
+			continue;
+		m->slots[i] = m->slots[j];
+		m->slots[j].kind = SLOT_FREE;
+		i = j;
+	}
+}
+
+static bool seq_tracked(const struct ioca_mqtt *m, uint64_t seq)
+{
+	if (seq > m->max_tracked_seq || m->n_records == 0)
+		return false;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].kind == SLOT_RECORD && m->slots[i].seq == seq)
+			return true;
+	return false;
+}
+
+/* The connection is gone: unwritten QoS 0 packets are lost with it. */
+static void forget_qos0(struct ioca_mqtt *m)
+{
+	bool again = true;
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < m->cap; i++) {
+			struct slot *s = &m->slots[i];
+			if (s->kind != SLOT_FREE && s->qos == 0) {
+				if (s->kind == SLOT_RECORD)
+					m->need_rewind = true;
+				slot_remove(m, s);
+				again = true; /* the shift may have moved an entry back over i */
+				break;
+			}
+		}
+	}
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+static void record_done(struct ioca_mqtt *m, uint64_t seq, int64_t accepted_ms, int reason)
+{
+	if (reason >= REASON_FAILURE_MIN && reason != REASON_PACKET_ID_NOT_FOUND) {
+		m->st.refused++;
+		ioca_log_limited(&m->rl_refused, IOCA_LL_WARNING,
+				 "mqtt: broker refused record %llu: %s (dropped)",
+				 (unsigned long long)seq, mosquitto_reason_string(reason));
+	} else {
+		m->st.delivered++;
+		double lat = (double)(ioca_now_wall_ms() - accepted_ms);
+		if (lat < 0)
+			lat = 0;
+		m->latency_sum_ms += lat;
+		m->st.latency_samples++;
+		if (lat > m->st.latency_ms_max)
+			m->st.latency_ms_max = lat;
+	}
+	ioca_queue_ack(m->queue, seq);
+}
+
+static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid, int reason,
+			  const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)props;
+	struct ioca_mqtt *m = obj;
+	struct slot *s = slot_find(m, (uint16_t)mid);
+	if (!s) {
+		if (m->in_publish) {
+			/* QoS 0 written before mosquitto_publish() returned its mid. */
+			m->early_done = true;
+			m->early_mid = (uint16_t)mid;
+			m->early_reason = reason;
+		}
+		return;
+	}
+	struct slot copy = *s;
+	slot_remove(m, s);
+	if (copy.kind == SLOT_RECORD)
+		record_done(m, copy.seq, copy.accepted_ms, reason);
+}
+
+static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	(void)mosq;
+	struct ioca_mqtt *m = obj;
+	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+		snprintf(m->lib_error, sizeof(m->lib_error), "%s", str);
+}
+
+/* ---- connection state machine ------------------------------------------- */
+
+static void publish_status(struct ioca_mqtt *m, const char *json);
+
+static int connect_timeout_ms(const struct ioca_mqtt *m)
+{
+	int ms = m->keepalive_s * 1000;
+	if (ms < CONNECT_TIMEOUT_MIN_MS)
+		ms = CONNECT_TIMEOUT_MIN_MS;
+	if (ms > CONNECT_TIMEOUT_MAX_MS)
+		ms = CONNECT_TIMEOUT_MAX_MS;
+	return ms;
+}
+
+/* Exponential backoff with "equal jitter": a random delay in [d/2, d]. */
+static int backoff_ms(struct ioca_mqtt *m)
+{
+	int64_t d = m->reconnect_min_ms;
+	for (int i = 0; i < m->failures && d < m->reconnect_max_ms; i++)
+		d *= 2;
+	if (d > m->reconnect_max_ms)
+		d = m->reconnect_max_ms;
+	int64_t half = d / 2;
+	return (int)(half + (half > 0 ? random() % (half + 1) : 0));
+}
+
+static void start_attempt(struct ioca_mqtt *m, int64_t now);
+
+/*
+ * An attempt failed or an established connection was lost. A lost connection
+ * is retried on the same broker first; each failed attempt moves on to the
+ * next broker, straight away while some broker of this round is untried, with
+ * backoff once the whole list has failed.
+ */
+static void schedule_retry(struct ioca_mqtt *m, bool was_connected, int64_t now)
+{
+	if (m->stopping) {
+		m->state = ST_STOPPED;
+		return;
+	}
+	m->state = ST_WAIT_RETRY;
+	if (was_connected) {
+		m->round_failures = 0;
+		m->failures = 0;
+		m->st.reconnects++;
+		m->retry_at_ms = now + backoff_ms(m);
+		return;
+	}
+	m->broker_idx = (m->broker_idx + 1) % m->n_brokers;
+	m->round_failures++;
+	if (m->round_failures < m->n_brokers) {
+		m->retry_at_ms = now;
+		return;
+	}
+	m->round_failures = 0;
+	m->retry_at_ms = now + backoff_ms(m);
+	if (m->failures < INT_MAX / 2)
+		m->failures++;
+}
+
+static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
+			  const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)props;
+	struct ioca_mqtt *m = obj;
+	const struct broker *b = cur_broker(m);
+	if (rc != 0) {
+		const char *why = m->protocol == MQTT_PROTOCOL_V5 ? mosquitto_reason_string(rc)
+								  : mosquitto_connack_string(rc);
+		set_error(m, "%s refused the connection: %s", b->url, why);
+		ioca_log_limited(&m->rl_conn, IOCA_LL_ERROR, "mqtt: %s", m->st.last_error);
+		return; /* libmosquitto reports the disconnect next */
+	}
+	m->state = ST_CONNECTED;
+	m->st.connected = true;
+	m->st.connects++;
+	m->st.broker = b->url;
+	m->round_failures = 0;
+	m->failures = 0;
+	m->st.last_error[0] = '\0';
+	ioca_log_resolved(&m->rl_conn, IOCA_LL_INFO, "mqtt: connection errors resolved");
+	ioca_info("mqtt: connected to %s (session %s, %zu in flight to resend)", b->url,
+		  (flags & 1) ? "present" : "new", m->n_records);
+	if (m->status_json)
+		publish_status(m, m->status_json);
+}
+
+static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
+			     const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)props;
+	struct ioca_mqtt *m = obj;
+	bool was_connected = m->state == ST_CONNECTED;
+	m->disconnect_seen = true;
+	m->st.connected = false;
+	forget_qos0(m);
+	if (m->state == ST_STOPPED || m->state == ST_IDLE)
+		return;
+	if (rc != 0) {
+		const char *detail = m->lib_error[0] ? m->lib_error : mosquitto_strerror(rc);
+		if (was_connected) {
+			set_error(m, "connection to %s lost: %s", cur_broker(m)->url, detail);
+		} else if (!m->st.last_error[0] || strstr(m->st.last_error, "refused the connection") == NULL) {
+			set_error(m, "connecting to %s failed: %s", cur_broker(m)->url, detail);
+		}
+		ioca_log_limited(&m->rl_conn, was_connected ? IOCA_LL_WARNING : IOCA_LL_ERROR, "mqtt: %s",
+				 m->st.last_error);
+	}
+	m->lib_error[0] = '\0';
+	schedule_retry(m, was_connected, ioca_now_mono_ms());
+}
+
+static void start_attempt(struct ioca_mqtt *m, int64_t now)
+{
+	const struct broker *b = cur_broker(m);
+	m->state = ST_CONNECTING;
+	m->attempt_ms = now;
+	m->disconnect_seen = false;
+	m->lib_error[0] = '\0';
+	m->st.broker = b->url;
+	ioca_debug("mqtt: connecting to %s", b->url);
+	int rc = mosquitto_connect_bind_async(m->mosq, b->host, b->port, m->keepalive_s, NULL);
+	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_CONN_PENDING)
+		return;
+	const char *detail = rc == MOSQ_ERR_ERRNO ? strerror(errno)
+			     : m->lib_error[0] ? m->lib_error : mosquitto_strerror(rc);
+	set_error(m, "connecting to %s failed: %s", b->url, detail);
+	m->lib_error[0] = '\0';
+	ioca_log_limited(&m->rl_conn, IOCA_LL_ERROR, "mqtt: %s", m->st.last_error);
+	forget_qos0(m);
+	schedule_retry(m, false, now);
+}
+
+/* ---- publishing --------------------------------------------------------- */
+
+static int do_publish(struct ioca_mqtt *m, int *mid, const char *topic, const void *payload,
+		      size_t len, int qos, bool retain, mosquitto_property *props)
+{
+	if (len > INT_MAX)
+		return MOSQ_ERR_PAYLOAD_SIZE;
+	if (m->protocol == MQTT_PROTOCOL_V5)
+		return mosquitto_publish_v5(m->mosq, mid, topic, (int)len, payload, qos, retain, props);
+	return mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
+}
+
+static void track_other(struct ioca_mqtt *m, int mid, int qos)
+{
+	struct slot s = { .kind = SLOT_OTHER, .qos = (uint8_t)qos, .mid = (uint16_t)mid };
+	if (!slot_insert(m, &s))
+		ioca_debug("mqtt: publish table full, message %d untracked", mid);
+}
+
+static void publish_status(struct ioca_mqtt *m, const char *json)
+{
+	mosquitto_property *props = NULL;
+	if (m->protocol == MQTT_PROTOCOL_V5)
+		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
+	int mid = 0;
+	int rc = do_publish(m, &mid, m->status_topic, json, strlen(json), 1, true, props);
+	mosquitto_property_free_all(&props);
+	if (rc == MOSQ_ERR_SUCCESS || (!is_permanent_publish_error(rc) && mid != 0))
+		track_other(m, mid, 1);
+	if (rc != MOSQ_ERR_SUCCESS)
+		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: publishing status failed: %s",
+				 mosquitto_strerror(rc));
+}
+
+static mosquitto_property *record_props(const struct ioca_mqtt *m, const struct ioca_record *r)
+{
+	mosquitto_property *props = NULL;
+	if (m->protocol != MQTT_PROTOCOL_V5)
+		return NULL;
+	const char *ct = r->kind == IOCA_RECORD_JSON ? JSON_CONTENT_TYPE : r->content_type;
+	if (ct && ct[0])
+		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, ct);
+	if (m->message_expiry_s > 0) {
+		uint32_t exp = m->message_expiry_s > UINT32_MAX ? UINT32_MAX : (uint32_t)m->message_expiry_s;
+		mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, exp);
+	}
+	if (r->kind == IOCA_RECORD_BLOB) {
+		char seq[SEQ_TEXT_LEN];
+		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)r->seq);
+		mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "seq", seq);
+	}
+	return props;
+}
+
+/*
+ * Hand one record to libmosquitto. Returns false when the pump must stop
+ * (the connection failed under us or a transient error).
+ */
+static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
+{
+	int qos = r->qos > 2 ? 2 : r->qos;
+	mosquitto_property *props = record_props(m, r);
+	int mid = 0;
+	m->in_publish = true;
+	m->early_done = false;
+	int rc = do_publish(m, &mid, r->topic, r->payload, r->payload_len, qos, r->retain, props);
+	m->in_publish = false;
+	mosquitto_property_free_all(&props);
+
+	if (rc == MOSQ_ERR_SUCCESS || (qos > 0 && mid != 0 && !is_permanent_publish_error(rc) &&
+				       rc != MOSQ_ERR_NOMEM)) {
+		/* Accepted; for QoS 1/2 also when the write failed after queueing:
+		 * libmosquitto keeps the message and resends it after reconnecting. */
+		m->st.published++;
+		if (m->early_done && m->early_mid == (uint16_t)mid) {
+			record_done(m, r->seq, r->accepted_ms, m->early_reason);
+			return rc == MOSQ_ERR_SUCCESS;
+		}
+		struct slot s = { .kind = SLOT_RECORD, .qos = (uint8_t)qos, .mid = (uint16_t)mid,
+				  .seq = r->seq, .accepted_ms = r->accepted_ms };
+		if (!slot_insert(m, &s)) {
+			/* Cannot happen: the window is smaller than the table. */
+			ioca_error("mqtt: publish table full");
+		}
+		return rc == MOSQ_ERR_SUCCESS;
+	}
+	if (is_permanent_publish_error(rc)) {
+		m->st.refused++;
+		ioca_log_limited(&m->rl_refused, IOCA_LL_WARNING,
+				 "mqtt: record %llu on %s (%zu bytes) refused: %s (dropped)",
+				 (unsigned long long)r->seq, r->topic, r->payload_len, mosquitto_strerror(rc));
+		ioca_queue_ack(m->queue, r->seq);
+		return true;
+	}
+	/* Not sent (QoS 0 without a connection, out of memory): retry later. */
+	m->need_rewind = true;
+	ioca_log_limited(&m->rl_queue, IOCA_LL_WARNING, "mqtt: publish failed, will retry: %s",
+			 mosquitto_strerror(rc));
+	return false;
+}
+
+/* Pull records from the queue while connected and the window has room. */
+static void pump(struct ioca_mqtt *m)
+{
+	if (m->state != ST_CONNECTED || m->stopping)
+		return;
+	if (m->need_rewind) {
+		m->need_rewind = false;
+		ioca_queue_rewind(m->queue);
+	}
+	while (m->state == ST_CONNECTED && m->n_records < (size_t)m->window) {
+		struct ioca_record r;
+		if (ioca_queue_next(m->queue, &r) != IOCA_OK)
+			return;
+		if (seq_tracked(m, r.seq))
+			continue; /* handed out again by a rewind; libmosquitto still has it */
+		if (!publish_record(m, &r))
+			return;
+	}
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+static bool lib_initialised;
+
+static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
+{
+	(void)rwflag;
+	(void)userdata;
+	/* Encrypted client keys are not supported: never prompt on a terminal. */
+	if (size > 0)
+		buf[0] = '\0';
+	return 0;
+}
+
+static int setup_tls(struct ioca_mqtt *m, const struct ioca_mqtt_config *c, char *err, size_t errlen)
+{
+	const struct ioca_tls_config *t = &c->tls;
+	int rc;
+	if (!t->ca_file) {
+		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+		if (rc) {
+			snprintf(err, errlen, "mqtt.tls: cannot use the system CA certificates: %s",
+				 mosquitto_strerror(rc));
+			return IOCA_ERROR;
+		}
+	}
+	if ((t->cert_file == NULL) != (t->key_file == NULL)) {
+		snprintf(err, errlen, "mqtt.tls: cert_file and key_file must be given together");
+		return IOCA_ERROR;
+	}
+	rc = mosquitto_tls_set(m->mosq, t->ca_file, NULL, t->cert_file, t->key_file, key_password_cb);
+	if (rc) {
+		snprintf(err, errlen, "mqtt.tls: cannot use ca_file %s / cert_file %s / key_file %s: %s",
+			 t->ca_file ? t->ca_file : "(system)", t->cert_file ? t->cert_file : "(none)",
+			 t->key_file ? t->key_file : "(none)",
+			 rc == MOSQ_ERR_INVAL ? "file missing or unreadable" : mosquitto_strerror(rc));
+		return IOCA_ERROR;
+	}
+	if (t->insecure) {
+		/* No chain and no host name verification. */
+		mosquitto_tls_opts_set(m->mosq, 0, NULL, NULL);
+		mosquitto_tls_insecure_set(m->mosq, true);
+	} else {
+		mosquitto_tls_opts_set(m->mosq, 1, NULL, NULL);
+		mosquitto_tls_insecure_set(m->mosq, false);
+	}
+	return IOCA_OK;
+}
+
+/*
+ * v5 CONNECT properties for an asynchronous connect: libmosquitto 2.0 only
+ * takes them through mosquitto_connect_bind_v5(), which stores them before
+ * validating its other arguments and reuses them for every later connect.
+ * An invalid port makes it store the properties and return without
+ * connecting.
+ */
+static int set_connect_properties(struct ioca_mqtt *m, int64_t session_expiry_s)
+{
+	mosquitto_property *props = NULL;
+	uint32_t exp = session_expiry_s > UINT32_MAX ? UINT32_MAX : (uint32_t)session_expiry_s;
+	int rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, exp);
+	if (rc)
+		return rc;
+	rc = mosquitto_connect_bind_v5(m->mosq, "localhost", -1, m->keepalive_s, NULL, props);
+	mosquitto_property_free_all(&props);
+	return rc == MOSQ_ERR_INVAL ? MOSQ_ERR_SUCCESS : rc;
+}
+
+static int copy_config(struct ioca_mqtt *m, const struct ioca_config *cfg, char *err, size_t errlen)
+{
+	const struct ioca_mqtt_config *c = &cfg->mqtt;
+	if (c->n_brokers == 0) {
+		snprintf(err, errlen, "mqtt: no brokers configured");
+		return IOCA_ERROR;
+	}
+	m->brokers = calloc(c->n_brokers, sizeof(*m->brokers));
+	if (!m->brokers)
+		goto nomem;
+	m->n_brokers = c->n_brokers;
+	for (size_t i = 0; i < c->n_brokers; i++) {
+		const struct ioca_broker *b = &c->brokers[i];
+		if (b->tls != c->brokers[0].tls) {
+			snprintf(err, errlen,
+				 "mqtt.brokers: %s and %s: mixing mqtt:// and mqtts:// brokers is not supported",
+				 c->brokers[0].url, b->url);
+			return IOCA_ERROR;
+		}
+		m->brokers[i].host = strdup(b->host);
+		m->brokers[i].url = strdup(b->url ? b->url : b->host);
+		m->brokers[i].port = b->port;
+		m->brokers[i].tls = b->tls;
+		if (!m->brokers[i].host || !m->brokers[i].url)
+			goto nomem;
+	}
+	m->protocol = c->protocol == 4 ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5;
+	m->keepalive_s = c->keepalive_s > 0 ? c->keepalive_s : 30;
+	m->message_expiry_s = c->message_expiry_s;
+	m->reconnect_min_ms = (c->reconnect_min_s > 0 ? c->reconnect_min_s : 1) * 1000;
+	m->reconnect_max_ms = (c->reconnect_max_s > 0 ? c->reconnect_max_s : 60) * 1000;
+	if (m->reconnect_max_ms < m->reconnect_min_ms)
+		m->reconnect_max_ms = m->reconnect_min_ms;
+	m->window = cfg->spool.inflight > 0 ? cfg->spool.inflight : 1;
+	const char *prefix = c->topic_prefix ? c->topic_prefix : "ioc";
+	size_t tlen = strlen(prefix) + strlen(cfg->agent.id) + sizeof("//status");
+	m->status_topic = malloc(tlen);
+	if (!m->status_topic)
+		goto nomem;
+	snprintf(m->status_topic, tlen, "%s/%s/status", prefix, cfg->agent.id);
+	return IOCA_OK;
+nomem:
+	snprintf(err, errlen, "mqtt: out of memory");
+	return IOCA_ERROR;
+}
+
+static int setup_mosquitto(struct ioca_mqtt *m, const struct ioca_config *cfg,
+			   const char *offline_will_json, char *err, size_t errlen)
+{
+	const struct ioca_mqtt_config *c = &cfg->mqtt;
+	/* clean_session false: the broker keeps the session across reconnects. */
+	m->mosq = mosquitto_new(cfg->agent.id, false, m);
+	if (!m->mosq) {
+		snprintf(err, errlen, "mqtt: cannot create the client: %s", strerror(errno));
+		return IOCA_ERROR;
+	}
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
+	mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, m->window > UINT16_MAX ? UINT16_MAX : m->window);
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_v5_callback_set(m->mosq, on_connect_cb);
+	mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect_cb);
+	mosquitto_publish_v5_callback_set(m->mosq, on_publish_cb);
+	mosquitto_log_callback_set(m->mosq, on_log_cb);
+
+	int rc = mosquitto_username_pw_set(m->mosq, c->username, c->password);
+	if (rc) {
+		snprintf(err, errlen, "mqtt: cannot set the credentials: %s", mosquitto_strerror(rc));
+		return IOCA_ERROR;
+	}
+	if (m->brokers[0].tls && setup_tls(m, c, err, errlen) != IOCA_OK)
+		return IOCA_ERROR;
+
+	mosquitto_property *wprops = NULL;
+	if (m->protocol == MQTT_PROTOCOL_V5)
+		mosquitto_property_add_string(&wprops, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
+	const char *will = offline_will_json ? offline_will_json : "{\"v\":1,\"state\":\"offline\"}";
+	rc = mosquitto_will_set_v5(m->mosq, m->status_topic, (int)strlen(will), will, 1, true, wprops);
+	if (rc) {
+		mosquitto_property_free_all(&wprops);
+		snprintf(err, errlen, "mqtt: cannot set the will on %s: %s", m->status_topic,
+			 mosquitto_strerror(rc));
+		return IOCA_ERROR;
+	}
+	if (m->protocol == MQTT_PROTOCOL_V5) {
+		rc = set_connect_properties(m, c->session_expiry_s);
+		if (rc) {
+			snprintf(err, errlen, "mqtt: cannot set the session expiry: %s", mosquitto_strerror(rc));
+			return IOCA_ERROR;
+		}
+	}
+	return IOCA_OK;
+}
+
+struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue *queue,
+				const char *offline_will_json, char *err, size_t errlen)
+{
+	if (!lib_initialised) {
+		mosquitto_lib_init();
+		lib_initialised = true;
+		srandom((unsigned)(ioca_now_wall_ms() ^ (int64_t)getpid()));
+	}
+	struct ioca_mqtt *m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "mqtt: out of memory");
+		return NULL;
+	}
+	m->queue = queue;
+	m->rl_conn.interval_ms = ERROR_LOG_INTERVAL_MS;
+	m->rl_refused.interval_ms = ERROR_LOG_INTERVAL_MS;
+	m->rl_queue.interval_ms = ERROR_LOG_INTERVAL_MS;
+	if (copy_config(m, cfg, err, errlen) != IOCA_OK)
+		goto fail;
+	size_t need = (size_t)m->window + EXTRA_SLOTS;
+	m->cap = 16;
+	while (m->cap < 2 * need)
+		m->cap *= 2;
+	m->slots = calloc(m->cap, sizeof(*m->slots));
+	if (!m->slots) {
+		snprintf(err, errlen, "mqtt: out of memory");
+		goto fail;
+	}
+	if (setup_mosquitto(m, cfg, offline_will_json, err, errlen) != IOCA_OK)
+		goto fail;
+	m->st.broker = m->brokers[0].url;
+	return m;
+fail:
+	ioca_mqtt_free(m);
+	return NULL;
+}
+
+void ioca_mqtt_start(struct ioca_mqtt *m)
+{
+	if (m->state != ST_IDLE)
+		return;
+	start_attempt(m, ioca_now_mono_ms());
+}
+
+int ioca_mqtt_fd(const struct ioca_mqtt *m)
+{
+	if (m->state != ST_CONNECTING && m->state != ST_CONNECTED)
+		return -1;
+	return mosquitto_socket(m->mosq);
+}
+
+short ioca_mqtt_poll_events(const struct ioca_mqtt *m)
+{
+	short ev = POLLIN;
+	if (mosquitto_want_write(m->mosq))
+		ev |= POLLOUT;
+	return ev;
+}
+
+/* libmosquitto failed without reporting a disconnect: treat it as one. */
+static void check_dead(struct ioca_mqtt *m, int rc)
+{
+	if (rc == MOSQ_ERR_SUCCESS || m->disconnect_seen)
+		return;
+	if (m->state != ST_CONNECTING && m->state != ST_CONNECTED)
+		return;
+	if (mosquitto_socket(m->mosq) >= 0 && rc != MOSQ_ERR_NO_CONN)
+		return;
+	on_disconnect_cb(m->mosq, m, rc, NULL);
+}
+
+void ioca_mqtt_on_poll(struct ioca_mqtt *m, short revents)
+{
+	if (m->state != ST_CONNECTING && m->state != ST_CONNECTED)
+		return;
+	int rc = MOSQ_ERR_SUCCESS;
+	if (revents & (POLLIN | POLLERR | POLLHUP))
+		rc = mosquitto_loop_read(m->mosq, 1);
+	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT) && mosquitto_socket(m->mosq) >= 0)
+		rc = mosquitto_loop_write(m->mosq, 1);
+	check_dead(m, rc);
+	pump(m);
+}
+
+void ioca_mqtt_tick(struct ioca_mqtt *m, int64_t now_mono_ms)
+{
+	switch (m->state) {
+	case ST_WAIT_RETRY:
+		if (now_mono_ms >= m->retry_at_ms)
+			start_attempt(m, now_mono_ms);
+		break;
+	case ST_CONNECTING:
+		if (now_mono_ms - m->attempt_ms >= connect_timeout_ms(m)) {
+			set_error(m, "connecting to %s failed: timed out", cur_broker(m)->url);
+			ioca_log_limited(&m->rl_conn, IOCA_LL_ERROR, "mqtt: %s", m->st.last_error);
+			forget_qos0(m);
+			schedule_retry(m, false, now_mono_ms);
+			/* The next attempt's connect closes the stale socket. */
+			break;
+		}
+		check_dead(m, mosquitto_loop_misc(m->mosq));
+		break;
+	case ST_CONNECTED:
+		check_dead(m, mosquitto_loop_misc(m->mosq));
+		pump(m);
+		break;
+	default:
+		break;
+	}
+}
+
+int ioca_mqtt_timeout_ms(const struct ioca_mqtt *m, int64_t now_mono_ms)
+{
+	switch (m->state) {
+	case ST_WAIT_RETRY: {
+		int64_t d = m->retry_at_ms - now_mono_ms;
+		if (d < 0)
+			return 0;
+		return d > MISC_INTERVAL_MS ? MISC_INTERVAL_MS : (int)d;
+	}
+	case ST_CONNECTING:
+	case ST_CONNECTED:
+		return MISC_INTERVAL_MS;
+	default:
+		return -1;
+	}
+}
+
+void ioca_mqtt_set_status(struct ioca_mqtt *m, const char *status_json)
+{
+	char *copy = strdup(status_json);
+	if (!copy)
+		return;
+	free(m->status_json);
+	m->status_json = copy;
+	if (m->state == ST_CONNECTED)
+		publish_status(m, m->status_json);
+}
+
+void ioca_mqtt_publish_volatile(struct ioca_mqtt *m, const char *topic, const void *payload, size_t len)
+{
+	if (m->state != ST_CONNECTED)
+		return;
+	if (m->n_other >= EXTRA_SLOTS)
+		return; /* the connection is not keeping up: skip this one */
+	mosquitto_property *props = NULL;
+	if (m->protocol == MQTT_PROTOCOL_V5)
+		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
+	int mid = 0;
+	m->in_publish = true;
+	m->early_done = false;
+	int rc = do_publish(m, &mid, topic, payload, len, 0, false, props);
+	m->in_publish = false;
+	mosquitto_property_free_all(&props);
+	if (rc == MOSQ_ERR_SUCCESS && !(m->early_done && m->early_mid == (uint16_t)mid))
+		track_other(m, mid, 0);
+}
+
+bool ioca_mqtt_connected(const struct ioca_mqtt *m)
+{
+	return m->state == ST_CONNECTED;
+}
+
+/* Run libmosquitto on its socket until `done` or the deadline. */
+static void run_until(struct ioca_mqtt *m, int64_t deadline, bool (*done)(const struct ioca_mqtt *))
+{
+	for (;;) {
+		if (done(m) || m->state != ST_CONNECTED)
+			return;
+		int64_t now = ioca_now_mono_ms();
+		if (now >= deadline)
+			return;
+		int fd = mosquitto_socket(m->mosq);
+		if (fd < 0)
+			return;
+		struct pollfd p = { .fd = fd, .events = ioca_mqtt_poll_events(m) };
+		int wait = (int)(deadline - now);
+		if (wait > MISC_INTERVAL_MS)
+			wait = MISC_INTERVAL_MS;
+		int n = poll(&p, 1, wait);
+		if (n < 0 && errno != EINTR)
+			return;
+		if (n > 0)
+			ioca_mqtt_on_poll(m, p.revents);
+		check_dead(m, mosquitto_loop_misc(m->mosq));
+	}
+}
+
+static bool no_records_in_flight(const struct ioca_mqtt *m)
+{
+	return m->n_records == 0;
+}
+
+static bool nothing_in_flight(const struct ioca_mqtt *m)
+{
+	return m->n_records == 0 && m->n_other == 0;
+}
+
+static bool nothing_to_write(const struct ioca_mqtt *m)
+{
+	return !mosquitto_want_write(m->mosq);
+}
+
+void ioca_mqtt_shutdown(struct ioca_mqtt *m, const char *offline_status_json, int timeout_ms)
+{
+	int64_t start = ioca_now_mono_ms();
+	int64_t deadline = start + (timeout_ms > 0 ? timeout_ms : 0);
+	m->stopping = true;
+	if (m->state == ST_CONNECTED) {
+		run_until(m, deadline, no_records_in_flight);
+		if (m->n_records)
+			ioca_warn("mqtt: stopping with %zu publishes unacknowledged", m->n_records);
+		if (offline_status_json) {
+			free(m->status_json);
+			m->status_json = strdup(offline_status_json);
+			publish_status(m, offline_status_json);
+			int64_t status_deadline = deadline;
+			if (status_deadline < ioca_now_mono_ms() + SHUTDOWN_STATUS_MIN_MS)
+				status_deadline = ioca_now_mono_ms() + SHUTDOWN_STATUS_MIN_MS;
+			run_until(m, status_deadline, nothing_in_flight);
+		}
+		if (m->state == ST_CONNECTED) {
+			/* Normal disconnect: the broker discards the will. */
+			mosquitto_disconnect(m->mosq);
+			run_until(m, ioca_now_mono_ms() + SHUTDOWN_STATUS_MIN_MS, nothing_to_write);
+		}
+	}
+	m->state = ST_STOPPED;
+	m->st.connected = false;
+}
+
+void ioca_mqtt_stats(struct ioca_mqtt *m, struct ioca_mqtt_stats *out)
+{
+	*out = m->st;
+	out->connected = m->state == ST_CONNECTED;
+	out->in_flight = m->n_records;
+	out->latency_ms_avg = m->st.latency_samples ? m->latency_sum_ms / (double)m->st.latency_samples : 0;
+}
+
+void ioca_mqtt_stats_reset_latency(struct ioca_mqtt *m)
+{
+	m->latency_sum_ms = 0;
+	m->st.latency_samples = 0;
+	m->st.latency_ms_max = 0;
+	m->st.latency_ms_avg = 0;
+}
+
+void ioca_mqtt_free(struct ioca_mqtt *m)
+{
+	if (!m)
+		return;
+	if (m->mosq)
+		mosquitto_destroy(m->mosq);
+	for (size_t i = 0; i < m->n_brokers; i++) {
+		free(m->brokers[i].host);
+		free(m->brokers[i].url);
+	}
+	free(m->brokers);
+	free(m->slots);
+	free(m->status_topic);
+	free(m->status_json);
+	free(m);
+}

@@ -1,0 +1,947 @@
+/*
+ * The disk spool's queue ops (queue.h): push appends to the active segment,
+ * next reads segments in order from disk (so memory does not grow with the
+ * backlog), ack releases records in any order and deletes fully delivered
+ * segments, tick does the fsync interval, the age bound, cursor persistence,
+ * retrying a failing disk and the reports to the core.
+ *
+ * Key invariants:
+ *   - a record leaves only through ack() or a counted drop;
+ *   - with fsync = always nothing is handed out before it is durable;
+ *   - while the disk refuses writes, new records go to the bounded memory
+ *     fallback (memqueue.c) and are moved to disk, in order, once it works.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "spool_internal.h"
+#include "timeutil.h"
+
+#define SEQ_RESERVE_BLOCK 65536u      /* seqs reserved ahead in the cursor file */
+#define CURSOR_PERSIST_MS 1000        /* delivery floor written at most this often */
+#define DISK_RETRY_MS 1000            /* retrying a disk that refused a write */
+#define MIN_SEGMENT_BYTES (64 * 1024)
+#define SEGMENT_PER_MAX_BYTES 4       /* segments are at most max_bytes / this */
+#define RATELIMIT_MS 60000
+
+static struct ioca_spool *sp(struct ioca_queue *q)
+{
+	return (struct ioca_spool *)q;
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+	ioca_warn("spool: damaged data in %s: %llu bytes skipped", path, (unsigned long long)bytes);
+	if (s->nreports == IOCA_SPOOL_MAX_PENDING_REPORTS) {
+		/* Fold into the last one rather than grow without bound. */
+		s->reports[s->nreports - 1].bytes += bytes;
+		return;
+	}
+	char *dup = strdup(path);
+	if (!dup)
+		return;
+	s->reports[s->nreports].file = dup;
+	s->reports[s->nreports].bytes = bytes;
+	s->nreports++;
+}
+
+struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id)
+{
+	if (s->nsegs == s->capsegs) {
+		size_t cap = s->capsegs ? s->capsegs * 2 : 16;
+		struct ioca_spool_seg *n = realloc(s->segs, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		s->segs = n;
+		s->capsegs = cap;
+	}
+	struct ioca_spool_seg *g = &s->segs[s->nsegs++];
+	memset(g, 0, sizeof(*g));
+	g->id = id;
+	if (id >= s->next_seg_id)
+		s->next_seg_id = id + 1;
+	return g;
+}
+
+static struct ioca_spool_seg *seg_by_id(struct ioca_spool *s, uint64_t id)
+{
+	size_t lo = 0, hi = s->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->segs[mid].id == id)
+			return &s->segs[mid];
+		if (s->segs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct ioca_spool_seg *active_seg(struct ioca_spool *s)
+{
+	if (s->wfd < 0 || s->nsegs == 0)
+		return NULL;
+	return &s->segs[s->nsegs - 1];
+}
+
+static bool sync_enabled(const struct ioca_spool *s)
+{
+	return s->cfg.fsync != IOCA_FSYNC_NEVER;
+}
+
+static uint64_t delivery_floor(struct ioca_spool *s)
+{
+	if (s->win_n)
+		return ioca_spool_win_at(s, 0)->seq;
+	return s->rd_high_seq + 1;
+}
+
+int ioca_spool_store_cursor(struct ioca_spool *s, bool clean)
+{
+	struct ioca_spool_cursor c = {
+		.floor = delivery_floor(s),
+		.next_seq = s->next_seq,
+		.seq_reserved = s->seq_reserved,
+		.flags = clean ? IOCA_SPOOL_CURSOR_CLEAN : 0,
+	};
+	memcpy(c.boot_id, s->boot_id, sizeof(c.boot_id));
+	if (ioca_spool_cursor_store(s->dirfd, &c, sync_enabled(s)) != IOCA_OK) {
+		ioca_log_limited(&s->cursor_rl, IOCA_LL_WARNING, "spool: write %s/%s: %s", s->dir,
+				 IOCA_SPOOL_CURSOR_NAME, strerror(errno));
+		return IOCA_ERROR;
+	}
+	ioca_log_resolved(&s->cursor_rl, IOCA_LL_INFO, "spool: cursor written again");
+	s->floor_stored = c.floor;
+	return IOCA_OK;
+}
+
+/* ---- degraded mode ---------------------------------------------------- */
+
+static void close_writer(struct ioca_spool *s)
+{
+	if (s->wfd >= 0) {
+		close(s->wfd);
+		s->wfd = -1;
+	}
+	if (s->nsegs)
+		s->segs[s->nsegs - 1].sealed = true;
+}
+
+void ioca_spool_enter_degraded(struct ioca_spool *s, const char *op, const char *name, int err)
+{
+	close_writer(s);
+	s->retry_at_mono = ioca_now_mono_ms() + DISK_RETRY_MS;
+	if (s->degraded)
+		return;
+	s->degraded = true;
+	s->degraded_unreported = true;
+	snprintf(s->reason, sizeof(s->reason), "%s %s: %s", op, name, strerror(err));
+	ioca_log_limited(&s->write_rl, IOCA_LL_ERROR,
+			 "spool: %s: %s: holding new records in memory (at most %lld bytes) until the disk accepts writes",
+			 s->dir, s->reason, (long long)s->cfg.memory_buffer_bytes);
+}
+
+static int sync_now(struct ioca_spool *s)
+{
+	if (!s->dirty || s->wfd < 0)
+		return IOCA_OK;
+	s->fsyncs++;
+	if (fdatasync(s->wfd) != 0) {
+		char name[IOCA_SPOOL_SEG_NAME_LEN];
+		ioca_spool_segment_name(s->segs[s->nsegs - 1].id, name);
+		ioca_spool_enter_degraded(s, "fsync", name, errno);
+		s->dirty = false;
+		return IOCA_ERROR;
+	}
+	s->dirty = false;
+	s->last_sync_mono = ioca_now_mono_ms();
+	return IOCA_OK;
+}
+
+/* Seal the active segment (durable unless fsync = never) and start a new one. */
+int ioca_spool_roll(struct ioca_spool *s)
+{
+	if (s->wfd >= 0 && sync_enabled(s) && sync_now(s) != IOCA_OK)
+		return IOCA_ERROR;
+	close_writer(s);
+	uint64_t id = s->next_seg_id;
+	char name[IOCA_SPOOL_SEG_NAME_LEN];
+	ioca_spool_segment_name(id, name);
+	int fd = ioca_spool_segment_create(s->dirfd, id, s->next_seq);
+	if (fd < 0) {
+		ioca_spool_enter_degraded(s, "create", name, errno);
+		return IOCA_ERROR;
+	}
+	if (sync_enabled(s) && fsync(s->dirfd) != 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(s->dirfd, name, 0);
+		ioca_spool_enter_degraded(s, "fsync", ".", e);
+		return IOCA_ERROR;
+	}
+	struct ioca_spool_seg *g = ioca_spool_seg_add(s, id);
+	if (!g) {
+		close(fd);
+		unlinkat(s->dirfd, name, 0);
+		ioca_spool_enter_degraded(s, "create", name, ENOMEM);
+		return IOCA_ERROR;
+	}
+	g->size = IOCA_SPOOL_SEG_HDR_BYTES;
+	s->disk_bytes += g->size;
+	s->wfd = fd;
+	s->dirty = false;
+	return IOCA_OK;
+}
+
+/* ---- dropping --------------------------------------------------------- */
+
+static void count_drop(struct ioca_spool *s, uint64_t records, uint64_t bytes)
+{
+	s->dropped_records += records;
+	s->dropped_bytes += bytes;
+}
+
+static void reader_close(struct ioca_spool *s)
+{
+	if (s->rfd >= 0)
+		close(s->rfd);
+	s->rfd = -1;
+}
+
+struct drop_ctx {
+	uint64_t seg_id;
+	uint64_t in_window, in_window_bytes;
+};
+
+/* Window entries of a dropped segment: handed-out and acked ones stay (an
+ * ack may still come); ones waiting to be handed out again go. */
+static bool drop_pending_of_seg(struct ioca_spool *s, struct ioca_spool_ent *e, void *arg)
+{
+	(void)s;
+	struct drop_ctx *d = arg;
+	if (e->seg_id != d->seg_id)
+		return false;
+	if (e->state == IOCA_SPOOL_ENT_PENDING)
+		return true;
+	d->in_window++;
+	d->in_window_bytes += e->len;
+	return false;
+}
+
+/* Drop the oldest segment and what it still holds (counted). */
+static void drop_front_segment(struct ioca_spool *s, const char *why)
+{
+	struct ioca_spool_seg *g = &s->segs[0];
+	struct drop_ctx d = {.seg_id = g->id};
+	ioca_spool_win_filter(s, drop_pending_of_seg, &d);
+	uint64_t left = g->records - g->done;
+	uint64_t left_bytes = g->size - IOCA_SPOOL_SEG_HDR_BYTES - g->bytes_done;
+	uint64_t dropped = left > d.in_window ? left - d.in_window : 0;
+	uint64_t dropped_bytes = left_bytes > d.in_window_bytes ? left_bytes - d.in_window_bytes : 0;
+	count_drop(s, dropped, dropped_bytes);
+	s->held_records -= left;
+	s->disk_bytes -= g->size;
+
+	char name[IOCA_SPOOL_SEG_NAME_LEN];
+	ioca_spool_segment_name(g->id, name);
+	ioca_log_limited(&s->write_rl, IOCA_LL_WARNING, "spool: %s: dropping %s/%s (%llu undelivered records)", why,
+			 s->dir, name, (unsigned long long)dropped);
+	if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
+		ioca_warn("spool: remove %s/%s: %s", s->dir, name, strerror(errno));
+	if (s->rseg == 0) {
+		reader_close(s);
+		s->roff = IOCA_SPOOL_SEG_HDR_BYTES;
+	} else {
+		s->rseg--;
+	}
+	bool was_active = s->nsegs == 1 && s->wfd >= 0;
+	memmove(&s->segs[0], &s->segs[1], (s->nsegs - 1) * sizeof(*s->segs));
+	s->nsegs--;
+	if (was_active)
+		close_writer(s);
+}
+
+static void enforce_size_bound(struct ioca_spool *s)
+{
+	while (s->disk_bytes > (uint64_t)s->cfg.max_bytes && s->nsegs > 1)
+		drop_front_segment(s, "over spool.max_bytes");
+}
+
+static void enforce_age_bound(struct ioca_spool *s)
+{
+	if (s->cfg.max_age_s <= 0)
+		return;
+	int64_t cutoff = ioca_now_wall_ms() - s->cfg.max_age_s * 1000;
+	while (s->nsegs > 1 && s->segs[0].sealed && s->segs[0].records > s->segs[0].done &&
+	       s->segs[0].last_ms < cutoff)
+		drop_front_segment(s, "older than spool.max_age");
+}
+
+/* Delete segments the reader is past and no window entry refers to. */
+static void delete_delivered(struct ioca_spool *s)
+{
+	while (s->nsegs > 1 && s->rseg > 0 && s->segs[0].sealed) {
+		struct ioca_spool_seg *g = &s->segs[0];
+		if (s->win_n && ioca_spool_win_at(s, 0)->seg_id <= g->id)
+			return;
+		char name[IOCA_SPOOL_SEG_NAME_LEN];
+		ioca_spool_segment_name(g->id, name);
+		if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT) {
+			ioca_log_limited(&s->write_rl, IOCA_LL_WARNING, "spool: remove %s/%s: %s", s->dir, name,
+					 strerror(errno));
+			return;
+		}
+		s->held_records -= g->records - g->done;
+		s->disk_bytes -= g->size;
+		memmove(&s->segs[0], &s->segs[1], (s->nsegs - 1) * sizeof(*s->segs));
+		s->nsegs--;
+		s->rseg--;
+	}
+}
+
+/* ---- push ------------------------------------------------------------- */
+
+static uint64_t sp_next_seq(struct ioca_queue *q)
+{
+	return sp(q)->next_seq;
+}
+
+/* Append one record to the active segment. IOCA_OK, or IOCA_ERROR after
+ * entering degraded mode; seg_id and off say where it went. */
+static int write_record(struct ioca_spool *s, const struct ioca_record *rec, size_t size, uint64_t *seg_id,
+			uint64_t *off)
+{
+	struct ioca_spool_seg *g = active_seg(s);
+	if (!g || (g->size + size > (uint64_t)s->cfg.segment_bytes && g->size > IOCA_SPOOL_SEG_HDR_BYTES)) {
+		if (ioca_spool_roll(s) != IOCA_OK)
+			return IOCA_ERROR;
+		g = active_seg(s);
+	}
+	uint8_t hdr[IOCA_SPOOL_REC_HDR_BYTES];
+	ioca_spool_record_header(rec, hdr);
+	struct iovec iov[4];
+	int n = 0;
+	iov[n++] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
+	iov[n++] = (struct iovec){.iov_base = (void *)rec->topic, .iov_len = strlen(rec->topic)};
+	if (rec->content_type && rec->content_type[0])
+		iov[n++] = (struct iovec){.iov_base = (void *)rec->content_type, .iov_len = strlen(rec->content_type)};
+	if (rec->payload_len)
+		iov[n++] = (struct iovec){.iov_base = (void *)rec->payload, .iov_len = rec->payload_len};
+	if (ioca_spool_write_all(s->wfd, iov, n) != IOCA_OK) {
+		int e = errno;
+		/* Leave the segment ending at its last complete record. */
+		if (ftruncate(s->wfd, (off_t)g->size) != 0)
+			ioca_debug("spool: truncate after failed write: %s", strerror(errno));
+		char name[IOCA_SPOOL_SEG_NAME_LEN];
+		ioca_spool_segment_name(g->id, name);
+		ioca_spool_enter_degraded(s, "write", name, e);
+		return IOCA_ERROR;
+	}
+	*seg_id = g->id;
+	*off = g->size;
+	if (g->records == 0)
+		g->first_ms = rec->accepted_ms;
+	g->last_ms = rec->accepted_ms;
+	g->records++;
+	g->size += size;
+	s->disk_bytes += size;
+	s->held_records++;
+	s->dirty = true;
+	return IOCA_OK;
+}
+
+static int push_memory(struct ioca_spool *s, const struct ioca_record *rec)
+{
+	if (!s->mem) {
+		s->mem = ioca_memqueue_new(rec->seq, (uint64_t)s->cfg.memory_buffer_bytes);
+		if (!s->mem) {
+			count_drop(s, 1, rec->payload_len);
+			return IOCA_ERROR;
+		}
+	}
+	return ioca_queue_push(s->mem, rec);
+}
+
+static void reserve_seqs(struct ioca_spool *s)
+{
+	if (s->next_seq + SEQ_RESERVE_BLOCK / 2 < s->seq_reserved)
+		return;
+	s->seq_reserved = s->next_seq + SEQ_RESERVE_BLOCK;
+	ioca_spool_store_cursor(s, false);
+}
+
+static int sp_push(struct ioca_queue *q, const struct ioca_record *rec)
+{
+	struct ioca_spool *s = sp(q);
+	if (rec->seq < s->next_seq) {
+		ioca_error("spool: push of seq %llu, expected >= %llu: refused", (unsigned long long)rec->seq,
+			   (unsigned long long)s->next_seq);
+		count_drop(s, 1, rec->payload_len);
+		return IOCA_ERROR;
+	}
+	size_t size = ioca_spool_record_size(rec);
+	if (size == 0 || size > (uint64_t)s->cfg.max_bytes / SEGMENT_PER_MAX_BYTES) {
+		ioca_log_limited(&s->write_rl, IOCA_LL_WARNING,
+				 "spool: record seq %llu (%zu bytes, topic %s) cannot be stored: dropped",
+				 (unsigned long long)rec->seq, rec->payload_len, rec->topic ? rec->topic : "(none)");
+		count_drop(s, 1, rec->payload_len);
+		s->next_seq = rec->seq + 1;
+		return IOCA_ERROR;
+	}
+	s->next_seq = rec->seq + 1;
+	reserve_seqs(s);
+	s->pushed++;
+	if (!s->degraded) {
+		uint64_t seg_id, off;
+		if (write_record(s, rec, size, &seg_id, &off) == IOCA_OK) {
+			enforce_size_bound(s);
+			return IOCA_OK;
+		}
+	}
+	return push_memory(s, rec);
+}
+
+/* ---- next ------------------------------------------------------------- */
+
+static int reader_open(struct ioca_spool *s, struct ioca_spool_seg *g)
+{
+	if (s->rfd >= 0 && s->rseg_id == g->id)
+		return IOCA_OK;
+	reader_close(s);
+	char name[IOCA_SPOOL_SEG_NAME_LEN];
+	ioca_spool_segment_name(g->id, name);
+	s->rfd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (s->rfd < 0) {
+		ioca_log_limited(&s->write_rl, IOCA_LL_ERROR, "spool: open %s/%s: %s", s->dir, name, strerror(errno));
+		return IOCA_ERROR;
+	}
+	s->rseg_id = g->id;
+	ioca_spool_reader_reset(&s->rd, s->rfd, g->size);
+	return IOCA_OK;
+}
+
+/* The record under the reader (not consumed): IOCA_OK with *v, its segment
+ * and offset; IOCA_AGAIN when the disk has nothing more. Damage on the way
+ * is skipped and reported. */
+static int disk_peek(struct ioca_spool *s, struct ioca_spool_rec_view *v, uint64_t *seg_id, uint64_t *off,
+		     uint64_t *next)
+{
+	while (s->rseg < s->nsegs) {
+		struct ioca_spool_seg *g = &s->segs[s->rseg];
+		if (s->roff < IOCA_SPOOL_SEG_HDR_BYTES)
+			s->roff = IOCA_SPOOL_SEG_HDR_BYTES;
+		if (s->roff >= g->size) {
+			if (!g->sealed || s->rseg + 1 >= s->nsegs)
+				return IOCA_AGAIN;
+			reader_close(s);
+			s->rseg++;
+			s->roff = IOCA_SPOOL_SEG_HDR_BYTES;
+			delete_delivered(s);
+			continue;
+		}
+		char name[IOCA_SPOOL_SEG_NAME_LEN];
+		ioca_spool_segment_name(g->id, name);
+		if (reader_open(s, g) != IOCA_OK) {
+			if (!g->sealed)
+				return IOCA_AGAIN;
+			ioca_spool_report_corrupt(s, name, g->size - s->roff);
+			s->corrupt_records++;
+			s->roff = g->size;
+			continue;
+		}
+		s->rd.limit = g->size;
+		uint64_t skipped = 0;
+		int rc = ioca_spool_reader_read(&s->rd, s->roff, v, next, &skipped);
+		if (skipped && !g->damage_reported) {
+			ioca_spool_report_corrupt(s, name, skipped);
+			s->corrupt_records++;
+		}
+		if (rc == IOCA_OK) {
+			*off = *next - v->total_len;
+			s->roff = *off;
+			*seg_id = g->id;
+			return IOCA_OK;
+		}
+		if (rc == IOCA_ERROR) {
+			ioca_error("spool: read %s/%s: %s", s->dir, name, strerror(s->rd.read_errno));
+			ioca_spool_report_corrupt(s, name, g->size - s->roff);
+			s->corrupt_records++;
+		}
+		s->roff = g->size;
+	}
+	return IOCA_AGAIN;
+}
+
+static void release_disk(struct ioca_spool *s, uint64_t seg_id, uint32_t len)
+{
+	struct ioca_spool_seg *g = seg_by_id(s, seg_id);
+	if (!g)
+		return; /* dropped meanwhile: already uncounted */
+	g->done++;
+	g->bytes_done += len;
+	s->held_records--;
+}
+
+static int hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v, struct ioca_record *out)
+{
+	size_t need = v->topic_len + v->ctype_len + 2;
+	if (need > s->strcap) {
+		char *nb = realloc(s->strbuf, need);
+		if (!nb)
+			return IOCA_ERROR;
+		s->strbuf = nb;
+		s->strcap = need;
+	}
+	memcpy(s->strbuf, v->topic, v->topic_len);
+	s->strbuf[v->topic_len] = '\0';
+	char *ct = s->strbuf + v->topic_len + 1;
+	memcpy(ct, v->ctype, v->ctype_len);
+	ct[v->ctype_len] = '\0';
+	*out = (struct ioca_record){
+		.seq = v->seq,
+		.kind = v->kind,
+		.qos = v->qos,
+		.retain = v->retain,
+		.accepted_ms = v->accepted_ms,
+		.topic = s->strbuf,
+		.content_type = v->ctype_len ? ct : NULL,
+		.payload = v->payload,
+		.payload_len = v->payload_len,
+	};
+	return IOCA_OK;
+}
+
+static bool too_old(const struct ioca_spool *s, int64_t accepted_ms, int64_t now_wall)
+{
+	return s->cfg.max_age_s > 0 && accepted_ms < now_wall - s->cfg.max_age_s * 1000;
+}
+
+static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
+{
+	int64_t now_wall = s->cfg.max_age_s > 0 ? ioca_now_wall_ms() : 0;
+	for (;;) {
+		struct ioca_spool_rec_view v;
+		uint64_t seg_id, off, next;
+		if (disk_peek(s, &v, &seg_id, &off, &next) != IOCA_OK)
+			return IOCA_AGAIN;
+		struct ioca_spool_ent *e = ioca_spool_win_find(s, v.seq);
+		if (e) {
+			if (e->state != IOCA_SPOOL_ENT_PENDING) {
+				s->roff = next;
+				continue;
+			}
+			if (hand_out(s, &v, out) != IOCA_OK)
+				return IOCA_AGAIN;
+			e->state = IOCA_SPOOL_ENT_HANDED;
+			s->in_flight++;
+			s->roff = next;
+			return IOCA_OK;
+		}
+		if (v.seq <= s->rd_high_seq) {
+			s->roff = next; /* released before */
+			continue;
+		}
+		if (too_old(s, v.accepted_ms, now_wall)) {
+			count_drop(s, 1, v.total_len);
+			release_disk(s, seg_id, (uint32_t)v.total_len);
+			s->rd_high_seq = v.seq;
+			s->roff = next;
+			continue;
+		}
+		struct ioca_spool_ent ne = {.seq = v.seq, .seg_id = seg_id, .off = off,
+					    .len = (uint32_t)v.total_len, .state = IOCA_SPOOL_ENT_HANDED,
+					    .ms = v.accepted_ms};
+		if (hand_out(s, &v, out) != IOCA_OK || !ioca_spool_win_insert(s, &ne))
+			return IOCA_AGAIN; /* out of memory: try again later */
+		s->in_flight++;
+		s->rd_high_seq = v.seq;
+		s->roff = next;
+		return IOCA_OK;
+	}
+}
+
+static bool drop_mem_pending_below(struct ioca_spool *s, struct ioca_spool_ent *e, void *arg)
+{
+	(void)s;
+	uint64_t seq = *(const uint64_t *)arg;
+	return e->seg_id == IOCA_SPOOL_MEM_SEG && e->state == IOCA_SPOOL_ENT_PENDING && e->seq < seq;
+}
+
+static int next_from_memory(struct ioca_spool *s, struct ioca_record *out)
+{
+	if (!s->mem)
+		return IOCA_AGAIN;
+	for (;;) {
+		if (ioca_queue_next(s->mem, out) != IOCA_OK)
+			return IOCA_AGAIN;
+		/* Entries the fallback skipped were dropped by its bound. */
+		ioca_spool_win_filter(s, drop_mem_pending_below, &out->seq);
+		struct ioca_spool_ent *e = ioca_spool_win_find(s, out->seq);
+		if (e) {
+			if (e->state == IOCA_SPOOL_ENT_PENDING) {
+				e->state = IOCA_SPOOL_ENT_HANDED;
+				s->in_flight++;
+				return IOCA_OK;
+			}
+			if (e->state == IOCA_SPOOL_ENT_ACKED)
+				ioca_queue_ack(s->mem, out->seq);
+			continue; /* still in flight from before */
+		}
+		if (out->seq <= s->rd_high_seq) {
+			ioca_queue_ack(s->mem, out->seq); /* acked while not handed out */
+			continue;
+		}
+		struct ioca_spool_ent ne = {.seq = out->seq, .seg_id = IOCA_SPOOL_MEM_SEG,
+					    .len = (uint32_t)out->payload_len, .state = IOCA_SPOOL_ENT_HANDED,
+					    .ms = out->accepted_ms};
+		if (!ioca_spool_win_insert(s, &ne)) {
+			ioca_queue_rewind(s->mem);
+			return IOCA_AGAIN;
+		}
+		s->in_flight++;
+		s->rd_high_seq = out->seq;
+		return IOCA_OK;
+	}
+}
+
+static int sp_next(struct ioca_queue *q, struct ioca_record *out)
+{
+	struct ioca_spool *s = sp(q);
+	/* Group commit: what was pushed since the last sync becomes durable
+	 * before any of it is published. */
+	if (s->cfg.fsync == IOCA_FSYNC_ALWAYS && s->dirty)
+		sync_now(s);
+	if (next_from_disk(s, out) == IOCA_OK)
+		return IOCA_OK;
+	return next_from_memory(s, out);
+}
+
+/* ---- ack and rewind --------------------------------------------------- */
+
+static void pop_released(struct ioca_spool *s)
+{
+	while (s->win_n && ioca_spool_win_at(s, 0)->state == IOCA_SPOOL_ENT_ACKED) {
+		struct ioca_spool_ent *e = ioca_spool_win_at(s, 0);
+		if (e->seg_id != IOCA_SPOOL_MEM_SEG)
+			release_disk(s, e->seg_id, e->len);
+		s->win_head++;
+		s->win_n--;
+	}
+	if (s->win_n == 0)
+		s->win_head = 0;
+	delete_delivered(s);
+}
+
+static void sp_ack(struct ioca_queue *q, uint64_t seq)
+{
+	struct ioca_spool *s = sp(q);
+	struct ioca_spool_ent *e = ioca_spool_win_find(s, seq);
+	if (!e || e->state == IOCA_SPOOL_ENT_ACKED)
+		return;
+	if (e->state == IOCA_SPOOL_ENT_HANDED)
+		s->in_flight--;
+	if (e->seg_id == IOCA_SPOOL_MEM_SEG && s->mem)
+		ioca_queue_ack(s->mem, seq);
+	e->state = IOCA_SPOOL_ENT_ACKED;
+	s->acked++;
+	pop_released(s);
+}
+
+static bool drop_lost_pending(struct ioca_spool *s, struct ioca_spool_ent *e, void *arg)
+{
+	(void)arg;
+	if (e->seg_id == IOCA_SPOOL_MEM_SEG || e->state != IOCA_SPOOL_ENT_PENDING || seg_by_id(s, e->seg_id))
+		return false;
+	count_drop(s, 1, e->len);
+	return true;
+}
+
+static void sp_rewind(struct ioca_queue *q)
+{
+	struct ioca_spool *s = sp(q);
+	for (size_t i = 0; i < s->win_n; i++) {
+		struct ioca_spool_ent *e = ioca_spool_win_at(s, i);
+		if (e->state == IOCA_SPOOL_ENT_HANDED)
+			e->state = IOCA_SPOOL_ENT_PENDING;
+	}
+	s->in_flight = 0;
+	/* Handed out from a segment dropped meanwhile: gone for good. */
+	ioca_spool_win_filter(s, drop_lost_pending, NULL);
+	for (size_t i = 0; i < s->win_n; i++) {
+		struct ioca_spool_ent *e = ioca_spool_win_at(s, i);
+		if (e->state != IOCA_SPOOL_ENT_PENDING || e->seg_id == IOCA_SPOOL_MEM_SEG)
+			continue;
+		for (size_t k = 0; k < s->nsegs; k++) {
+			if (s->segs[k].id == e->seg_id) {
+				s->rseg = k;
+				s->roff = e->off;
+				break;
+			}
+		}
+		break;
+	}
+	if (s->mem)
+		ioca_queue_rewind(s->mem);
+	pop_released(s);
+}
+
+/* ---- recovery from a failing disk ------------------------------------- */
+
+/* Move what the memory fallback holds to disk, oldest first. */
+static void migrate_memory(struct ioca_spool *s)
+{
+	ioca_queue_rewind(s->mem);
+	struct ioca_record r;
+	while (!s->degraded && ioca_queue_next(s->mem, &r) == IOCA_OK) {
+		size_t size = ioca_spool_record_size(&r);
+		uint64_t seg_id, off;
+		if (write_record(s, &r, size, &seg_id, &off) != IOCA_OK)
+			break;
+		struct ioca_spool_ent *e = ioca_spool_win_find(s, r.seq);
+		if (e) {
+			e->seg_id = seg_id;
+			e->off = off;
+			e->len = (uint32_t)size;
+		}
+		ioca_queue_ack(s->mem, r.seq);
+	}
+	ioca_queue_rewind(s->mem);
+	/* The fallback no longer holds anything it has to hand out again. */
+	struct ioca_queue_stats ms;
+	ioca_queue_stats(s->mem, &ms);
+	if (ms.records == 0) {
+		count_drop(s, ms.dropped_records, ms.dropped_bytes);
+		ioca_queue_close(s->mem);
+		s->mem = NULL;
+	}
+	enforce_size_bound(s);
+}
+
+static void try_recover(struct ioca_spool *s, int64_t now)
+{
+	if (now < s->retry_at_mono)
+		return;
+	s->degraded = false; /* tentatively: any failure below sets it again */
+	if (ioca_spool_roll(s) == IOCA_OK && s->mem)
+		migrate_memory(s);
+	if (s->degraded) {
+		s->degraded_unreported = false; /* it never stopped */
+		s->retry_at_mono = now + DISK_RETRY_MS;
+		return;
+	}
+	ioca_log_resolved(&s->write_rl, IOCA_LL_INFO, "spool: %s: writing to disk again (was: %s)", s->dir, s->reason);
+	s->reason[0] = '\0';
+	s->degraded_unreported = true;
+	ioca_spool_store_cursor(s, false);
+}
+
+/* ---- tick, flush, stats, close ---------------------------------------- */
+
+static void deliver_reports(struct ioca_spool *s)
+{
+	struct ioca_spool_report reps[IOCA_SPOOL_MAX_PENDING_REPORTS];
+	size_t n = s->nreports;
+	memcpy(reps, s->reports, n * sizeof(*reps));
+	s->nreports = 0;
+	bool deg_change = s->degraded_unreported;
+	s->degraded_unreported = false;
+	char reason[sizeof(s->reason)];
+	memcpy(reason, s->reason, sizeof(reason));
+	bool deg = s->degraded;
+
+	uint64_t total_rec = s->dropped_records, total_bytes = s->dropped_bytes;
+	if (s->mem) {
+		struct ioca_queue_stats ms;
+		ioca_queue_stats(s->mem, &ms);
+		total_rec += ms.dropped_records;
+		total_bytes += ms.dropped_bytes;
+	}
+	uint64_t drec = total_rec - s->reported_drop_records;
+	uint64_t dbytes = total_bytes - s->reported_drop_bytes;
+	s->reported_drop_records = total_rec;
+	s->reported_drop_bytes = total_bytes;
+
+	/* Callbacks last: they may push. */
+	for (size_t i = 0; i < n; i++) {
+		if (s->cb.corrupt)
+			s->cb.corrupt(s->cb.ctx, reps[i].file, reps[i].bytes);
+		free(reps[i].file);
+	}
+	if (drec && s->cb.dropped)
+		s->cb.dropped(s->cb.ctx, drec, dbytes);
+	if (deg_change && s->cb.degraded)
+		s->cb.degraded(s->cb.ctx, deg, deg ? reason : "");
+}
+
+static void sp_tick(struct ioca_queue *q, int64_t now)
+{
+	struct ioca_spool *s = sp(q);
+	if (s->dirty) {
+		if (s->cfg.fsync == IOCA_FSYNC_ALWAYS ||
+		    (s->cfg.fsync == IOCA_FSYNC_INTERVAL && now - s->last_sync_mono >= s->cfg.fsync_interval_ms))
+			sync_now(s);
+	}
+	if (s->degraded)
+		try_recover(s, now);
+	enforce_age_bound(s);
+	if (delivery_floor(s) != s->floor_stored && now - s->cursor_at_mono >= CURSOR_PERSIST_MS) {
+		s->cursor_at_mono = now;
+		ioca_spool_store_cursor(s, false);
+	}
+	deliver_reports(s);
+}
+
+static int sp_flush(struct ioca_queue *q)
+{
+	struct ioca_spool *s = sp(q);
+	if (!sync_enabled(s))
+		return IOCA_OK;
+	return sync_now(s);
+}
+
+static void sp_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
+{
+	struct ioca_spool *s = sp(q);
+	memset(out, 0, sizeof(*out));
+	out->records = s->held_records;
+	out->bytes = s->disk_bytes;
+	out->in_flight = s->in_flight;
+	out->pushed = s->pushed;
+	out->acked = s->acked;
+	out->dropped_records = s->dropped_records;
+	out->dropped_bytes = s->dropped_bytes;
+	out->corrupt_records = s->corrupt_records;
+	out->segments = s->nsegs;
+	out->fsyncs = s->fsyncs;
+	out->degraded = s->degraded;
+	snprintf(out->degraded_reason, sizeof(out->degraded_reason), "%s", s->degraded ? s->reason : "");
+	if (s->win_n) {
+		out->oldest_ms = ioca_spool_win_at(s, 0)->ms;
+	} else if (s->held_records) {
+		/* The next record on disk is the oldest one held. */
+		struct ioca_spool_rec_view v;
+		uint64_t seg_id, off, next;
+		if (disk_peek(s, &v, &seg_id, &off, &next) == IOCA_OK)
+			out->oldest_ms = v.accepted_ms;
+	}
+	if (s->mem) {
+		struct ioca_queue_stats ms;
+		ioca_queue_stats(s->mem, &ms);
+		out->records += ms.records;
+		out->memory_records = ms.records;
+		out->bytes += ms.bytes;
+		out->dropped_records += ms.dropped_records;
+		out->dropped_bytes += ms.dropped_bytes;
+		if (!out->oldest_ms)
+			out->oldest_ms = ms.oldest_ms;
+	}
+}
+
+static void sp_close(struct ioca_queue *q)
+{
+	struct ioca_spool *s = sp(q);
+	if (s->degraded && s->mem) {
+		s->retry_at_mono = 0;
+		try_recover(s, ioca_now_mono_ms());
+	}
+	if (s->mem) {
+		struct ioca_queue_stats ms;
+		ioca_queue_stats(s->mem, &ms);
+		if (ms.records)
+			ioca_error("spool: %llu records held in memory are lost: the disk still refuses writes (%s)",
+				   (unsigned long long)ms.records, s->reason);
+		ioca_queue_close(s->mem);
+	}
+	if (sync_enabled(s))
+		sync_now(s);
+	ioca_spool_store_cursor(s, true);
+	close_writer(s);
+	reader_close(s);
+	ioca_spool_reader_free(&s->rd);
+	for (size_t i = 0; i < s->nreports; i++)
+		free(s->reports[i].file);
+	ioca_spool_win_free(s);
+	free(s->segs);
+	free(s->strbuf);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s->dir);
+	free(s);
+}
+
+static const struct ioca_queue_ops spool_ops = {
+	.next_seq = sp_next_seq,
+	.push = sp_push,
+	.next = sp_next,
+	.ack = sp_ack,
+	.rewind = sp_rewind,
+	.tick = sp_tick,
+	.flush = sp_flush,
+	.stats = sp_stats,
+	.close = sp_close,
+};
+
+static void normalise_config(struct ioca_spool_config *c)
+{
+	if (c->max_bytes <= 0)
+		c->max_bytes = INT64_MAX / 2;
+	if (c->segment_bytes <= 0)
+		c->segment_bytes = IOCA_SPOOL_DEFAULT_SEGMENT_BYTES;
+	if (c->segment_bytes > c->max_bytes / SEGMENT_PER_MAX_BYTES)
+		c->segment_bytes = c->max_bytes / SEGMENT_PER_MAX_BYTES;
+	if (c->segment_bytes < MIN_SEGMENT_BYTES)
+		c->segment_bytes = MIN_SEGMENT_BYTES;
+	if (c->memory_buffer_bytes <= 0)
+		c->memory_buffer_bytes = IOCA_SPOOL_DEFAULT_MEMORY_BYTES;
+	if (c->fsync_interval_ms <= 0)
+		c->fsync_interval_ms = IOCA_SPOOL_DEFAULT_FSYNC_INTERVAL_MS;
+}
+
+struct ioca_queue *ioca_spool_open(const struct ioca_spool_config *cfg, const char *dir,
+				   const struct ioca_spool_callbacks *cb, char *err, size_t errlen)
+{
+	struct ioca_spool *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->base.ops = &spool_ops;
+	s->cfg = *cfg;
+	normalise_config(&s->cfg);
+	if (cb)
+		s->cb = *cb;
+	s->dirfd = -1;
+	s->wfd = -1;
+	s->rfd = -1;
+	s->write_rl.interval_ms = RATELIMIT_MS;
+	s->cursor_rl.interval_ms = RATELIMIT_MS;
+	s->dir = strdup(dir);
+	ioca_spool_reader_init(&s->rd, -1, 0);
+	if (!s->dir || ioca_spool_recover(s, err, errlen) != IOCA_OK) {
+		if (!s->dir)
+			snprintf(err, errlen, "out of memory");
+		for (size_t i = 0; i < s->nreports; i++)
+			free(s->reports[i].file);
+		if (s->wfd >= 0)
+			close(s->wfd);
+		if (s->dirfd >= 0)
+			close(s->dirfd);
+		free(s->segs);
+		free(s->dir);
+		free(s);
+		return NULL;
+	}
+	s->last_sync_mono = ioca_now_mono_ms();
+	s->cursor_at_mono = s->last_sync_mono;
+	return &s->base;
+}

@@ -1,0 +1,69 @@
+/*
+ * The disk spool: the agent's publish queue (queue.h) kept in append-only
+ * segment files under state_dir/spool, so that nothing the core accepted is
+ * lost through broker outages, kill -9 and full disks. docs/spool.md has the
+ * on-disk format, the durability of each fsync mode and the damage rules.
+ *
+ * Key invariants:
+ *   - a record leaves the spool only by ack() of its seq or by a counted drop
+ *     (size bound, age bound, memory fallback overflow);
+ *   - with fsync = always, next() never hands out a record that is not yet
+ *     durable (a push burst shares one fdatasync, done by the first of
+ *     flush(), next() or tick() that follows it);
+ *   - the spool's own damaged files never stop it: damage is skipped,
+ *     reported through the callbacks and counted.
+ */
+#ifndef IOCA_SPOOL_H
+#define IOCA_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "queue.h"
+
+/*
+ * Reports for the core (agent.spool_corrupt / agent.spool_dropped events,
+ * logs). They are delivered only from tick(), after the spool's state is
+ * consistent, so a callback may push() into the spool. Damage found by
+ * ioca_spool_open() is reported at the first tick().
+ */
+struct ioca_spool_callbacks {
+	void *ctx;
+	/* Damaged bytes skipped in `file` (a path under the spool dir; a
+	 * segment set aside ends in ".corrupt", a damaged cursor is "cursor"). */
+	void (*corrupt)(void *ctx, const char *file, uint64_t bytes_skipped);
+	/* Records dropped since the last report (size or age bound, memory
+	 * fallback overflow, records too big to keep). */
+	void (*dropped)(void *ctx, uint64_t records, uint64_t bytes);
+	/* The disk refuses writes (degraded = true, reason set) or accepts
+	 * them again (degraded = false). */
+	void (*degraded)(void *ctx, bool degraded, const char *reason);
+};
+
+/*
+ * Open (creating it if needed) the spool in `dir`, typically
+ * "<state_dir>/spool". Existing segments are scanned: a torn tail is
+ * truncated, a damaged segment is rewritten with its valid records and the
+ * original renamed to "<name>.corrupt" (the newest 8 are kept), a damaged
+ * or missing cursor makes every record still on disk deliverable again.
+ * `cb` may be NULL; it is copied.
+ *
+ * Returns NULL with a message in err only when `dir` cannot be created,
+ * opened or listed at all. The caller should then treat it like a bad
+ * state_dir: report it and exit with a configuration error (78), so that
+ * systemd restarts the agent once the directory is usable; without the
+ * directory seq numbers cannot be kept unique. A directory that can be read
+ * but not written (read-only, full, permissions) is not a failure: the
+ * spool opens degraded, delivers what is on disk and holds new records in
+ * memory until writing works again.
+ */
+struct ioca_queue *ioca_spool_open(const struct ioca_spool_config *cfg, const char *dir,
+				   const struct ioca_spool_callbacks *cb, char *err, size_t errlen);
+
+/* Defaults used when the config leaves a field 0. */
+#define IOCA_SPOOL_DEFAULT_SEGMENT_BYTES (8 * 1024 * 1024)
+#define IOCA_SPOOL_DEFAULT_MEMORY_BYTES (16 * 1024 * 1024)
+#define IOCA_SPOOL_DEFAULT_FSYNC_INTERVAL_MS 200
+
+#endif

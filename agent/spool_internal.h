@@ -1,0 +1,139 @@
+/*
+ * The spool's in-memory state, shared by its parts:
+ *   spool.c        - the queue ops: push (write path), next (read path), ack,
+ *                    rewind, tick, bounds, the memory fallback
+ *   spool_open.c   - start-up: scan segments, repair damage, recover the
+ *                    cursor and the seq counter
+ *   spool_window.c - the records handed out and not yet released (the
+ *                    in-flight window, acks in any order)
+ *
+ * Invariants:
+ *   - segs[] is in id order and in seq order: every record of segs[i] has a
+ *     lower seq than every record of segs[i+1]; only the last one may be the
+ *     active (written) segment;
+ *   - every record still in the memory fallback has a higher seq than every
+ *     record on disk that next() has not read yet;
+ *   - win[] is sorted by seq; its first entry is never released.
+ */
+#ifndef IOCA_SPOOL_INTERNAL_H
+#define IOCA_SPOOL_INTERNAL_H
+
+#include "log.h"
+#include "spool.h"
+#include "spool_format.h"
+
+#define IOCA_SPOOL_MEM_SEG UINT64_MAX /* win entry held by the memory fallback */
+
+struct ioca_spool_seg {
+	uint64_t id;
+	uint64_t size;         /* committed bytes (the reader never goes past) */
+	uint64_t records;      /* valid records in the file */
+	uint64_t done;         /* of them released: acked, dropped or delivered before */
+	uint64_t bytes_done;   /* their bytes */
+	int64_t first_ms, last_ms;
+	bool sealed;           /* no longer written */
+	bool damage_reported;  /* damage already reported at open: skip silently */
+};
+
+enum ioca_spool_ent_state {
+	IOCA_SPOOL_ENT_PENDING = 0, /* handed out before a rewind(): to hand out again */
+	IOCA_SPOOL_ENT_HANDED = 1,  /* in flight */
+	IOCA_SPOOL_ENT_ACKED = 2,   /* acked, waiting for older ones to be released */
+};
+
+struct ioca_spool_ent {
+	uint64_t seq;
+	uint64_t seg_id;     /* IOCA_SPOOL_MEM_SEG for the memory fallback */
+	uint64_t off;        /* record start in the segment */
+	uint32_t len;        /* bytes on disk */
+	uint8_t state;
+	int64_t ms;          /* accepted_ms */
+};
+
+struct ioca_spool_report {
+	char *file;
+	uint64_t bytes;
+};
+
+#define IOCA_SPOOL_MAX_PENDING_REPORTS 32
+
+struct ioca_spool {
+	struct ioca_queue base; /* must be first */
+	struct ioca_spool_config cfg;
+	struct ioca_spool_callbacks cb;
+	char *dir;
+	int dirfd;
+
+	/* segments */
+	struct ioca_spool_seg *segs;
+	size_t nsegs, capsegs;
+	uint64_t next_seg_id;
+	int wfd;               /* active segment, -1 when none */
+	bool dirty;            /* written since the last fdatasync */
+	int64_t last_sync_mono;
+
+	/* reader */
+	size_t rseg;           /* index into segs */
+	int rfd;               /* fd of segs[rseg], -1 if not open */
+	uint64_t rseg_id;      /* id rfd belongs to */
+	uint64_t roff;
+	struct ioca_spool_reader rd;
+	uint64_t rd_high_seq;  /* highest seq next() has dealt with */
+	char *strbuf;          /* topic and content type handed out by next() */
+	size_t strcap;
+
+	/* in-flight window */
+	struct ioca_spool_ent *win;
+	size_t win_head, win_n, win_cap;
+	uint64_t in_flight;
+
+	/* memory fallback */
+	struct ioca_queue *mem;
+	bool degraded;
+	char reason[128];
+	int64_t retry_at_mono;
+	bool degraded_unreported;
+	struct ioca_ratelimit write_rl;
+
+	/* seq and cursor */
+	uint64_t next_seq;
+	uint64_t seq_reserved;
+	uint64_t floor_stored;
+	int64_t cursor_at_mono;
+	uint8_t boot_id[IOCA_SPOOL_BOOT_ID_BYTES];
+	struct ioca_ratelimit cursor_rl;
+
+	/* counters */
+	uint64_t pushed, acked, dropped_records, dropped_bytes, corrupt_records, fsyncs;
+	uint64_t held_records;  /* on disk, not released */
+	uint64_t disk_bytes;    /* sum of segs[].size */
+	uint64_t reported_drop_records, reported_drop_bytes;
+
+	struct ioca_spool_report reports[IOCA_SPOOL_MAX_PENDING_REPORTS];
+	size_t nreports;
+};
+
+/* spool_open.c */
+int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen);
+
+/* spool.c (shared helpers) */
+void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes);
+struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id);
+int ioca_spool_store_cursor(struct ioca_spool *s, bool clean);
+int ioca_spool_roll(struct ioca_spool *s);
+void ioca_spool_enter_degraded(struct ioca_spool *s, const char *op, const char *name, int err);
+
+/* spool_window.c */
+struct ioca_spool_ent *ioca_spool_win_find(struct ioca_spool *s, uint64_t seq);
+/* Insert in seq order; NULL when out of memory. */
+struct ioca_spool_ent *ioca_spool_win_insert(struct ioca_spool *s, const struct ioca_spool_ent *e);
+/* Remove every entry for which drop() says true. */
+void ioca_spool_win_filter(struct ioca_spool *s, bool (*drop)(struct ioca_spool *, struct ioca_spool_ent *, void *),
+			   void *arg);
+static inline struct ioca_spool_ent *ioca_spool_win_at(struct ioca_spool *s, size_t i)
+{
+	return &s->win[s->win_head + i];
+}
+void ioca_spool_win_free(struct ioca_spool *s);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * The host function table as a worker implements it: each emission becomes
+ * a frame written to the core's socket under one lock, so plugin threads may
+ * emit concurrently. Every host call is a sign of life for hang detection.
+ */
+#ifndef IOCA_WORKER_HOST_H
+#define IOCA_WORKER_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iocagent/plugin.h"
+
+/* Set up the host for instance `name` writing frames to fd. */
+const struct ioca_host *ioca_worker_host_init(int fd, const char *name);
+struct ioca_instance *ioca_worker_instance(void);
+
+/* Ask the plugin to stop: should_stop() turns true and wait() returns. */
+void ioca_worker_host_request_stop(void);
+bool ioca_worker_host_stop_requested(void);
+/* Milliseconds since the plugin last called a host function. */
+int64_t ioca_worker_host_idle_ms(void);
+/* Send a heartbeat frame and the statistics changed since the last flush.
+ * IOCA_ERROR when the core is gone. */
+int ioca_worker_host_flush(void);
+/* Send a raw frame (hello). */
+int ioca_worker_host_send(const void *frame, size_t len);
+
+#endif

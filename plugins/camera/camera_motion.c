@@ -1,0 +1,522 @@
+/*
+ * Motion analysis: block-average downscale, background model with global
+ * brightness compensation, zones and masks, lighting-change rejection,
+ * persistence and event gap. See camera_motion.h for the contract.
+ *
+ * Invariant: every buffer is sized from the analysis image (aw x ah) computed
+ * in ensure_size(); the zone masks are rebuilt whenever that size changes, so
+ * a zone bit is never read past the end of a mask.
+ *
+ * The background is kept in 12.4 fixed point (luma * 16) so slow learning
+ * rates do not stall on integer rounding.
+ */
+#include "camera_motion.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iocagent/plugin.h"
+
+#define BG_SHIFT 4                 /* background fixed-point fraction bits */
+#define BG_ONE (1 << BG_SHIFT)
+#define LEARN_SHIFT_STILL 4        /* still pixels follow the picture at 1/16 per frame */
+#define LEARN_SHIFT_MOVING 7       /* changed pixels at 1/128: parked objects fade in */
+#define LIGHTING_SETTLE_FRAMES 2   /* frames re-learnt after a lighting change */
+#define DIFF_RANGE 511             /* signed luma differences -255..255 */
+#define ALL_ZONE_NAME "all"
+
+struct zone {
+	char name[IOCA_MOTION_NAME_MAX];
+	double *xy;
+	size_t npoints;
+	size_t pixels;   /* unmasked pixels of the zone at the current size */
+	size_t changed;  /* changed pixels in the current frame */
+};
+
+struct ioca_motion {
+	struct ioca_motion_config cfg;
+	struct zone zones[IOCA_MOTION_MAX_ZONES];
+	size_t nzones;
+	struct zone masks[IOCA_MOTION_MAX_ZONES];
+	size_t nmasks;
+
+	int aw, ah;          /* analysis image size; 0 until the first frame */
+	int src_w, src_h;
+	uint8_t *cur;        /* block-averaged frame */
+	uint16_t *bg;        /* background, luma << BG_SHIFT */
+	uint8_t *fg;         /* changed-pixel flags of the current frame */
+	uint32_t *zonebits;  /* zone membership per pixel; 0 = masked or outside every zone */
+	uint8_t *unmasked;   /* 1 where no mask covers the pixel */
+	bool learnt;         /* bg holds a frame */
+	int settle;          /* frames left to re-learn after a lighting change */
+
+	double last_t;
+	bool have_t;
+	int streak;          /* consecutive analysed frames with motion */
+	double streak_t;     /* time of the first frame of the streak */
+	bool active;
+	double first_t, last_motion_t;
+	double peak;
+	uint32_t event_zones;
+};
+
+static void free_polys(struct zone *z, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(z[i].xy);
+}
+
+void ioca_motion_free(struct ioca_motion *m)
+{
+	if (!m)
+		return;
+	free_polys(m->zones, m->nzones);
+	free_polys(m->masks, m->nmasks);
+	free(m->cur);
+	free(m->bg);
+	free(m->fg);
+	free(m->zonebits);
+	free(m->unmasked);
+	free(m);
+}
+
+static int copy_polys(struct zone *dst, const struct ioca_motion_polygon *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (src[i].npoints < 3 || src[i].npoints > 4096 || !src[i].xy)
+			return IOCA_ERROR;
+		dst[i].xy = malloc(src[i].npoints * 2 * sizeof(double));
+		if (!dst[i].xy)
+			return IOCA_ERROR;
+		for (size_t k = 0; k < src[i].npoints * 2; k++) {
+			double v = src[i].xy[k];
+			if (!isfinite(v))
+				return IOCA_ERROR;
+			dst[i].xy[k] = v;
+		}
+		dst[i].npoints = src[i].npoints;
+		memcpy(dst[i].name, src[i].name, sizeof dst[i].name);
+		dst[i].name[sizeof dst[i].name - 1] = '\0';
+	}
+	return IOCA_OK;
+}
+
+static bool config_valid(const struct ioca_motion_config *c)
+{
+	return c->analysis_width >= 1 && c->analysis_width <= IOCA_MOTION_MAX_DIM &&
+	       isfinite(c->threshold) && c->threshold >= 1 && c->threshold <= 255 &&
+	       isfinite(c->min_area_pct) && c->min_area_pct >= 0 && c->min_area_pct <= 100 &&
+	       c->min_frames >= 1 && c->min_frames <= 1000 && isfinite(c->event_gap_s) &&
+	       c->event_gap_s >= 0 && isfinite(c->lighting_change_pct) &&
+	       c->lighting_change_pct > 0 && c->lighting_change_pct <= 100 &&
+	       c->nzones <= IOCA_MOTION_MAX_ZONES && c->nmasks <= IOCA_MOTION_MAX_ZONES &&
+	       (c->nzones == 0 || c->zones) && (c->nmasks == 0 || c->masks);
+}
+
+struct ioca_motion *ioca_motion_new(const struct ioca_motion_config *cfg)
+{
+	if (!cfg || !config_valid(cfg))
+		return NULL;
+	struct ioca_motion *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->cfg = *cfg;
+	m->cfg.zones = NULL;
+	m->cfg.masks = NULL;
+	m->nzones = cfg->nzones;
+	m->nmasks = cfg->nmasks;
+	if (copy_polys(m->zones, cfg->zones, cfg->nzones) != IOCA_OK ||
+	    copy_polys(m->masks, cfg->masks, cfg->nmasks) != IOCA_OK) {
+		ioca_motion_free(m);
+		return NULL;
+	}
+	if (m->nzones == 0) {
+		/* The implicit zone: the whole frame (a polygon is not needed). */
+		m->nzones = 1;
+		memcpy(m->zones[0].name, ALL_ZONE_NAME, sizeof ALL_ZONE_NAME);
+	}
+	return m;
+}
+
+void ioca_motion_scaled_size(int width, int height, int target_width, int *out_w, int *out_h)
+{
+	if (target_width < 1)
+		target_width = 1;
+	int fx = width / target_width;
+	if (fx < 1)
+		fx = 1;
+	int fy = fx < height ? fx : height;
+	if (fy < 1)
+		fy = 1;
+	*out_w = width / fx;
+	*out_h = height / fy;
+}
+
+void ioca_motion_downscale(const uint8_t *luma, int width, int height, int stride, uint8_t *out,
+			   int out_w, int out_h)
+{
+	int fx = width / out_w;
+	int fy = height / out_h;
+	uint32_t area = (uint32_t)fx * (uint32_t)fy;
+	uint32_t *acc = calloc((size_t)out_w, sizeof *acc);
+	if (!acc) {
+		memset(out, 0, (size_t)out_w * (size_t)out_h);
+		return;
+	}
+	for (int oy = 0; oy < out_h; oy++) {
+		memset(acc, 0, (size_t)out_w * sizeof *acc);
+		for (int dy = 0; dy < fy; dy++) {
+			const uint8_t *row = luma + (size_t)(oy * fy + dy) * (size_t)stride;
+			for (int ox = 0; ox < out_w; ox++) {
+				const uint8_t *p = row + (size_t)ox * (size_t)fx;
+				uint32_t s = 0;
+				for (int dx = 0; dx < fx; dx++)
+					s += p[dx];
+				acc[ox] += s;
+			}
+		}
+		uint8_t *o = out + (size_t)oy * (size_t)out_w;
+		for (int ox = 0; ox < out_w; ox++)
+			o[ox] = (uint8_t)((acc[ox] + area / 2) / area);
+	}
+	free(acc);
+}
+
+/* Even-odd rule at point (px, py). */
+static bool inside(const struct zone *z, double px, double py)
+{
+	bool in = false;
+	size_t n = z->npoints;
+	for (size_t i = 0, j = n - 1; i < n; j = i++) {
+		double xi = z->xy[2 * i], yi = z->xy[2 * i + 1];
+		double xj = z->xy[2 * j], yj = z->xy[2 * j + 1];
+		if ((yi > py) != (yj > py) && px < (xj - xi) * (py - yi) / (yj - yi) + xi)
+			in = !in;
+	}
+	return in;
+}
+
+static void rasterise(struct ioca_motion *m)
+{
+	for (size_t z = 0; z < m->nzones; z++)
+		m->zones[z].pixels = 0;
+	for (int y = 0; y < m->ah; y++) {
+		double py = (y + 0.5) / m->ah;
+		for (int x = 0; x < m->aw; x++) {
+			double px = (x + 0.5) / m->aw;
+			size_t i = (size_t)y * (size_t)m->aw + (size_t)x;
+			uint32_t bits = 0;
+			bool masked = false;
+			for (size_t k = 0; k < m->nmasks && !masked; k++)
+				masked = inside(&m->masks[k], px, py);
+			for (size_t z = 0; z < m->nzones && !masked; z++) {
+				if (m->zones[z].xy == NULL || inside(&m->zones[z], px, py)) {
+					bits |= 1u << z;
+					m->zones[z].pixels++;
+				}
+			}
+			m->zonebits[i] = bits;
+			m->unmasked[i] = !masked;
+		}
+	}
+}
+
+static int ensure_size(struct ioca_motion *m, int width, int height)
+{
+	if (width == m->src_w && height == m->src_h && m->cur)
+		return IOCA_OK;
+	int aw, ah;
+	ioca_motion_scaled_size(width, height, m->cfg.analysis_width, &aw, &ah);
+	size_t n = (size_t)aw * (size_t)ah;
+	uint8_t *cur = malloc(n);
+	uint16_t *bg = malloc(n * sizeof *bg);
+	uint8_t *fg = malloc(n);
+	uint32_t *zb = malloc(n * sizeof *zb);
+	uint8_t *um = malloc(n);
+	if (!cur || !bg || !fg || !zb || !um) {
+		free(cur);
+		free(bg);
+		free(fg);
+		free(zb);
+		free(um);
+		return IOCA_ERROR;
+	}
+	free(m->cur);
+	free(m->bg);
+	free(m->fg);
+	free(m->zonebits);
+	free(m->unmasked);
+	m->unmasked = um;
+	m->cur = cur;
+	m->bg = bg;
+	m->fg = fg;
+	m->zonebits = zb;
+	m->aw = aw;
+	m->ah = ah;
+	m->src_w = width;
+	m->src_h = height;
+	m->learnt = false;
+	rasterise(m);
+	return IOCA_OK;
+}
+
+static void learn_all(struct ioca_motion *m)
+{
+	size_t n = (size_t)m->aw * (size_t)m->ah;
+	for (size_t i = 0; i < n; i++)
+		m->bg[i] = (uint16_t)(m->cur[i] << BG_SHIFT);
+	m->learnt = true;
+}
+
+/* Median of (frame - background) over the analysed pixels: the global brightness shift. */
+static int global_shift(const struct ioca_motion *m, size_t *counted)
+{
+	uint32_t hist[DIFF_RANGE] = {0};
+	size_t n = (size_t)m->aw * (size_t)m->ah, total = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!m->unmasked[i])
+			continue;
+		int d = (int)m->cur[i] - ((m->bg[i] + BG_ONE / 2) >> BG_SHIFT);
+		hist[d + 255]++;
+		total++;
+	}
+	*counted = total;
+	if (total == 0)
+		return 0;
+	size_t half = (total + 1) / 2, acc = 0;
+	for (int k = 0; k < DIFF_RANGE; k++) {
+		acc += hist[k];
+		if (acc >= half)
+			return k - 255;
+	}
+	return 0;
+}
+
+static double raw_changed_pct(const struct ioca_motion *m, size_t counted)
+{
+	if (counted == 0)
+		return 0;
+	size_t n = (size_t)m->aw * (size_t)m->ah, changed = 0;
+	int thr = (int)m->cfg.threshold;
+	for (size_t i = 0; i < n; i++) {
+		if (!m->unmasked[i])
+			continue;
+		int d = (int)m->cur[i] - ((m->bg[i] + BG_ONE / 2) >> BG_SHIFT);
+		changed += (d > thr || d < -thr);
+	}
+	return 100.0 * (double)changed / (double)counted;
+}
+
+/* Flag changed pixels after removing `shift`, count them per zone, update the background. */
+static void classify_and_learn(struct ioca_motion *m, int shift)
+{
+	size_t n = (size_t)m->aw * (size_t)m->ah;
+	int thr = (int)m->cfg.threshold;
+	for (size_t z = 0; z < m->nzones; z++)
+		m->zones[z].changed = 0;
+	for (size_t i = 0; i < n; i++) {
+		int bg = (int)m->bg[i] + shift * BG_ONE;
+		if (bg < 0)
+			bg = 0;
+		if (bg > 255 * BG_ONE)
+			bg = 255 * BG_ONE;
+		int d = (int)m->cur[i] - ((bg + BG_ONE / 2) >> BG_SHIFT);
+		bool changed = d > thr || d < -thr;
+		uint32_t bits = m->zonebits[i];
+		m->fg[i] = changed && bits;
+		if (m->fg[i]) {
+			for (size_t z = 0; z < m->nzones; z++)
+				m->zones[z].changed += (bits >> z) & 1u;
+		}
+		int target = (int)m->cur[i] << BG_SHIFT;
+		int rate = changed ? LEARN_SHIFT_MOVING : LEARN_SHIFT_STILL;
+		int step = (target - bg) / (1 << rate);
+		if (step == 0 && target != bg)
+			step = target > bg ? 1 : -1;
+		m->bg[i] = (uint16_t)(bg + step);
+	}
+}
+
+/* Zones over min_area_pct; the largest share into *best. */
+static uint32_t zones_hit(const struct ioca_motion *m, double *best)
+{
+	uint32_t hit = 0;
+	*best = 0;
+	for (size_t z = 0; z < m->nzones; z++) {
+		const struct zone *zz = &m->zones[z];
+		if (zz->pixels == 0 || zz->changed == 0)
+			continue;
+		double pct = 100.0 * (double)zz->changed / (double)zz->pixels;
+		if (pct >= m->cfg.min_area_pct) {
+			hit |= 1u << z;
+			if (pct > *best)
+				*best = pct;
+		}
+	}
+	return hit;
+}
+
+static void bounding_box(const struct ioca_motion *m, uint32_t zones, double box[4])
+{
+	int x0 = m->aw, y0 = m->ah, x1 = -1, y1 = -1;
+	for (int y = 0; y < m->ah; y++) {
+		for (int x = 0; x < m->aw; x++) {
+			size_t i = (size_t)y * (size_t)m->aw + (size_t)x;
+			if (!m->fg[i] || !(m->zonebits[i] & zones))
+				continue;
+			if (x < x0)
+				x0 = x;
+			if (x > x1)
+				x1 = x;
+			if (y < y0)
+				y0 = y;
+			if (y > y1)
+				y1 = y;
+		}
+	}
+	if (x1 < 0) {
+		memset(box, 0, 4 * sizeof box[0]);
+		return;
+	}
+	box[0] = (double)x0 / m->aw;
+	box[1] = (double)y0 / m->ah;
+	box[2] = (double)(x1 - x0 + 1) / m->aw;
+	box[3] = (double)(y1 - y0 + 1) / m->ah;
+}
+
+static void end_event(struct ioca_motion *m, struct ioca_motion_result *out)
+{
+	out->ended = true;
+	out->end_zones = m->event_zones;
+	out->duration_s = m->last_motion_t - m->first_t;
+	out->peak_area_pct = m->peak;
+	m->active = false;
+	m->event_zones = 0;
+	m->peak = 0;
+}
+
+/* Persistence and gap: turn this frame's zone hits into start/end decisions. */
+static void decide(struct ioca_motion *m, double t, uint32_t hit, double best,
+		   struct ioca_motion_result *out)
+{
+	if (hit) {
+		if (m->streak == 0)
+			m->streak_t = t;
+		m->streak++;
+	} else {
+		m->streak = 0;
+	}
+	if (m->active) {
+		if (hit) {
+			m->last_motion_t = t;
+			m->event_zones |= hit;
+			if (best > m->peak)
+				m->peak = best;
+		} else if (t - m->last_motion_t >= m->cfg.event_gap_s) {
+			end_event(m, out);
+		}
+		return;
+	}
+	if (m->streak < m->cfg.min_frames)
+		return;
+	m->active = true;
+	m->first_t = m->streak_t;
+	m->last_motion_t = t;
+	m->event_zones = hit;
+	m->peak = best;
+	out->started = true;
+	out->start_zones = hit;
+	out->area_pct = best;
+	bounding_box(m, hit, out->box);
+}
+
+/* Stream time made non-decreasing: a jump backwards keeps the last time. */
+static double sane_time(struct ioca_motion *m, double t)
+{
+	if (!isfinite(t) || (m->have_t && t < m->last_t))
+		t = m->have_t ? m->last_t : 0;
+	m->last_t = t;
+	m->have_t = true;
+	return t;
+}
+
+int ioca_motion_feed(struct ioca_motion *m, const uint8_t *luma, int width, int height,
+		     int stride, double t_s, struct ioca_motion_result *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!luma || width < 1 || height < 1 || width > IOCA_MOTION_MAX_DIM ||
+	    height > IOCA_MOTION_MAX_DIM || stride < width) {
+		out->active = m->active;
+		return IOCA_ERROR;
+	}
+	if (ensure_size(m, width, height) != IOCA_OK) {
+		out->active = m->active;
+		return IOCA_ERROR;
+	}
+	double t = sane_time(m, t_s);
+	ioca_motion_downscale(luma, width, height, stride, m->cur, m->aw, m->ah);
+	if (!m->learnt) {
+		learn_all(m);
+		out->active = m->active;
+		return IOCA_OK;
+	}
+	size_t counted = 0;
+	int shift = global_shift(m, &counted);
+	double raw = raw_changed_pct(m, counted);
+	if (raw >= m->cfg.lighting_change_pct || m->settle > 0) {
+		if (raw >= m->cfg.lighting_change_pct && m->settle == 0) {
+			out->lighting_change = true;
+			out->changed_pct = raw;
+		}
+		m->settle = raw >= m->cfg.lighting_change_pct ? LIGHTING_SETTLE_FRAMES : m->settle - 1;
+		learn_all(m);
+		m->streak = 0;
+		decide(m, t, 0, 0, out);
+		out->active = m->active;
+		return IOCA_OK;
+	}
+	classify_and_learn(m, shift);
+	double best = 0;
+	uint32_t hit = zones_hit(m, &best);
+	decide(m, t, hit, best, out);
+	out->active = m->active;
+	return IOCA_OK;
+}
+
+bool ioca_motion_flush(struct ioca_motion *m, struct ioca_motion_result *out)
+{
+	memset(out, 0, sizeof *out);
+	m->streak = 0;
+	if (!m->active)
+		return false;
+	end_event(m, out);
+	return true;
+}
+
+void ioca_motion_reset(struct ioca_motion *m)
+{
+	m->learnt = false;
+	m->streak = 0;
+	m->settle = 0;
+	m->have_t = false;
+}
+
+const char *ioca_motion_zone_name(const struct ioca_motion *m, size_t index)
+{
+	return index < m->nzones ? m->zones[index].name : NULL;
+}
+
+size_t ioca_motion_zone_count(const struct ioca_motion *m)
+{
+	return m->nzones;
+}
+
+const uint8_t *ioca_motion_image(const struct ioca_motion *m, int *width, int *height)
+{
+	if (!m->cur || !m->learnt)
+		return NULL;
+	*width = m->aw;
+	*height = m->ah;
+	return m->cur;
+}

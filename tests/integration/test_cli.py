@@ -1,0 +1,191 @@
+"""Command line of the agent binary: -t on good and bad files, exit codes
+0 / 64 / 78, --version, --help, --list-plugins, config errors at start.
+
+Invariant: every bad-config case knows the exact line of each problem and
+asserts that a `FILE:LINE: message` line names it (all problems, not just the
+first).
+"""
+
+import os
+import re
+
+import ioca_test as t
+
+EX_OK = 0
+EX_USAGE = 64
+EX_CONFIG = 78
+
+GOOD = """\
+agent: {
+  id = "cli-agent";
+  site = "daknong/test";
+  plugin_dir = "{plugin_dir}";
+  state_dir = "{state_dir}";
+  log_level = "info";
+};
+mqtt: {
+  brokers = [ "mqtt://127.0.0.1:1883", "mqtts://127.0.0.1:8883" ];
+  protocol = "v5";
+  keepalive = 30;
+  qos = 1;
+  topic_prefix = "ioc";
+  session_expiry = 86400;
+};
+spool: {
+  max_bytes = 1048576;
+  fsync = "interval";
+  fsync_interval_ms = 200;
+  inflight = 64;
+};
+instances = (
+  { name = "sim-1"; plugin = "sim"; rate = 2.5; kind = "event"; },
+  { name = "sim-2"; plugin = "sim"; qos = 0; max_rate = 100.0; hang_timeout = 5; },
+  { name = "boom"; plugin = "crashy"; mode = "abort"; memory_limit_mb = 256; }
+);
+"""
+
+# Each problem sits on a known line (1-based); see BAD_LINES.
+BAD = """\
+agent: {
+  id = "cli-agent";
+  plugin_dir = "{plugin_dir}";
+  state_dir = "{state_dir}";
+  colour = "blue";
+};
+mqtt: {
+  brokers = [ "mqtt://127.0.0.1:1883" ];
+  keepalive = "thirty";
+  qos = 7;
+  tls: { ca_file = "/nonexistent/iocagent-test/ca.crt"; };
+};
+instances = (
+  { name = "a"; plugin = "sim"; rate = 1.0; },
+  { name = "a"; plugin = "sim"; },
+  { name = "c"; plugin = "nosuchplugin"; },
+  { name = "d"; plugin = "sim"; ratee = 2.0; },
+  { name = "e"; plugin = "sim"; kind = "bogus"; },
+  { name = "f"; plugin = "sim"; rate = "fast"; }
+);
+"""
+BAD_LINES = {
+    5: r"colour",            # unknown key in agent
+    9: r"keepalive",         # wrong type
+    10: r"qos",              # out of range
+    11: r"ca_file|ca\.crt",  # file that must be readable
+    15: r"\ba\b|duplicate",  # duplicate instance name
+    16: r"nosuchplugin",     # unknown plugin
+    17: r"ratee",            # unknown plugin option
+    18: r"kind|bogus",       # bad enum value of a plugin option
+    19: r"rate",             # wrong type of a plugin option
+}
+
+SYNTAX = """\
+agent: {
+  id = "cli-agent";
+  state_dir = "{state_dir}";
+  plugin_dir = "{plugin_dir}"
+  log_level = "info";
+};
+"""
+SYNTAX_LINE = 5  # libconfig reports the token after the missing ';'
+
+MISSING_ID = """\
+agent: {
+  plugin_dir = "{plugin_dir}";
+  state_dir = "{state_dir}";
+};
+mqtt: { brokers = [ "mqtt://127.0.0.1:1883" ]; };
+instances = ( { name = "s"; plugin = "sim"; } );
+"""
+
+
+class CliTest(t.AgentTestCase):
+
+    def write(self, text, name="iocagent.conf"):
+        a = t.Agent(self.tmp, text=text, name=name.replace(".conf", ""))
+        return a.conf_path
+
+    def check(self, path, *extra):
+        return t.run_binary(["-t", "-c", path] + list(extra))
+
+    def test_good_config_ok(self):
+        path = self.write(GOOD)
+        r = self.check(path)
+        self.assertEqual(r.returncode, EX_OK, r.stderr)
+        self.assertIn("configuration OK", r.stdout + r.stderr)
+        r2 = t.run_binary(["--check-config", "-c", path])
+        self.assertEqual(r2.returncode, EX_OK, r2.stderr)
+        self.assertIn("configuration OK", r2.stdout + r2.stderr)
+
+    def test_bad_config_reports_every_problem_with_line(self):
+        path = self.write(BAD)
+        r = self.check(path)
+        self.assertEqual(r.returncode, EX_CONFIG, r.stdout + r.stderr)
+        self.assertNotIn("configuration OK", r.stdout + r.stderr)
+        for line, what in BAD_LINES.items():
+            pat = r"^%s:%d: .*(%s)" % (re.escape(path), line, what)
+            self.assertRegex(r.stderr, re.compile(pat, re.M | re.I),
+                             "no %s:%d error about %s" % (path, line, what))
+        # the unknown plugin error lists the plugins that were found
+        unknown = [ln for ln in r.stderr.splitlines() if "nosuchplugin" in ln]
+        self.assertTrue(any(re.search(r"\bsim\b", ln) for ln in unknown), unknown)
+        # every problem line has the FILE:LINE: form
+        for ln in r.stderr.splitlines():
+            if ln.strip() and path in ln:
+                self.assertRegex(ln, r"^%s:\d+: \S" % re.escape(path))
+
+    def test_syntax_error_line(self):
+        path = self.write(SYNTAX)
+        r = self.check(path)
+        self.assertEqual(r.returncode, EX_CONFIG, r.stderr)
+        self.assertRegex(r.stderr, re.compile(r"^%s:%d: " % (re.escape(path), SYNTAX_LINE), re.M))
+
+    def test_missing_required_key(self):
+        path = self.write(MISSING_ID)
+        r = self.check(path)
+        self.assertEqual(r.returncode, EX_CONFIG, r.stderr)
+        self.assertRegex(r.stderr, re.compile(r"^%s:\d+: .*\bid\b" % re.escape(path), re.M))
+
+    def test_missing_file(self):
+        path = os.path.join(self.tmp, "does-not-exist.conf")
+        r = self.check(path)
+        self.assertEqual(r.returncode, EX_CONFIG, r.stderr)
+        self.assertIn(path, r.stderr)
+
+    def test_config_error_at_start_starts_nothing(self):
+        a = t.Agent(self.tmp, text=BAD, name="startbad")
+        a.start()
+        self.assertEqual(a.wait(10), EX_CONFIG, a.log())
+        self.assertRegex(a.log(), re.compile(r"^%s:5: " % re.escape(a.conf_path), re.M))
+        self.assertEqual(os.listdir(a.state_dir), [], "state written despite a config error")
+
+    def test_usage_errors(self):
+        path = self.write(GOOD)
+        for args in (["--no-such-option"], ["-c"], ["-c", path, "extra-argument"], ["-x"]):
+            r = t.run_binary(args)
+            self.assertEqual(r.returncode, EX_USAGE, "%r: %s" % (args, r.stderr))
+            self.assertRegex(r.stderr.lower(), r"usage", args)
+
+    def test_version_and_help(self):
+        r = t.run_binary(["--version"])
+        self.assertEqual(r.returncode, EX_OK, r.stderr)
+        self.assertRegex(r.stdout, r"iocagent\D*\d+\.\d+\.\d+")
+        r = t.run_binary(["--help"])
+        self.assertEqual(r.returncode, EX_OK, r.stderr)
+        for opt in ("-c", "-t", "--check-config", "--list-plugins", "--version"):
+            self.assertIn(opt, r.stdout)
+
+    def test_list_plugins(self):
+        path = self.write(GOOD)
+        r = t.run_binary(["--list-plugins", "-c", path])
+        self.assertEqual(r.returncode, EX_OK, r.stderr)
+        lines = r.stdout.splitlines()
+        for name in ("sim", "crashy", "hangy", "floody"):
+            match = [ln for ln in lines if re.match(r"^\s*%s\b" % name, ln)]
+            self.assertEqual(len(match), 1, "%s not listed once in:\n%s" % (name, r.stdout))
+        sim = [ln for ln in lines if re.match(r"^\s*sim\b", ln)][0]
+        self.assertRegex(sim, r"\d+\.\d+")  # version / ABI
+
+
+if __name__ == "__main__":
+    t.main()
