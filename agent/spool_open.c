@@ -107,6 +107,8 @@ static int list_dir(struct ioca_spool *s, struct dir_listing *l)
 				l->cap = cap;
 			}
 			l->ids[l->n++] = id;
+			if (id >= s->next_seg_id)
+				s->next_seg_id = id + 1;
 			continue;
 		}
 		if (has_suffix(de->d_name, REWRITE_SUFFIX) || strcmp(de->d_name, IOCA_SPOOL_CURSOR_TMP_NAME) == 0) {

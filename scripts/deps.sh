@@ -1,0 +1,41 @@
+#!/bin/sh
+# Install the Debian 12 packages iocagent needs: to build it, to run the demo,
+# or (with "test") to run the whole test suite. Run as root. Idempotent: only
+# missing packages are fetched.
+set -eu
+
+build="build-essential cmake pkg-config libmosquitto-dev libconfig-dev libsystemd-dev
+libcjson-dev libmodbus-dev zlib1g-dev libavformat-dev libavcodec-dev libavutil-dev
+libswscale-dev"
+demo="mosquitto mosquitto-clients python3-paho-mqtt ffmpeg gstreamer1.0-rtsp
+gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-base
+gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+test="libcmocka-dev python3-jsonschema clang libclang-rt-14-dev libfuzzer-14-dev openssl
+socat systemd valgrind shellcheck procps iproute2"
+
+case "${1:-build}" in
+build) wanted="$build" ;;
+demo) wanted="$build $demo" ;;
+test) wanted="$build $demo $test" ;;
+*)
+	echo "usage: $0 [build|demo|test]" >&2
+	exit 64
+	;;
+esac
+
+missing=""
+for pkg in $wanted; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	case "$status" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $pkg" ;;
+	esac
+done
+
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086 # word splitting of the package list is intended
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
