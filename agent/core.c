@@ -39,7 +39,7 @@
 #define STOP_WORKERS_GRACE_MS 3000
 #define STOP_TOTAL_MS 4500
 #define MQTT_SHUTDOWN_MS 1000
-#define DROP_REPORT_MIN_INTERVAL_MS 10000
+#define READY_WAIT_MAX_MS 2000
 
 struct core {
 	char *config_path;
@@ -537,7 +537,15 @@ int ioca_core_run(const char *config_path)
 	/* the first status waits a moment so workers can report in */
 	c->status_dirty = true;
 	c->status_sent_ms = now;
+
+	/* READY once every worker has reported in (or after a bound): the
+	 * service is then up, and the MQTT connection is being attempted */
+	while (!c->stopping && ioca_supervisor_running(c->sup) < c->cfg.n_instances &&
+	       ioca_now_mono_ms() - now < READY_WAIT_MAX_MS)
+		loop_once(c, 20);
 	sd_notify(0, "READY=1");
+	ioca_info("ready: %zu/%zu instances running", ioca_supervisor_running(c->sup),
+		  c->cfg.n_instances);
 
 	while (!c->stopping)
 		loop_once(c, 1000);

@@ -63,6 +63,8 @@ static int spawn(char *const argv[], int out_fd, int err_fd, pid_t *pid)
 		sigset_t all;
 
 		sigfillset(&all);
+		sigdelset(&all, SIGKILL);
+		sigdelset(&all, SIGSTOP);
 		posix_spawnattr_setsigdefault(&attr, &all);
 	}
 	rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);

@@ -32,7 +32,7 @@ mqtt: {
   session_expiry = 86400;
 };
 spool: {
-  max_bytes = 1048576;
+  max_bytes = 104857600;
   fsync = "interval";
   fsync_interval_ms = 200;
   inflight = 64;
@@ -83,11 +83,11 @@ SYNTAX = """\
 agent: {
   id = "cli-agent";
   state_dir = "{state_dir}";
-  plugin_dir = "{plugin_dir}"
-  log_level = "info";
+  plugin_dir = "{plugin_dir}";
+  log_level = = "info";
 };
 """
-SYNTAX_LINE = 5  # libconfig reports the token after the missing ';'
+SYNTAX_LINE = 5
 
 MISSING_ID = """\
 agent: {
@@ -156,7 +156,9 @@ class CliTest(t.AgentTestCase):
         a = t.Agent(self.tmp, text=BAD, name="startbad")
         a.start()
         self.assertEqual(a.wait(10), EX_CONFIG, a.log())
-        self.assertRegex(a.log(), re.compile(r"^%s:5: " % re.escape(a.conf_path), re.M))
+        # at start the lines carry the log prefix (time, level) before FILE:LINE: message
+        for line in BAD_LINES:
+            self.assertRegex(a.log(), re.compile(r"%s:%d: " % (re.escape(a.conf_path), line)))
         self.assertEqual(os.listdir(a.state_dir), [], "state written despite a config error")
 
     def test_usage_errors(self):

@@ -170,7 +170,7 @@ static inline int list_segments(const char *dir, char names[][64], int max)
 	while ((de = readdir(d)) != NULL) {
 		uint64_t id;
 		if (n < max && ioca_spool_segment_parse_name(de->d_name, &id))
-			snprintf(names[n++], 64, "%s", de->d_name);
+			memcpy(names[n++], de->d_name, IOCA_SPOOL_SEG_NAME_LEN);
 	}
 	closedir(d);
 	for (int i = 0; i < n; i++)
