@@ -35,6 +35,7 @@
 #define MESSAGE_MAX_LEN 1024
 #define PLUGIN_ERROR_MAX_LEN 1024
 #define WHAT_MAX_LEN 128
+#define REASON_MAX_LEN 256
 #define PORT_MAX 65535
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
 #define FNV64_PRIME 0x100000001b3ULL
@@ -61,7 +62,7 @@ struct loader {
 
 static const struct ioca_option no_options[] = {{.key = NULL}};
 
-/* ---- small helpers ---------------------------------------------------- */
+/* ---- small utilities -------------------------------------------------- */
 
 static void report(struct loader *ld, const config_setting_t *where, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -291,7 +292,7 @@ static void load_brokers(struct loader *ld, const config_setting_t *mqtt)
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			continue; /* reported by optcheck */
 		const char *url = config_setting_get_string(e);
-		char why[256];
+		char why[REASON_MAX_LEN];
 		if (parse_broker(url, &m->brokers[m->n_brokers], why, sizeof why) != IOCA_OK) {
 			report(ld, e, "mqtt: broker '%s' is not a valid URL: %s", url, why);
 			continue;

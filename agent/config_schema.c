@@ -120,7 +120,7 @@ const struct ioca_option ioca_schema_instance[] = {
 	 .max = MAX_RATE_LIMIT, .help = "emits per second before back-pressure, 0 = unlimited"},
 	{.key = "memory_limit_mb", .type = IOCA_OPT_INT, .def_int = 0, .min = 0,
 	 .max = MEMORY_LIMIT_MAX_MB,
-	 .help = "address-space limit of the worker in MiB (default agent.worker_memory_limit_mb), 0 = none"},
+	 .help = "worker address-space limit in MiB (default agent.worker_memory_limit_mb), 0 = none"},
 	{.key = "hang_timeout", .type = IOCA_OPT_INT, .def_int = IOCA_DEFAULT_HANG_TIMEOUT_S,
 	 .min = HANG_TIMEOUT_MIN_S, .max = HANG_TIMEOUT_MAX_S,
 	 .help = "seconds without a sign of life before the worker counts as hung"},

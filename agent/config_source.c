@@ -30,6 +30,8 @@
 #include "iocagent/plugin.h"
 
 #define INT_LITERAL_MAX_CHARS 32
+#define MESSAGE_MAX_LEN 768
+#define REASON_MAX_LEN 256
 
 enum scan_state {
 	SCAN_CODE,
@@ -136,7 +138,7 @@ static void problem(struct expander *ex, size_t file, int line, const char *fmt,
 
 static void problem(struct expander *ex, size_t file, int line, const char *fmt, ...)
 {
-	char msg[768];
+	char msg[MESSAGE_MAX_LEN];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -227,8 +229,12 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* A number token starting at s (sign included); appends it, maybe with an L. */
-static const char *scan_number(struct expander *ex, const char *s, const char *e)
+/*
+ * A number token starting at s (sign included) on line `line` of `file`;
+ * appends it, with an L when it needs 64 bits.
+ */
+static const char *scan_number(struct expander *ex, const char *s, const char *e, size_t file,
+			       int line)
 {
 	const char *start = s;
 	if (*s == '-' || *s == '+')
@@ -255,22 +261,36 @@ static const char *scan_number(struct expander *ex, const char *s, const char *e
 		append(ex, start, (size_t)(s - start));
 		return s;
 	}
-	size_t n = (size_t)(s - start);
-	append(ex, start, n);
-	if (n < INT_LITERAL_MAX_CHARS) {
-		char buf[INT_LITERAL_MAX_CHARS];
-		memcpy(buf, start, n);
-		buf[n] = '\0';
-		errno = 0;
-		long long v = strtoll(buf, NULL, 10);
-		if (errno == 0 && (v > INT32_MAX || v < INT32_MIN))
-			append(ex, "L", 1);
+	append(ex, start, (size_t)(s - start));
+	/* the value: sign, then the digits without leading zeros */
+	const char *digits = start;
+	bool negative = *digits == '-';
+	if (*digits == '-' || *digits == '+')
+		digits++;
+	while (digits + 1 < s && *digits == '0')
+		digits++;
+	size_t n = (size_t)(s - digits);
+	char buf[INT_LITERAL_MAX_CHARS];
+	long long v = 0;
+	errno = 0;
+	if (n + 2 <= sizeof buf) {
+		snprintf(buf, sizeof buf, "%s%.*s", negative ? "-" : "", (int)n, digits);
+		v = strtoll(buf, NULL, 10);
+	} else {
+		errno = ERANGE;
 	}
+	if (errno == ERANGE)
+		problem(ex, file, line, "integer %s%.*s%s does not fit 64 bits", negative ? "-" : "",
+			(int)(n < INT_LITERAL_MAX_CHARS ? n : INT_LITERAL_MAX_CHARS), digits,
+			n < INT_LITERAL_MAX_CHARS ? "" : "...");
+	else if (v > INT32_MAX || v < INT32_MIN)
+		append(ex, "L", 1);
 	return s;
 }
 
-/* Copy [s, e) (one line without its newline) to the output, tracking state. */
-static void scan_segment(struct expander *ex, const char *s, const char *e, enum scan_state *state)
+/* Copy [s, e) (part of line `line` of `file`) to the output, tracking state. */
+static void scan_segment(struct expander *ex, const char *s, const char *e, enum scan_state *state,
+			 size_t file, int line)
 {
 	while (s < e) {
 		if (*state == SCAN_COMMENT) {
@@ -321,7 +341,7 @@ static void scan_segment(struct expander *ex, const char *s, const char *e, enum
 			append(ex, s, (size_t)(t - s));
 			s = t;
 		} else if (is_digit(c) || ((c == '-' || c == '+') && s + 1 < e && is_digit(s[1]))) {
-			s = scan_number(ex, s, e);
+			s = scan_number(ex, s, e, file, line);
 		} else if (c == '.' && s + 1 < e && is_digit(s[1])) {
 			const char *t = s + 1;
 			while (t < e && (is_digit(*t) || *t == 'e' || *t == 'E' ||
@@ -388,11 +408,31 @@ static char *join_path(const char *dir, const char *path)
 	return full;
 }
 
+/* join_path() for a glob: wildcard characters of the folder match only themselves. */
+static char *glob_pattern(const char *dir, const char *path)
+{
+	if (path[0] == '/' || !dir || !*dir || strcmp(dir, ".") == 0)
+		return strdup(path);
+	size_t n = strlen(dir), len = strlen(path);
+	char *out = malloc(2 * n + len + 2);
+	if (!out)
+		return NULL;
+	char *o = out;
+	for (const char *d = dir; *d; d++) {
+		if (strchr("*?[]\\", *d))
+			*o++ = '\\';
+		*o++ = *d;
+	}
+	*o++ = '/';
+	memcpy(o, path, len + 1);
+	return out;
+}
+
 static void expand_text(struct expander *ex, size_t file, const char *text, size_t len, int depth);
 
 static void include_one(struct expander *ex, size_t parent, int line, const char *path, int depth)
 {
-	char why[256];
+	char why[REASON_MAX_LEN];
 	size_t len = 0;
 	size_t budget = IOCA_CONFIG_MAX_BYTES > ex->total_bytes
 				? IOCA_CONFIG_MAX_BYTES - ex->total_bytes
@@ -420,27 +460,36 @@ static void do_include(struct expander *ex, size_t parent, int line, const char 
 		problem(ex, parent, line, "@include with an empty file name");
 		return;
 	}
-	char *full = join_path(ex->include_dir, path);
-	if (!full) {
-		ex->oom = true;
-		return;
-	}
 	if (!strpbrk(path, "*?[")) {
+		char *full = join_path(ex->include_dir, path);
+		if (!full) {
+			ex->oom = true;
+			return;
+		}
 		include_one(ex, parent, line, full, depth);
 		free(full);
 		return;
 	}
+	char *pattern = glob_pattern(ex->include_dir, path);
+	if (!pattern) {
+		ex->oom = true;
+		return;
+	}
 	glob_t g;
 	memset(&g, 0, sizeof g);
-	int rc = glob(full, 0, NULL, &g);
+	int rc = glob(pattern, GLOB_MARK, NULL, &g);
 	if (rc == 0) {
-		for (size_t i = 0; i < g.gl_pathc && !ex->oom; i++)
+		for (size_t i = 0; i < g.gl_pathc && !ex->oom; i++) {
+			size_t len = strlen(g.gl_pathv[i]);
+			if (len && g.gl_pathv[i][len - 1] == '/')
+				continue; /* a folder matched: not a file to include */
 			include_one(ex, parent, line, g.gl_pathv[i], depth);
+		}
 	} else if (rc != GLOB_NOMATCH) {
 		problem(ex, parent, line, "@include \"%s\": cannot list matching files", path);
 	}
 	globfree(&g);
-	free(full);
+	free(pattern);
 }
 
 static void expand_text(struct expander *ex, size_t file, const char *text, size_t len, int depth)
@@ -466,7 +515,7 @@ static void expand_text(struct expander *ex, size_t file, const char *text, size
 				free(path);
 			}
 		}
-		scan_segment(ex, rest, eol, &state);
+		scan_segment(ex, rest, eol, &state, file, line);
 		end_line(ex, file, line);
 		p = eol < end ? eol + 1 : end;
 		line++;
@@ -556,7 +605,7 @@ int ioca_config_parse_string(config_t *cfg, const char *name, const char *text,
 int ioca_config_parse_file(config_t *cfg, const char *path, struct ioca_config_files *files,
 			   struct ioca_diag *diag)
 {
-	char why[256];
+	char why[REASON_MAX_LEN];
 	size_t len = 0;
 	char *text = read_text(path, IOCA_CONFIG_MAX_BYTES, &len, why, sizeof why);
 	if (!text) {

@@ -39,7 +39,11 @@ int ioca_plugin_open_path(const char *path, struct ioca_loaded_plugin *out, char
 			  size_t errlen)
 {
 	memset(out, 0, sizeof *out);
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	int flags = RTLD_NOW | RTLD_LOCAL;
+#ifdef IOCA_KEEP_PLUGINS_LOADED
+	flags |= RTLD_NODELETE;
+#endif
+	void *h = dlopen(path, flags);
 	if (!h) {
 		snprintf(err, errlen, "cannot load plugin %s: %s", path, dlerror());
 		return IOCA_ERROR;

@@ -140,7 +140,7 @@ static void close_writer(struct ioca_spool *s)
 void ioca_spool_enter_degraded(struct ioca_spool *s, const char *op, const char *name, int err)
 {
 	close_writer(s);
-	s->retry_at_mono = ioca_now_mono_ms() + DISK_RETRY_MS;
+	s->retry_at_mono = 0; /* the next tick schedules the retry on its clock */
 	if (s->degraded)
 		return;
 	s->degraded = true;
@@ -729,6 +729,8 @@ static void migrate_memory(struct ioca_spool *s)
 
 static void try_recover(struct ioca_spool *s, int64_t now)
 {
+	if (s->retry_at_mono == 0)
+		s->retry_at_mono = now + DISK_RETRY_MS;
 	if (now < s->retry_at_mono)
 		return;
 	s->degraded = false; /* tentatively: any failure below sets it again */
@@ -851,7 +853,7 @@ static void sp_close(struct ioca_queue *q)
 {
 	struct ioca_spool *s = sp(q);
 	if (s->degraded && s->mem) {
-		s->retry_at_mono = 0;
+		s->retry_at_mono = 1;
 		try_recover(s, ioca_now_mono_ms());
 	}
 	if (s->mem) {
@@ -901,8 +903,8 @@ static void normalise_config(struct ioca_spool_config *c)
 		c->segment_bytes = c->max_bytes / SEGMENT_PER_MAX_BYTES;
 	if (c->segment_bytes < MIN_SEGMENT_BYTES)
 		c->segment_bytes = MIN_SEGMENT_BYTES;
-	if (c->memory_buffer_bytes <= 0)
-		c->memory_buffer_bytes = IOCA_SPOOL_DEFAULT_MEMORY_BYTES;
+	if (c->memory_buffer_bytes < 0)
+		c->memory_buffer_bytes = 0; /* no memory fallback: refused writes drop */
 	if (c->fsync_interval_ms <= 0)
 		c->fsync_interval_ms = IOCA_SPOOL_DEFAULT_FSYNC_INTERVAL_MS;
 }

@@ -61,9 +61,10 @@ struct ioca_spool_callbacks {
 struct ioca_queue *ioca_spool_open(const struct ioca_spool_config *cfg, const char *dir,
 				   const struct ioca_spool_callbacks *cb, char *err, size_t errlen);
 
-/* Defaults used when the config leaves a field 0. */
-#define IOCA_SPOOL_DEFAULT_SEGMENT_BYTES (8 * 1024 * 1024)
-#define IOCA_SPOOL_DEFAULT_MEMORY_BYTES (16 * 1024 * 1024)
+/* Used when the config leaves these 0 (memory_buffer_bytes = 0 means no
+ * memory fallback: records the disk refuses are dropped, counted).
+ * segment_bytes is also kept within 64 KiB .. max_bytes / 4. */
+#define IOCA_SPOOL_DEFAULT_SEGMENT_BYTES (16 * 1024 * 1024)
 #define IOCA_SPOOL_DEFAULT_FSYNC_INTERVAL_MS 200
 
 #endif

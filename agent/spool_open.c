@@ -139,7 +139,8 @@ static int list_dir(struct ioca_spool *s, struct dir_listing *l)
 		}
 	}
 	closedir(d);
-	qsort(l->ids, l->n, sizeof(*l->ids), cmp_u64);
+	if (l->n > 1)
+		qsort(l->ids, l->n, sizeof(*l->ids), cmp_u64);
 	return IOCA_OK;
 }
 

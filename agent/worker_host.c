@@ -87,6 +87,8 @@ static int write_frame(struct ioca_instance *inst, struct iovec *iov, int iovcnt
 }
 
 static void host_vlog(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt,
+		      va_list ap) __attribute__((format(printf, 3, 0)));
+static void host_vlog(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt,
 		      va_list ap)
 {
 	if ((int)level > ioca_log_level())

@@ -94,6 +94,8 @@ static void set_options(AVDictionary **opts, const struct ioca_cam_input_config 
 	else if (strncmp(cfg->url, "rtsps://", 8) == 0)
 		av_dict_set(opts, "rtsp_transport", "tcp", 0);
 	av_dict_set(opts, "analyzeduration", ANALYZE_DURATION_US, 0);
+	/* Frame rate from the stream headers: probing it costs ~20 frames of waiting. */
+	av_dict_set(opts, "fpsprobesize", "0", 0);
 }
 
 int ioca_cam_input_open(struct ioca_cam_input *in, const struct ioca_cam_input_config *cfg,

@@ -20,11 +20,13 @@
 
 #define BG_SHIFT 4                 /* background fixed-point fraction bits */
 #define BG_ONE (1 << BG_SHIFT)
-#define LEARN_SHIFT_STILL 4        /* still pixels follow the picture at 1/16 per frame */
-#define LEARN_SHIFT_MOVING 7       /* changed pixels at 1/128: parked objects fade in */
+#define LEARN_SHIFT_STILL 3        /* still pixels follow the picture at 1/8 per frame */
+#define LEARN_SHIFT_MOVING 7       /* moving pixels at 1/128: objects do not smear into it */
 #define LIGHTING_SETTLE_FRAMES 2   /* frames re-learnt after a lighting change */
 #define DIFF_RANGE 511             /* signed luma differences -255..255 */
 #define ALL_ZONE_NAME "all"
+#define FG_STILL 1                 /* differs from the background */
+#define FG_MOVING 2                /* ... and from the previous frame */
 
 struct zone {
 	char name[IOCA_MOTION_NAME_MAX];
@@ -44,6 +46,7 @@ struct ioca_motion {
 	int aw, ah;          /* analysis image size; 0 until the first frame */
 	int src_w, src_h;
 	uint8_t *cur;        /* block-averaged frame */
+	uint8_t *prev;       /* the previous analysed frame */
 	uint16_t *bg;        /* background, luma << BG_SHIFT */
 	uint8_t *fg;         /* changed-pixel flags of the current frame */
 	uint32_t *zonebits;  /* zone membership per pixel; 0 = masked or outside every zone */
@@ -74,6 +77,7 @@ void ioca_motion_free(struct ioca_motion *m)
 	free_polys(m->zones, m->nzones);
 	free_polys(m->masks, m->nmasks);
 	free(m->cur);
+	free(m->prev);
 	free(m->bg);
 	free(m->fg);
 	free(m->zonebits);
@@ -234,7 +238,9 @@ static int ensure_size(struct ioca_motion *m, int width, int height)
 	uint8_t *fg = malloc(n);
 	uint32_t *zb = malloc(n * sizeof *zb);
 	uint8_t *um = malloc(n);
-	if (!cur || !bg || !fg || !zb || !um) {
+	uint8_t *prev = malloc(n);
+	if (!cur || !bg || !fg || !zb || !um || !prev) {
+		free(prev);
 		free(cur);
 		free(bg);
 		free(fg);
@@ -247,6 +253,8 @@ static int ensure_size(struct ioca_motion *m, int width, int height)
 	free(m->fg);
 	free(m->zonebits);
 	free(m->unmasked);
+	free(m->prev);
+	m->prev = prev;
 	m->unmasked = um;
 	m->cur = cur;
 	m->bg = bg;
@@ -266,18 +274,29 @@ static void learn_all(struct ioca_motion *m)
 	size_t n = (size_t)m->aw * (size_t)m->ah;
 	for (size_t i = 0; i < n; i++)
 		m->bg[i] = (uint16_t)(m->cur[i] << BG_SHIFT);
+	memcpy(m->prev, m->cur, n);
 	m->learnt = true;
 }
 
-/* Median of (frame - background) over the analysed pixels: the global brightness shift. */
-static int global_shift(const struct ioca_motion *m, size_t *counted)
+static int bg_at(const struct ioca_motion *m, size_t i)
+{
+	return (m->bg[i] + BG_ONE / 2) >> BG_SHIFT;
+}
+
+/*
+ * Median of (frame - reference) over the unmasked pixels: the global
+ * brightness shift. The reference is the background, or the previous frame
+ * when `against_prev`.
+ */
+static int global_shift(const struct ioca_motion *m, bool against_prev, size_t *counted)
 {
 	uint32_t hist[DIFF_RANGE] = {0};
 	size_t n = (size_t)m->aw * (size_t)m->ah, total = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!m->unmasked[i])
 			continue;
-		int d = (int)m->cur[i] - ((m->bg[i] + BG_ONE / 2) >> BG_SHIFT);
+		int ref = against_prev ? m->prev[i] : bg_at(m, i);
+		int d = (int)m->cur[i] - ref;
 		hist[d + 255]++;
 		total++;
 	}
@@ -302,14 +321,20 @@ static double raw_changed_pct(const struct ioca_motion *m, size_t counted)
 	for (size_t i = 0; i < n; i++) {
 		if (!m->unmasked[i])
 			continue;
-		int d = (int)m->cur[i] - ((m->bg[i] + BG_ONE / 2) >> BG_SHIFT);
+		int d = (int)m->cur[i] - bg_at(m, i);
 		changed += (d > thr || d < -thr);
 	}
 	return 100.0 * (double)changed / (double)counted;
 }
 
-/* Flag changed pixels after removing `shift`, count them per zone, update the background. */
-static void classify_and_learn(struct ioca_motion *m, int shift)
+/*
+ * Flag pixels after removing the global shifts: fg = differs from the
+ * background (FG_STILL) and, for a moving one, also from the previous frame
+ * (FG_MOVING). Only moving pixels count as motion, so an object that stops is
+ * no longer motion at the next analysed frame; it then fades into the
+ * background. Counts moving pixels per zone and updates the background.
+ */
+static void classify_and_learn(struct ioca_motion *m, int shift, int shift_prev)
 {
 	size_t n = (size_t)m->aw * (size_t)m->ah;
 	int thr = (int)m->cfg.threshold;
@@ -322,15 +347,18 @@ static void classify_and_learn(struct ioca_motion *m, int shift)
 		if (bg > 255 * BG_ONE)
 			bg = 255 * BG_ONE;
 		int d = (int)m->cur[i] - ((bg + BG_ONE / 2) >> BG_SHIFT);
+		int dp = (int)m->cur[i] - (int)m->prev[i] - shift_prev;
 		bool changed = d > thr || d < -thr;
+		bool moving = changed && (dp > thr || dp < -thr);
 		uint32_t bits = m->zonebits[i];
-		m->fg[i] = changed && bits;
-		if (m->fg[i]) {
+		m->fg[i] = !bits ? 0 : moving ? FG_MOVING : changed ? FG_STILL : 0;
+		if (moving && bits) {
 			for (size_t z = 0; z < m->nzones; z++)
 				m->zones[z].changed += (bits >> z) & 1u;
 		}
+		m->prev[i] = m->cur[i];
 		int target = (int)m->cur[i] << BG_SHIFT;
-		int rate = changed ? LEARN_SHIFT_MOVING : LEARN_SHIFT_STILL;
+		int rate = moving ? LEARN_SHIFT_MOVING : LEARN_SHIFT_STILL;
 		int step = (target - bg) / (1 << rate);
 		if (step == 0 && target != bg)
 			step = target > bg ? 1 : -1;
@@ -363,7 +391,7 @@ static void bounding_box(const struct ioca_motion *m, uint32_t zones, double box
 	for (int y = 0; y < m->ah; y++) {
 		for (int x = 0; x < m->aw; x++) {
 			size_t i = (size_t)y * (size_t)m->aw + (size_t)x;
-			if (!m->fg[i] || !(m->zonebits[i] & zones))
+			if (m->fg[i] != FG_MOVING || !(m->zonebits[i] & zones))
 				continue;
 			if (x < x0)
 				x0 = x;
@@ -462,7 +490,8 @@ int ioca_motion_feed(struct ioca_motion *m, const uint8_t *luma, int width, int 
 		return IOCA_OK;
 	}
 	size_t counted = 0;
-	int shift = global_shift(m, &counted);
+	int shift = global_shift(m, false, &counted);
+	int shift_prev = global_shift(m, true, &counted);
 	double raw = raw_changed_pct(m, counted);
 	if (raw >= m->cfg.lighting_change_pct || m->settle > 0) {
 		if (raw >= m->cfg.lighting_change_pct && m->settle == 0) {
@@ -476,7 +505,7 @@ int ioca_motion_feed(struct ioca_motion *m, const uint8_t *luma, int width, int 
 		out->active = m->active;
 		return IOCA_OK;
 	}
-	classify_and_learn(m, shift);
+	classify_and_learn(m, shift, shift_prev);
 	double best = 0;
 	uint32_t hit = zones_hit(m, &best);
 	decide(m, t, hit, best, out);

@@ -219,7 +219,8 @@ static void handle_result(struct exec_state *st)
 	} else {
 		if (!ensure_seen(st))
 			return;
-		memset(st->seen, 0, st->seen_cap * sizeof *st->seen);
+		if (st->seen)
+			memset(st->seen, 0, st->seen_cap * sizeof *st->seen);
 		if (ioca_exec_parse(r->out, r->out_len, on_value, st, perr, sizeof perr) != IOCA_OK) {
 			fail_all(st, perr);
 			return;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "rules.h"
+#include "sensor.h"
 
 #define MS_PER_S 1000.0
 #define RULE_NAME_MAX 160
@@ -42,13 +43,13 @@ int ioca_rule_init(struct ioca_rule *r, const struct ioca_host *host, const stru
 	}
 	r->high = host->opt_float(g, "high");
 	r->low = host->opt_float(g, "low");
-	r->has_high = !isnan(r->high);
-	r->has_low = !isnan(r->low);
+	r->has_high = ioca_sensor_is_set(r->high);
+	r->has_low = ioca_sensor_is_set(r->low);
 	r->high_clear = host->opt_float(g, "high_clear");
 	r->low_clear = host->opt_float(g, "low_clear");
-	if (isnan(r->high_clear))
+	if (!ioca_sensor_is_set(r->high_clear))
 		r->high_clear = r->high;
-	if (isnan(r->low_clear))
+	if (!ioca_sensor_is_set(r->low_clear))
 		r->low_clear = r->low;
 	r->hold_raise_ms = (int64_t)(host->opt_float(g, "hold_raise") * MS_PER_S);
 	r->hold_clear_ms = (int64_t)(host->opt_float(g, "hold_clear") * MS_PER_S);

@@ -252,8 +252,8 @@ int ioca_sensor_add_reading_opts(struct ioca_sensor *s, const struct ioca_opts *
 	double vmax = h->opt_float(g, "valid_max");
 
 	ioca_sensor_set_conditioning(s, idx, h->opt_float(g, "scale"), h->opt_float(g, "offset"),
-				     isnan(vmin) ? NO_RANGE_MIN : vmin,
-				     isnan(vmax) ? NO_RANGE_MAX : vmax);
+				     ioca_sensor_is_set(vmin) ? vmin : NO_RANGE_MIN,
+				     ioca_sensor_is_set(vmax) ? vmax : NO_RANGE_MAX);
 	return idx;
 }
 

@@ -17,8 +17,9 @@
  *   - faults: `fault_after` consecutive failed samples of a reading ->
  *     sensor.fault; its next good sample -> sensor.recovered.
  *
- * Optional numbers (limits, ranges) default to NaN, meaning "not set", so
- * that readers never depend on whether a default was filled in.
+ * Optional numbers (limits, ranges) default to IOCA_SENSOR_UNSET, a finite
+ * sentinel meaning "not set" (finite so that it survives the configuration's
+ * trip to the worker), tested with ioca_sensor_is_set().
  *
  * Options: every sensor plugin embeds the same keys in its option table with
  * the macros below, so the configuration reads the same for all of them:
@@ -62,6 +63,15 @@ extern const struct ioca_option ioca_sensor_rule_options[];
 #define IOCA_SENSOR_DEFAULT_FAULT_AFTER 3
 #define IOCA_SENSOR_MAX_RULES 256
 
+/* Default of optional numbers: "not set". */
+#define IOCA_SENSOR_UNSET 1e300
+
+/* Whether an optional number was given (is not the IOCA_SENSOR_UNSET default). */
+static inline bool ioca_sensor_is_set(double v)
+{
+	return fabs(v) < IOCA_SENSOR_UNSET / 2;
+}
+
 /* Instance-level keys every sensor plugin declares. */
 #define IOCA_SENSOR_INSTANCE_OPTIONS                                                           \
 	{ .key = "publish_interval", .type = IOCA_OPT_FLOAT,                                   \
@@ -95,10 +105,10 @@ extern const struct ioca_option ioca_sensor_rule_options[];
 	  .def_float = 0.0 },                                                                   \
 	{ .key = "valid_min", .type = IOCA_OPT_FLOAT,                                          \
 	  .help = "smallest physically possible value; below it the reading is an error "      \
-		  "(out_of_range)", .def_float = NAN },                                         \
+		  "(out_of_range)", .def_float = IOCA_SENSOR_UNSET },                                         \
 	{ .key = "valid_max", .type = IOCA_OPT_FLOAT,                                          \
 	  .help = "largest physically possible value; above it the reading is an error "       \
-		  "(out_of_range)", .def_float = NAN }
+		  "(out_of_range)", .def_float = IOCA_SENSOR_UNSET }
 
 /* ------------------------------------------------------------------------ */
 /* Configuration checks                                                     */

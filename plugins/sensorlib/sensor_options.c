@@ -18,13 +18,13 @@ const struct ioca_option ioca_sensor_rule_options[] = {
 	  .help = "name of the reading the rule watches" },
 	{ .key = "name", .type = IOCA_OPT_STRING,
 	  .help = "rule name in events (default: <reading>_high / <reading>_low)" },
-	{ .key = "high", .type = IOCA_OPT_FLOAT, .def_float = NAN,
+	{ .key = "high", .type = IOCA_OPT_FLOAT, .def_float = IOCA_SENSOR_UNSET,
 	  .help = "raise threshold.exceeded when the value is above this" },
-	{ .key = "high_clear", .type = IOCA_OPT_FLOAT, .def_float = NAN,
+	{ .key = "high_clear", .type = IOCA_OPT_FLOAT, .def_float = IOCA_SENSOR_UNSET,
 	  .help = "clear a high alarm when the value falls below this (default: high)" },
-	{ .key = "low", .type = IOCA_OPT_FLOAT, .def_float = NAN,
+	{ .key = "low", .type = IOCA_OPT_FLOAT, .def_float = IOCA_SENSOR_UNSET,
 	  .help = "raise threshold.exceeded when the value is below this" },
-	{ .key = "low_clear", .type = IOCA_OPT_FLOAT, .def_float = NAN,
+	{ .key = "low_clear", .type = IOCA_OPT_FLOAT, .def_float = IOCA_SENSOR_UNSET,
 	  .help = "clear a low alarm when the value rises above this (default: low)" },
 	{ .key = "hold_raise", .type = IOCA_OPT_FLOAT,
 	  .help = "seconds the limit must stay exceeded before the event is raised",
@@ -38,10 +38,9 @@ const struct ioca_option ioca_sensor_rule_options[] = {
 	{ .key = NULL },
 };
 
-/* Optional numbers default to NaN: "not written". */
 static bool is_set(const struct ioca_host *host, const struct ioca_opts *g, const char *key)
 {
-	return !isnan(host->opt_float(g, key));
+	return ioca_sensor_is_set(host->opt_float(g, key));
 }
 
 static int check_rule(const struct ioca_host *host, const struct ioca_opts *r,

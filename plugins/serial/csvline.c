@@ -78,7 +78,7 @@ int ioca_csv_parse(const char *line, size_t len, char sep, const struct ioca_csv
 	for (size_t m = 0; m < ncols; m++) {
 		const char *key = map[m].key;
 		if (map[m].column >= (unsigned)n) {
-			ioca_line_values_add(vals, key, strlen(key), 0.0, NULL, "missing column");
+			ioca_line_values_add(vals, key, strlen(key), 0.0, NULL, "missing_column");
 			continue;
 		}
 		const char *p = line + spans[map[m].column].start;

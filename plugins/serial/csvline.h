@@ -8,7 +8,7 @@
  * a number are ignored.
  *
  * Invariant: each map entry yields exactly one value: the number, or a failed
- * value ("missing column" when the line is too short, "parse" when the field
+ * value ("missing_column" when the line is too short, "parse" when the field
  * is not a number).
  */
 #ifndef IOCA_SERIAL_CSVLINE_H

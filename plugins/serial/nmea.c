@@ -40,6 +40,28 @@ static const char *const MWV_KEYS[] = {
 	"wind_angle_relative", "wind_speed_relative", "wind_angle_true", "wind_speed_true",
 };
 
+struct key_unit {
+	const char *key;
+	const char *unit;
+};
+
+static const struct key_unit KEY_UNITS[] = {
+	{ "pressure", "hPa" },          { "air_temp", "degC" },
+	{ "water_temp", "degC" },       { "humidity", "%RH" },
+	{ "dew_point", "degC" },        { "wind_dir_true", "deg" },
+	{ "wind_dir_magnetic", "deg" }, { "wind_speed", "m/s" },
+	{ "wind_angle_relative", "deg" }, { "wind_speed_relative", "m/s" },
+	{ "wind_angle_true", "deg" },   { "wind_speed_true", "m/s" },
+};
+
+const char *ioca_nmea_unit_of(const char *key)
+{
+	for (size_t i = 0; i < sizeof KEY_UNITS / sizeof KEY_UNITS[0]; i++)
+		if (strcmp(KEY_UNITS[i].key, key) == 0)
+			return KEY_UNITS[i].unit;
+	return NULL;
+}
+
 unsigned ioca_nmea_checksum(const char *body, size_t len)
 {
 	unsigned sum = 0;

@@ -40,6 +40,9 @@ enum ioca_nmea_result ioca_nmea_parse(const char *line, size_t len, int require_
 /* XOR of the bytes between '$' (exclusive) and '*' (exclusive): the NMEA checksum. */
 unsigned ioca_nmea_checksum(const char *body, size_t len);
 
+/* Unit of a key this parser produces ("hPa", "degC", ...), or NULL for any other key. */
+const char *ioca_nmea_unit_of(const char *key);
+
 /* Short name of a result for logs and statistics ("ok", "checksum", ...). */
 const char *ioca_nmea_result_name(enum ioca_nmea_result r);
 

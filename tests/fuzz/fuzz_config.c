@@ -8,10 +8,16 @@
  *
  * Includes resolve against a folder that does not exist, so inputs cannot
  * pull in files of the machine. Plugins come from IOCA_PLUGIN_DIR when set
- * (the build's plugin folder), so instance options reach the plugin tables.
+ * (the build's plugin folder), so instance options reach the plugin tables;
+ * they are preloaded and never unloaded, because libFuzzer keeps reading
+ * the coverage counters of an instrumented plugin after the loader's
+ * dlclose() would have unmapped them.
  */
+#include <dirent.h>
+#include <dlfcn.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +25,29 @@
 
 #define FUZZ_CONFIG_NAME "/nonexistent-ioca-fuzz/fuzz.conf"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *dir = getenv("IOCA_PLUGIN_DIR");
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		dlopen(path, RTLD_NOW | RTLD_NODELETE); /* kept for the whole run */
+	}
+	closedir(d);
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -86,6 +86,12 @@ def require_binary(testcase):
         testcase.skipTest("IOCA_BINARY is not set or not executable (%r)" % BINARY)
 
 
+def binary_is_sanitized():
+    """True when $IOCA_BINARY is built with AddressSanitizer (-DIOCA_SANITIZE=ON)."""
+    r = subprocess.run(["ldd", BINARY], capture_output=True, text=True, timeout=20)
+    return "libasan" in r.stdout
+
+
 def run_binary(args, timeout=20, env=None):
     """Run the agent binary to completion: CompletedProcess with text stdout/stderr."""
     return subprocess.run([BINARY] + list(args), capture_output=True, text=True,
@@ -184,10 +190,12 @@ class Broker:
     port: plain listener. With certs (from make_certs): tls_port, a TLS
     listener; mutual=True makes it require a client certificate signed by the
     CA. persistence=True keeps sessions and queued messages across restart()
-    (runs as `user root` so it can write into the private temp dir).
+    (the broker runs as `user root` so it can use the private temp dir).
+    users={name: password}: anonymous clients are refused and these are the
+    only accounts (password file made by mosquitto_passwd).
     """
 
-    def __init__(self, workdir, certs=None, mutual=False, persistence=False):
+    def __init__(self, workdir, certs=None, mutual=False, persistence=False, users=None):
         self.dir = os.path.join(workdir, "broker-%d" % free_port())
         os.makedirs(self.dir)
         self.port = free_port()
@@ -195,14 +203,19 @@ class Broker:
         self.certs = certs
         self.mutual = mutual
         self.persistence = persistence
+        self.users = dict(users or {})
         self.conf_path = os.path.join(self.dir, "mosquitto.conf")
         self.log_path = os.path.join(self.dir, "mosquitto.log")
         self.proc = None
         self._write_config()
 
     def _write_config(self):
-        lines = ["per_listener_settings false", "allow_anonymous true",
-                 "log_dest stdout", "log_type all", "log_timestamp_format %H:%M:%S",
+        # user root: mosquitto otherwise drops to its own user and cannot read
+        # the certificates or write persistence in the private temp dir
+        lines = ["user root", "per_listener_settings false",
+                 "allow_anonymous %s" % ("false" if self.users else "true"),
+                 "log_dest file %s" % self.log_path, "log_type all",
+                 "log_timestamp_format %H:%M:%S",
                  "max_queued_messages 100000", "max_inflight_messages 0",
                  "listener %d 127.0.0.1" % self.port]
         if self.certs:
@@ -211,9 +224,16 @@ class Broker:
                       "certfile %s" % self.certs["server_cert"],
                       "keyfile %s" % self.certs["server_key"],
                       "require_certificate %s" % ("true" if self.mutual else "false")]
+        if self.users:
+            pwfile = os.path.join(self.dir, "passwd")
+            for i, (name, password) in enumerate(self.users.items()):
+                subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) +
+                               [pwfile, name, password], check=True, capture_output=True,
+                               timeout=30)
+            lines += ["password_file %s" % pwfile]
         if self.persistence:
             lines += ["persistence true", "persistence_location %s/" % self.dir,
-                      "autosave_interval 1", "user root"]
+                      "autosave_interval 1"]
         else:
             lines += ["persistence false"]
         with open(self.conf_path, "w") as f:
@@ -471,10 +491,11 @@ class Subscriber:
     persistent=True: clean start off with a session expiry, so messages
     published while it (or the broker, with persistence) is down are queued.
     tls: dict with ca / client_cert / client_key paths to connect over TLS.
+    username / password: credentials, for a Broker with users.
     """
 
     def __init__(self, port, topics=("#",), qos=1, client_id=None, persistent=False,
-                 tls=None, host="127.0.0.1"):
+                 tls=None, host="127.0.0.1", username=None, password=None):
         self.topics = list(topics)
         self.qos = qos
         self._lock = threading.Condition()
@@ -484,6 +505,8 @@ class Subscriber:
         self.connects = 0
         client_id = client_id or "itest-sub-%d-%d" % (os.getpid(), free_port())
         self.client = mqtt.Client(client_id=client_id, protocol=mqtt.MQTTv5)
+        if username:
+            self.client.username_pw_set(username, password)
         if tls:
             self.client.tls_set(ca_certs=tls.get("ca"), certfile=tls.get("client_cert"),
                                 keyfile=tls.get("client_key"))

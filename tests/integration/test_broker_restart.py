@@ -53,11 +53,6 @@ class BrokerRestartTest(t.AgentTestCase):
         gaps = [b - a for a, b in zip(times, times[1:])]
         self.assertLess(max(gaps), MAX_TICK_GAP_MS, "sim.tick times show a stall: %r" % gaps)
 
-        metrics = self.expect(sub, lambda m: m.topic == "ioc/%s/metrics" % AGENT and
-                              m.json()["mqtt"]["reconnects"] >= 1, 10,
-                              what="metrics counting the reconnect")
-        t.validate(metrics[-1].payload, "metrics")
-
         status = t.Subscriber(broker.port, topics=["ioc/%s/status" % AGENT])
         try:
             st = status.wait_for(t.topic_is("ioc/%s/status" % AGENT), 5)
@@ -65,6 +60,11 @@ class BrokerRestartTest(t.AgentTestCase):
             status.close()
         self.assertTrue(st, "no retained status after the restart")
         self.assertEqual(st[-1].json()["state"], "online")
+
+        metrics = self.expect(sub, lambda m: m.topic == "ioc/%s/metrics" % AGENT and
+                              m.json()["mqtt"]["reconnects"] >= 1, 10,
+                              what="metrics counting the reconnect")
+        t.validate(metrics[-1].payload, "metrics")
 
 
 if __name__ == "__main__":

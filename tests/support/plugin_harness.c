@@ -92,6 +92,8 @@ static void add_record(struct ioca_harness *h, const struct ioca_harness_record 
 }
 
 static void host_vlog(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt,
+		      va_list ap) __attribute__((format(printf, 3, 0)));
+static void host_vlog(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt,
 		      va_list ap)
 {
 	struct ioca_harness *h = H(inst);

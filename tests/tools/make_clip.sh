@@ -46,7 +46,7 @@ done
 
 # Still textured background: mid grey with a grid, so noise and boxes have something to sit on.
 bg="color=c=0x606060:s=${size}:r=${fps}:d=${dur},drawgrid=w=iw/8:h=ih/6:t=2:c=0x404040"
-box="color=c=white:s=${size}:r=${fps}:d=${dur},scale=iw/8:ih/6"
+box="color=c=white:s=${size}:r=${fps}:d=${dur},scale=iw/6:ih/4"
 sensor="noise=alls=${noise:-4}:allf=t"
 codec="-c:v libx264 -preset veryfast -g 30 -bf 0 -pix_fmt yuv420p"
 moving="[0:v][1:v]overlay=x='W*0.1+W*0.5*if(lt(n,${a}),0,if(gt(n,${b}),1,(n-${a})/(${b}-${a})))':y='H*0.4':eval=frame:shortest=1,${sensor}"

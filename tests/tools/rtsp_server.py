@@ -2,12 +2,14 @@
 """Local RTSP camera for tests and the demo: serves an H.264 clip, looping.
 
 usage: rtsp_server.py --clip FILE [--port N] [--path /stream] [--host 127.0.0.1]
-                      [--drop-every SECONDS]
+                      [--drop-every SECONDS] [--min-seconds SECONDS]
 
-The clip (any container ffmpeg reads, H.264 inside) is copied to an Annex B
-elementary stream in a temporary folder and served by GStreamer's RTSP server
-with `multifilesrc loop=true ! h264parse ! rtph264pay`, paced at the clip's
-frame rate. Each client gets its own pipeline starting at the first frame.
+The clip (any container ffmpeg reads, H.264 inside) is repeated without
+re-encoding (ffmpeg -stream_loop -c copy, timestamps continuous) into an MP4 in
+a temporary folder lasting at least --min-seconds (default 1800), and served
+by GStreamer's RTSP server with `filesrc ! qtdemux ! h264parse ! rtph264pay`,
+paced at the clip's frame rate. Each client gets its own pipeline starting at
+the first frame.
 --port 0 picks a free port. Once listening it prints one line on stdout:
 
     READY rtsp://HOST:PORT/PATH
@@ -16,6 +18,7 @@ frame rate. Each client gets its own pipeline starting at the first frame.
 Stop it with SIGTERM or SIGKILL (that is how tests simulate a dead camera).
 """
 import argparse
+import math
 import os
 import shutil
 import signal
@@ -30,20 +33,24 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 
-def clip_fps(path):
+MAX_LOOPED_BYTES = 512 * 1024 * 1024
+
+
+def clip_duration(path):
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=r_frame_rate", "-of", "default=nw=1:nk=1", path],
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration",
+         "-of", "default=nw=1:nk=1", path],
         check=True, capture_output=True, text=True).stdout.strip()
-    num, _, den = out.partition("/")
-    return int(num), int(den or 1)
+    return max(float(out), 0.1)
 
 
-def to_annexb(clip, folder):
-    out = os.path.join(folder, "clip.h264")
+def looped(clip, folder, min_seconds):
+    loops = math.ceil(min_seconds / clip_duration(clip))
+    loops = max(1, min(loops, MAX_LOOPED_BYTES // max(os.path.getsize(clip), 1)))
+    out = os.path.join(folder, "looped.mp4")
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", clip,
-         "-an", "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264", out],
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-stream_loop", str(loops - 1), "-i", clip, "-an", "-c:v", "copy", out],
         check=True)
     return out
 
@@ -55,6 +62,7 @@ def main():
     ap.add_argument("--path", default="/stream")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--drop-every", type=float, default=0.0)
+    ap.add_argument("--min-seconds", type=float, default=1800.0)
     args = ap.parse_args()
     if not args.path.startswith("/"):
         args.path = "/" + args.path
@@ -62,13 +70,11 @@ def main():
     Gst.init(None)
     folder = tempfile.mkdtemp(prefix="rtsp_server.")
     try:
-        num, den = clip_fps(args.clip)
-        stream = to_annexb(args.clip, folder)
+        stream = looped(args.clip, folder, args.min_seconds)
         launch = (
-            "( multifilesrc location=\"{loc}\" loop=true "
-            "caps=\"video/x-h264,stream-format=byte-stream,framerate={n}/{d}\" "
-            "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
-        ).format(loc=stream, n=num, d=den)
+            "( filesrc location=\"{loc}\" ! qtdemux ! h264parse "
+            "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        ).format(loc=stream)
 
         server = GstRtspServer.RTSPServer()
         server.set_address(args.host)

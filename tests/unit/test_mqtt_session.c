@@ -315,27 +315,6 @@ static bool cond_sub_payload(struct loop_ctx *c, const void *arg)
 	return false;
 }
 
-static bool cond_sub_payload(struct loop_ctx *c, const void *arg)
-{
-	for (size_t i = 0; i < c->subs[0]->n; i++)
-		if (strcmp(c->subs[0]->msgs[i].payload, arg) == 0)
-			return true;
-	return false;
-}
-
-/* At least *arg records acked, and the subscriber has seen every acked one. */
-static bool cond_acked_all_seen(struct loop_ctx *c, const void *arg)
-{
-	struct ioca_mqtt_stats st;
-	ioca_mqtt_stats(c->m, &st);
-	if (st.delivered < *(const uint64_t *)arg)
-		return false;
-	for (uint64_t s = 1; s <= st.delivered && s <= MAX_SEQ; s++)
-		if (!seen[s])
-			return false;
-	return true;
-}
-
 /* The retained status as a fresh subscriber sees it. */
 static char *retained_status(int port, bool *retain)
 {

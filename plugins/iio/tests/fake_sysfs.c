@@ -54,6 +54,9 @@ void fake_sysfs_write(const char *root, const char *rel, const char *text)
 	snprintf(path, sizeof path, "%s/%s", root, rel);
 	parent_of(path, dir, sizeof dir);
 	mkdirs(dir);
+	/* Replace whatever is there (a FIFO would block fopen). */
+	if (remove(path) != 0 && errno != ENOENT)
+		die("remove", path);
 	FILE *f = fopen(path, "w");
 	if (!f)
 		die("fopen", path);

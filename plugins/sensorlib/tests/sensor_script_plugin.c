@@ -24,7 +24,7 @@ static const struct ioca_option script_options[] = {
 	{ .key = "step_ms", .type = IOCA_OPT_INT, .help = "virtual time between samples",
 	  .def_int = 1000, .min = 1, .max = 3600000 },
 	{ .key = "valid_max", .type = IOCA_OPT_FLOAT, .help = "physical maximum of the reading",
-	  .def_float = NAN },
+	  .def_float = IOCA_SENSOR_UNSET },
 	{ .key = NULL },
 };
 
@@ -69,7 +69,7 @@ static int script_create(const struct ioca_host *host, struct ioca_instance *ins
 		free(s);
 		return IOCA_ERROR;
 	}
-	if (!isnan(host->opt_float(opts, "valid_max")))
+	if (ioca_sensor_is_set(host->opt_float(opts, "valid_max")))
 		ioca_sensor_set_conditioning(s->sensor, idx, 1.0, 0.0, -1e300,
 					     host->opt_float(opts, "valid_max"));
 	*state = s;

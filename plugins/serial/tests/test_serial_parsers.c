@@ -208,6 +208,9 @@ static void test_nmea_garbage(void **state)
 	with_checksum("WIMWV,1\x01,R,2,M,A", ctl, sizeof ctl);
 	assert_int_equal(ioca_nmea_parse(ctl, strlen(ctl), 1, &v), IOCA_NMEA_MALFORMED);
 	assert_string_equal(ioca_nmea_result_name(IOCA_NMEA_CHECKSUM), "checksum");
+	assert_string_equal(ioca_nmea_unit_of("wind_speed_true"), "m/s");
+	assert_string_equal(ioca_nmea_unit_of("pressure"), "hPa");
+	assert_null(ioca_nmea_unit_of("T"));
 }
 
 static void test_kv(void **state)
@@ -281,7 +284,7 @@ static void test_csv(void **state)
 	assert_int_equal(ioca_csv_parse(l, strlen(l), ',', map, 3, &v), 4);
 	expect_failed(&v, "pm25", "parse");
 	expect_failed(&v, "pm10", "parse");
-	expect_failed(&v, "temp", "missing column");
+	expect_failed(&v, "temp", "missing_column");
 
 	l = "a;\"b;c\";1.5;\"x\"\"y\";-2;3";
 	assert_int_equal(ioca_csv_parse(l, strlen(l), ';', map, 3, &v), 6);
@@ -292,7 +295,7 @@ static void test_csv(void **state)
 	l = "1,\"unterminated,2";
 	assert_int_equal(ioca_csv_parse(l, strlen(l), ',', map, 3, &v), -1);
 	assert_int_equal(ioca_csv_parse("", 0, ',', map, 3, &v), 1);
-	expect_failed(&v, "temp", "missing column");
+	expect_failed(&v, "temp", "missing_column");
 }
 
 struct collected {

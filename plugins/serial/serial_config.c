@@ -1,0 +1,267 @@
+/*
+ * Option table, check() and loading of the serial plugin's options (see
+ * serial_config.h). The sensor keys (publish_interval, rules, ... and name,
+ * unit, scale, ... of a field) come from ioca_sensorlib's fragments.
+ *
+ * Invariant: what ioca_serial_check() accepts loads without error except for
+ * running out of memory.
+ */
+#include "serial_config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nmea.h"
+
+#define MS_PER_S 1000.0
+#define DEFAULT_BAUD 9600
+#define MAX_BAUD 4000000
+#define DEFAULT_MAX_LINE 512
+#define MIN_MAX_LINE 16
+#define MAX_MAX_LINE 65536
+#define DEFAULT_SILENCE_S 10.0
+#define MIN_SILENCE_S 0.1
+#define MAX_SILENCE_S 86400.0
+#define DEFAULT_REOPEN_MIN_S 1.0
+#define DEFAULT_REOPEN_MAX_S 30.0
+#define MIN_REOPEN_S 0.05
+#define MAX_REOPEN_S 3600.0
+#define MAX_FIELDS 256
+#define MAX_CSV_COLUMN (IOCA_CSV_MAX_COLUMNS - 1)
+#define NO_COLUMN (-1)
+
+static const struct ioca_option field_options[] = {
+	IOCA_SENSOR_READING_OPTIONS,
+	{ .key = "key", .type = IOCA_OPT_STRING,
+	  .help = "nmea/kv: key on the line (NMEA: pressure, air_temp, wind_speed, ...); "
+		  "default: the reading name" },
+	{ .key = "column", .type = IOCA_OPT_INT, .def_int = NO_COLUMN, .min = NO_COLUMN,
+	  .max = MAX_CSV_COLUMN, .help = "csv: 0-based column holding the value (required for csv)" },
+	{ .key = NULL },
+};
+
+const struct ioca_option ioca_serial_options[] = {
+	IOCA_SENSOR_INSTANCE_OPTIONS,
+	{ .key = "device", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
+	  .help = "tty of the instrument, e.g. /dev/ttyUSB0 or /dev/serial/by-id/..." },
+	{ .key = "baud", .type = IOCA_OPT_INT, .def_int = DEFAULT_BAUD, .min = 1, .max = MAX_BAUD,
+	  .help = "line speed (a standard rate: 1200 .. 2000000)" },
+	{ .key = "parity", .type = IOCA_OPT_ENUM, .def_string = "none", .choices = "none|even|odd",
+	  .help = "parity bit" },
+	{ .key = "data_bits", .type = IOCA_OPT_INT, .def_int = 8, .min = 5, .max = 8,
+	  .help = "data bits per character" },
+	{ .key = "stop_bits", .type = IOCA_OPT_INT, .def_int = 1, .min = 1, .max = 2,
+	  .help = "stop bits" },
+	{ .key = "flow_control", .type = IOCA_OPT_ENUM, .def_string = "none",
+	  .choices = "none|rtscts|xonxoff", .help = "flow control" },
+	{ .key = "protocol", .type = IOCA_OPT_ENUM, .def_string = "nmea", .choices = "nmea|kv|csv",
+	  .help = "line format: NMEA 0183 (MDA, MWV), key=value pairs, or CSV with `fields` columns" },
+	{ .key = "nmea_require_checksum", .type = IOCA_OPT_BOOL, .def_bool = true,
+	  .help = "refuse NMEA sentences without a *hh checksum" },
+	{ .key = "csv_separator", .type = IOCA_OPT_STRING, .def_string = ",",
+	  .help = "csv: field separator (one character)" },
+	{ .key = "max_line", .type = IOCA_OPT_INT, .def_int = DEFAULT_MAX_LINE,
+	  .min = MIN_MAX_LINE, .max = MAX_MAX_LINE,
+	  .help = "longest line in bytes; longer lines are discarded and counted" },
+	{ .key = "silence_timeout", .type = IOCA_OPT_FLOAT, .def_float = DEFAULT_SILENCE_S,
+	  .min = MIN_SILENCE_S, .max = MAX_SILENCE_S,
+	  .help = "seconds without a usable line before every reading gets an error sample "
+		  "(no_data), repeated at this period while the silence lasts" },
+	{ .key = "reopen_min", .type = IOCA_OPT_FLOAT, .def_float = DEFAULT_REOPEN_MIN_S,
+	  .min = MIN_REOPEN_S, .max = MAX_REOPEN_S,
+	  .help = "first delay in seconds before reopening a tty that failed or disappeared" },
+	{ .key = "reopen_max", .type = IOCA_OPT_FLOAT, .def_float = DEFAULT_REOPEN_MAX_S,
+	  .min = MIN_REOPEN_S, .max = MAX_REOPEN_S,
+	  .help = "longest reopen delay in seconds (the delay doubles after each failure)" },
+	{ .key = "fields", .type = IOCA_OPT_GROUP_LIST, .max_count = MAX_FIELDS,
+	  .children = field_options,
+	  .help = "readings taken from the lines: { name; key or column; unit; scale; ... }; "
+		  "nmea/kv without fields publish every key they see" },
+	{ .key = NULL },
+};
+
+static enum ioca_serial_protocol protocol_of(const char *s)
+{
+	if (s && strcmp(s, "kv") == 0)
+		return IOCA_SERIAL_KV;
+	if (s && strcmp(s, "csv") == 0)
+		return IOCA_SERIAL_CSV;
+	return IOCA_SERIAL_NMEA;
+}
+
+static const char *field_key(const struct ioca_host *host, const struct ioca_opts *f)
+{
+	const char *key = host->opt_string(f, "key");
+	return key ? key : host->opt_string(f, "name");
+}
+
+struct known_ctx {
+	const struct ioca_host *host;
+	const struct ioca_opts *opts;
+	enum ioca_serial_protocol protocol;
+};
+
+/* Which readings rules may name: the fields, or without fields what the protocol can yield. */
+static bool known_reading(void *ctx, const char *name)
+{
+	const struct known_ctx *k = ctx;
+	size_t n = k->host->opt_count(k->opts, "fields");
+	for (size_t i = 0; i < n; i++) {
+		const char *fname = k->host->opt_string(k->host->opt_group_at(k->opts, "fields", i),
+							"name");
+		if (fname && strcmp(fname, name) == 0)
+			return true;
+	}
+	if (n > 0)
+		return false;
+	return k->protocol == IOCA_SERIAL_KV || ioca_nmea_unit_of(name) != NULL;
+}
+
+static int check_fields(const struct ioca_host *host, const struct ioca_opts *opts,
+			enum ioca_serial_protocol protocol, ioca_report_fn report, void *rctx)
+{
+	int problems = 0;
+	size_t n = host->opt_count(opts, "fields");
+	if (protocol == IOCA_SERIAL_CSV && n == 0) {
+		report(rctx, opts, "protocol \"csv\" needs `fields` with a `column` each");
+		problems++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ioca_opts *f = host->opt_group_at(opts, "fields", i);
+		const char *name = host->opt_string(f, "name");
+		problems += ioca_sensor_check_reading(host, f, report, rctx);
+		int64_t column = host->opt_int(f, "column");
+		if (protocol == IOCA_SERIAL_CSV && column == NO_COLUMN) {
+			report(rctx, f, "field '%s': protocol \"csv\" needs `column`", name);
+			problems++;
+		}
+		if (protocol != IOCA_SERIAL_CSV && column != NO_COLUMN) {
+			report(rctx, f, "field '%s': `column` applies to protocol \"csv\" only", name);
+			problems++;
+		}
+		if (protocol == IOCA_SERIAL_CSV && host->opt_is_set(f, "key")) {
+			report(rctx, f, "field '%s': `key` does not apply to protocol \"csv\"", name);
+			problems++;
+		}
+		if (protocol == IOCA_SERIAL_NMEA && !ioca_nmea_unit_of(field_key(host, f))) {
+			report(rctx, f, "field '%s': '%s' is not an NMEA key (pressure, air_temp, "
+			       "water_temp, humidity, dew_point, wind_dir_true, wind_dir_magnetic, "
+			       "wind_speed, wind_angle_relative, wind_speed_relative, "
+			       "wind_angle_true, wind_speed_true)", name, field_key(host, f));
+			problems++;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const struct ioca_opts *g = host->opt_group_at(opts, "fields", j);
+			if (name && strcmp(name, host->opt_string(g, "name")) == 0) {
+				report(rctx, f, "field name '%s' used twice", name);
+				problems++;
+			}
+		}
+	}
+	return problems;
+}
+
+int ioca_serial_check(const struct ioca_host *host, const struct ioca_opts *opts,
+		      ioca_report_fn report, void *report_ctx)
+{
+	int problems = 0;
+	enum ioca_serial_protocol protocol = protocol_of(host->opt_string(opts, "protocol"));
+	int64_t baud = host->opt_int(opts, "baud");
+	if (!ioca_tty_baud_supported((long)baud)) {
+		report(report_ctx, opts, "baud %lld is not a standard rate", (long long)baud);
+		problems++;
+	}
+	const char *sep = host->opt_string(opts, "csv_separator");
+	if (!sep || strlen(sep) != 1 || sep[0] == '"' || sep[0] == '\r' || sep[0] == '\n') {
+		report(report_ctx, opts, "csv_separator must be one character other than '\"', CR, LF");
+		problems++;
+	}
+	if (host->opt_float(opts, "reopen_min") > host->opt_float(opts, "reopen_max")) {
+		report(report_ctx, opts, "reopen_min must not exceed reopen_max");
+		problems++;
+	}
+	problems += check_fields(host, opts, protocol, report, report_ctx);
+	struct known_ctx k = { host, opts, protocol };
+	problems += ioca_sensor_check(host, opts, known_reading, &k, report, report_ctx);
+	return problems;
+}
+
+static int load_fields(struct ioca_serial_config *cfg, const struct ioca_host *host,
+		       struct ioca_instance *inst, const struct ioca_opts *opts,
+		       struct ioca_sensor *sensor)
+{
+	size_t n = host->opt_count(opts, "fields");
+	if (n == 0)
+		return IOCA_OK;
+	cfg->fields = calloc(n, sizeof *cfg->fields);
+	cfg->csv_map = calloc(n, sizeof *cfg->csv_map);
+	if (!cfg->fields || !cfg->csv_map) {
+		host->log(inst, IOCA_LOG_ERROR, "serial: out of memory");
+		return IOCA_ERROR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ioca_opts *f = host->opt_group_at(opts, "fields", i);
+		struct ioca_serial_field *fld = &cfg->fields[i];
+		fld->name = host->opt_string(f, "name");
+		fld->key = cfg->protocol == IOCA_SERIAL_CSV ? fld->name : field_key(host, f);
+		/* A field without a unit of its own gets the one NMEA defines for its key. */
+		const char *unit = host->opt_string(f, "unit");
+		if (!unit && cfg->protocol == IOCA_SERIAL_NMEA)
+			unit = ioca_nmea_unit_of(fld->key);
+		fld->reading = ioca_sensor_add_reading(sensor, fld->name, unit, 0);
+		if (fld->reading < 0) {
+			host->log(inst, IOCA_LOG_ERROR, "serial: cannot register reading '%s'",
+				  fld->name);
+			return IOCA_ERROR;
+		}
+		ioca_sensor_set_conditioning(sensor, fld->reading, host->opt_float(f, "scale"),
+					     host->opt_float(f, "offset"),
+					     host->opt_is_set(f, "valid_min") ? host->opt_float(f, "valid_min")
+									    : -INFINITY,
+					     host->opt_is_set(f, "valid_max") ? host->opt_float(f, "valid_max")
+									    : INFINITY);
+		cfg->csv_map[i].column = (unsigned)host->opt_int(f, "column");
+		cfg->csv_map[i].key = fld->key;
+		cfg->n_fields++;
+	}
+	return IOCA_OK;
+}
+
+int ioca_serial_config_load(struct ioca_serial_config *cfg, const struct ioca_host *host,
+			    struct ioca_instance *inst, const struct ioca_opts *opts,
+			    struct ioca_sensor *sensor)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->tty.path = host->opt_string(opts, "device");
+	cfg->tty.baud = (long)host->opt_int(opts, "baud");
+	cfg->tty.data_bits = (int)host->opt_int(opts, "data_bits");
+	cfg->tty.stop_bits = (int)host->opt_int(opts, "stop_bits");
+	if (ioca_tty_parse_parity(host->opt_string(opts, "parity"), &cfg->tty.parity) != 0 ||
+	    ioca_tty_parse_flow(host->opt_string(opts, "flow_control"), &cfg->tty.flow) != 0) {
+		host->log(inst, IOCA_LOG_ERROR, "serial: bad parity or flow_control");
+		return IOCA_ERROR;
+	}
+	cfg->protocol = protocol_of(host->opt_string(opts, "protocol"));
+	cfg->require_checksum = host->opt_bool(opts, "nmea_require_checksum");
+	const char *sep = host->opt_string(opts, "csv_separator");
+	cfg->separator = sep && sep[0] ? sep[0] : ',';
+	cfg->max_line = (size_t)host->opt_int(opts, "max_line");
+	cfg->silence_ms = (int64_t)(host->opt_float(opts, "silence_timeout") * MS_PER_S);
+	cfg->reopen_min_ms = (int64_t)(host->opt_float(opts, "reopen_min") * MS_PER_S);
+	cfg->reopen_max_ms = (int64_t)(host->opt_float(opts, "reopen_max") * MS_PER_S);
+	if (load_fields(cfg, host, inst, opts, sensor) != IOCA_OK) {
+		ioca_serial_config_free(cfg);
+		return IOCA_ERROR;
+	}
+	return IOCA_OK;
+}
+
+void ioca_serial_config_free(struct ioca_serial_config *cfg)
+{
+	free(cfg->fields);
+	free(cfg->csv_map);
+	cfg->fields = NULL;
+	cfg->csv_map = NULL;
+	cfg->n_fields = 0;
+}
