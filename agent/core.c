@@ -31,6 +31,7 @@
 #include "report.h"
 #include "spool.h"
 #include "supervisor.h"
+#include "tally.h"
 #include "timeutil.h"
 
 #define MAX_POLL_FDS 1024
@@ -342,6 +343,7 @@ static void reload(struct core *c)
 		ioca_mqtt_free(c->mqtt);
 		/* what the old session had in flight goes out again through the new one */
 		ioca_queue_rewind(c->queue);
+		ioca_tally_set_prefix(c->queue, next.mqtt.topic_prefix);
 		c->mqtt = m;
 		ioca_mqtt_start(c->mqtt);
 	}
@@ -472,8 +474,10 @@ int ioca_core_run(const char *config_path)
 
 	ioca_log_init(IOCA_LL_INFO);
 	c->config_path = strdup(config_path);
-	if (!c->config_path || load_config(config_path, &c->cfg) != IOCA_OK)
+	if (!c->config_path || load_config(config_path, &c->cfg) != IOCA_OK) {
+		free(c->config_path);
 		return IOCA_EXIT_CONFIG;
+	}
 	ioca_log_set_level(c->cfg.agent.log_level);
 
 	if (make_dirs(c->cfg.agent.state_dir) != 0) {
@@ -501,9 +505,16 @@ int ioca_core_run(const char *config_path)
 					   .corrupt = on_spool_corrupt,
 					   .dropped = on_spool_dropped,
 					   .degraded = on_spool_degraded};
-	c->queue = ioca_spool_open(&c->cfg.spool, spool_dir, &scb, err, sizeof err);
-	if (!c->queue) {
+	struct ioca_queue *spool = ioca_spool_open(&c->cfg.spool, spool_dir, &scb, err, sizeof err);
+	if (!spool) {
 		ioca_error("spool %s: %s", spool_dir, err);
+		goto out;
+	}
+	c->queue = ioca_tally_wrap(spool, c->cfg.mqtt.topic_prefix, c->cfg.agent.id,
+				   c->cfg.spool.inflight);
+	if (!c->queue) {
+		ioca_queue_close(spool);
+		rc = IOCA_EXIT_SOFTWARE;
 		goto out;
 	}
 	ioca_intake_init(&c->intake, c->queue, &c->cfg);

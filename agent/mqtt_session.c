@@ -100,6 +100,11 @@ struct ioca_mqtt {
 	int window;
 	char *status_topic;
 	char *status_json;
+	/* At most one status publish is left to libmosquitto at a time; a newer
+	 * status waits (status_dirty) and goes out when that one completes. */
+	bool status_in_flight;
+	bool status_dirty;
+	uint16_t status_mid;
 
 	enum conn_state state;
 	size_t broker_idx;
@@ -108,6 +113,7 @@ struct ioca_mqtt {
 	int64_t attempt_ms;      /* mono time the current attempt started */
 	int64_t retry_at_ms;
 	bool disconnect_seen;    /* on_disconnect ran for the current attempt */
+	bool refused;            /* the broker refused the current attempt (CONNACK) */
 	bool stopping;
 	bool need_rewind;
 
@@ -127,6 +133,8 @@ struct ioca_mqtt {
 	struct ioca_mqtt_stats st;
 	double latency_sum_ms;
 	char lib_error[128];     /* last error libmosquitto logged */
+
+	unsigned short rng[3];   /* private jitter state (nrand48) */
 
 	struct ioca_ratelimit rl_conn;
 	struct ioca_ratelimit rl_refused;
@@ -279,6 +287,8 @@ static void record_done(struct ioca_mqtt *m, uint64_t seq, int64_t accepted_ms, 
 	ioca_queue_ack(m->queue, seq);
 }
 
+static void publish_status(struct ioca_mqtt *m, const char *json);
+
 static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid, int reason,
 			  const mosquitto_property *props)
 {
@@ -297,8 +307,15 @@ static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid, int reason
 	}
 	struct slot copy = *s;
 	slot_remove(m, s);
-	if (copy.kind == SLOT_RECORD)
+	if (copy.kind == SLOT_RECORD) {
 		record_done(m, copy.seq, copy.accepted_ms, reason);
+		return;
+	}
+	if (m->status_in_flight && copy.mid == m->status_mid) {
+		m->status_in_flight = false;
+		if (m->status_dirty && m->state == ST_CONNECTED && m->status_json)
+			publish_status(m, m->status_json);
+	}
 }
 
 static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *str)
@@ -310,8 +327,6 @@ static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *
 }
 
 /* ---- connection state machine ------------------------------------------- */
-
-static void publish_status(struct ioca_mqtt *m, const char *json);
 
 static int connect_timeout_ms(const struct ioca_mqtt *m)
 {
@@ -332,7 +347,7 @@ static int backoff_ms(struct ioca_mqtt *m)
 	if (d > m->reconnect_max_ms)
 		d = m->reconnect_max_ms;
 	int64_t half = d / 2;
-	return (int)(half + (half > 0 ? random() % (half + 1) : 0));
+	return (int)(half + (half > 0 ? nrand48(m->rng) % (half + 1) : 0));
 }
 
 static void start_attempt(struct ioca_mqtt *m, int64_t now);
@@ -380,6 +395,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 		const char *why = m->protocol == MQTT_PROTOCOL_V5 ? mosquitto_reason_string(rc)
 								  : mosquitto_connack_string(rc);
 		set_error(m, "%s refused the connection: %s", b->url, why);
+		m->refused = true;
 		ioca_log_limited(&m->rl_conn, IOCA_LL_ERROR, "mqtt: %s", m->st.last_error);
 		return; /* libmosquitto reports the disconnect next */
 	}
@@ -413,7 +429,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 		const char *detail = m->lib_error[0] ? m->lib_error : mosquitto_strerror(rc);
 		if (was_connected) {
 			set_error(m, "connection to %s lost: %s", cur_broker(m)->url, detail);
-		} else if (!m->st.last_error[0] || strstr(m->st.last_error, "refused the connection") == NULL) {
+		} else if (!m->refused) {
 			set_error(m, "connecting to %s failed: %s", cur_broker(m)->url, detail);
 		}
 		ioca_log_limited(&m->rl_conn, was_connected ? IOCA_LL_WARNING : IOCA_LL_ERROR, "mqtt: %s",
@@ -429,6 +445,7 @@ static void start_attempt(struct ioca_mqtt *m, int64_t now)
 	m->state = ST_CONNECTING;
 	m->attempt_ms = now;
 	m->disconnect_seen = false;
+	m->refused = false;
 	m->lib_error[0] = '\0';
 	m->st.broker = b->url;
 	ioca_debug("mqtt: connecting to %s", b->url);
@@ -465,14 +482,22 @@ static void track_other(struct ioca_mqtt *m, int mid, int qos)
 
 static void publish_status(struct ioca_mqtt *m, const char *json)
 {
+	if (m->status_in_flight) {
+		m->status_dirty = true;
+		return;
+	}
+	m->status_dirty = false;
 	mosquitto_property *props = NULL;
 	if (m->protocol == MQTT_PROTOCOL_V5)
 		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
 	int mid = 0;
 	int rc = do_publish(m, &mid, m->status_topic, json, strlen(json), 1, true, props);
 	mosquitto_property_free_all(&props);
-	if (rc == MOSQ_ERR_SUCCESS || (!is_permanent_publish_error(rc) && mid != 0))
+	if (rc == MOSQ_ERR_SUCCESS || (!is_permanent_publish_error(rc) && mid != 0)) {
 		track_other(m, mid, 1);
+		m->status_in_flight = true;
+		m->status_mid = (uint16_t)mid;
+	}
 	if (rc != MOSQ_ERR_SUCCESS)
 		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: publishing status failed: %s",
 				 mosquitto_strerror(rc));
@@ -732,7 +757,6 @@ struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue
 	if (!lib_initialised) {
 		mosquitto_lib_init();
 		lib_initialised = true;
-		srandom((unsigned)(ioca_now_wall_ms() ^ (int64_t)getpid()));
 	}
 	struct ioca_mqtt *m = calloc(1, sizeof(*m));
 	if (!m) {
@@ -740,6 +764,10 @@ struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue
 		return NULL;
 	}
 	m->queue = queue;
+	uint64_t seed = (uint64_t)ioca_now_wall_ms() ^ ((uint64_t)getpid() << 16);
+	m->rng[0] = (unsigned short)seed;
+	m->rng[1] = (unsigned short)(seed >> 16);
+	m->rng[2] = (unsigned short)(seed >> 32);
 	m->rl_conn.interval_ms = ERROR_LOG_INTERVAL_MS;
 	m->rl_refused.interval_ms = ERROR_LOG_INTERVAL_MS;
 	m->rl_queue.interval_ms = ERROR_LOG_INTERVAL_MS;
@@ -846,11 +874,8 @@ int ioca_mqtt_timeout_ms(const struct ioca_mqtt *m, int64_t now_mono_ms)
 			return 0;
 		return d > MISC_INTERVAL_MS ? MISC_INTERVAL_MS : (int)d;
 	}
-	case ST_CONNECTING:
-	case ST_CONNECTED:
-		return MISC_INTERVAL_MS;
 	default:
-		return -1;
+		return MISC_INTERVAL_MS;
 	}
 }
 
@@ -941,6 +966,7 @@ void ioca_mqtt_shutdown(struct ioca_mqtt *m, const char *offline_status_json, in
 		if (offline_status_json) {
 			free(m->status_json);
 			m->status_json = strdup(offline_status_json);
+			m->status_in_flight = false; /* the last word goes out regardless */
 			publish_status(m, offline_status_json);
 			int64_t status_deadline = deadline;
 			if (status_deadline < ioca_now_mono_ms() + SHUTDOWN_STATUS_MIN_MS)

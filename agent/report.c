@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "tally.h"
 #include "timeutil.h"
 
 static void add_time(cJSON *o, const char *key, int64_t wall_ms)
@@ -158,7 +159,9 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 		cJSON_AddStringToObject(it, "state", info.state);
 		cJSON_AddNumberToObject(it, "pid", info.pid);
 		cJSON_AddNumberToObject(it, "restarts", info.restarts);
-		cJSON_AddNumberToObject(it, "messages_in", (double)info.messages_in);
+		cJSON_AddNumberToObject(it, "events_in", (double)info.messages_in);
+		cJSON_AddNumberToObject(it, "events_out",
+					(double)ioca_tally_delivered(r->queue, info.name));
 		cJSON_AddNumberToObject(it, "throttled_ms", (double)info.throttled_ms);
 		cJSON *st = cJSON_AddObjectToObject(it, "stats");
 		for (size_t k = 0; k < info.n_stats; k++)

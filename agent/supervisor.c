@@ -226,11 +226,12 @@ static int spawn_worker(struct ioca_supervisor *s, struct worker *w, int64_t now
 	int optfd = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	char level[8], mem[24];
+	char level[8], mem[24], rate[32];
 	snprintf(level, sizeof level, "%d", ioca_log_level());
 	snprintf(mem, sizeof mem, "%lld", (long long)w->memory_limit_mb);
+	snprintf(rate, sizeof rate, "%.17g", w->max_rate);
 	char *argv[] = {"iocagent-worker", IOCA_WORKER_FLAG, w->name, w->plugin_path,
-			level, mem, NULL};
+			level, mem, rate, NULL};
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		ioca_error("instance %s: socketpair: %m", w->name);

@@ -149,8 +149,9 @@ static void limit_memory(long long mb, const char *name)
 
 int ioca_worker_main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: iocagent --worker NAME PLUGIN_PATH LOG_LEVEL MEMORY_MB\n");
+	if (argc != 6) {
+		fprintf(stderr,
+			"usage: iocagent --worker NAME PLUGIN_PATH LOG_LEVEL MEMORY_MB MAX_RATE\n");
 		return IOCA_WORKER_EXIT_SETUP_FAILED;
 	}
 	struct worker w = {.name = argv[1], .sig_fd = -1, .wake_pipe = {-1, -1}};
@@ -177,7 +178,8 @@ int ioca_worker_main(int argc, char **argv)
 	config_t cfg;
 	config_init(&cfg);
 	char err[512];
-	const struct ioca_host *host = ioca_worker_host_init(IOCA_WORKER_SOCKET_FD, w.name);
+	const struct ioca_host *host =
+		ioca_worker_host_init(IOCA_WORKER_SOCKET_FD, w.name, strtod(argv[5], NULL));
 	if (read_options(&cfg) != IOCA_OK ||
 	    ioca_plugin_open_path(plugin_path, &w.plugin, err, sizeof err) != IOCA_OK) {
 		if (w.plugin.handle == NULL && err[0])
@@ -226,5 +228,6 @@ int ioca_worker_main(int argc, char **argv)
 	ioca_worker_host_flush();
 	config_destroy(&cfg);
 	/* the plugin stays loaded: libraries may have left threads behind */
+	free(w.plugin.path);
 	return exit_code;
 }

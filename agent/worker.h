@@ -18,7 +18,7 @@
 #define IOCA_WORKER_EXIT_SETUP_FAILED 3
 
 /*
- * argv: iocagent --worker NAME PLUGIN_PATH LOG_LEVEL MEMORY_LIMIT_MB
+ * argv: iocagent --worker NAME PLUGIN_PATH LOG_LEVEL MEMORY_LIMIT_MB MAX_RATE
  * Returns the process exit code.
  */
 int ioca_worker_main(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include "worker_host.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -27,6 +28,7 @@
 #define MAX_STATS 256
 #define STATS_FRAME_MAX 8192
 #define HEAD_MAX 256
+#define MIN_BURST 10.0
 
 struct stat_slot {
 	char name[IOCA_STAT_NAME_MAX + 1];
@@ -44,6 +46,11 @@ struct ioca_instance {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	pthread_mutex_t stats_lock;
+	/* pacing to max_rate: a token bucket with one second of burst */
+	pthread_mutex_t rate_lock;
+	double max_rate;
+	double tokens;
+	int64_t tokens_ms;
 	struct stat_slot stats[MAX_STATS];
 	size_t n_stats;
 };
@@ -54,6 +61,33 @@ static struct ioca_host host;
 static void alive(struct ioca_instance *inst)
 {
 	atomic_store(&inst->last_activity_ms, ioca_now_mono_ms());
+}
+
+/* Block until the instance may emit one more message (or a stop is requested).
+ * The core enforces the same rate; pacing here keeps the plugin's view of time
+ * honest instead of letting messages queue up in socket buffers. */
+static void pace(struct ioca_instance *inst)
+{
+	if (inst->max_rate <= 0)
+		return;
+	double burst = inst->max_rate > MIN_BURST ? inst->max_rate : MIN_BURST;
+	pthread_mutex_lock(&inst->rate_lock);
+	for (;;) {
+		int64_t now = ioca_now_mono_ms();
+		inst->tokens += (double)(now - inst->tokens_ms) * inst->max_rate / 1000.0;
+		if (inst->tokens > burst)
+			inst->tokens = burst;
+		inst->tokens_ms = now;
+		if (inst->tokens >= 1.0 || atomic_load(&inst->stop))
+			break;
+		double wait_ms = (1.0 - inst->tokens) * 1000.0 / inst->max_rate;
+		struct timespec ts = {.tv_sec = (time_t)(wait_ms / 1000),
+				      .tv_nsec = (long)(fmod(wait_ms, 1000.0) * 1e6) + 1};
+		nanosleep(&ts, NULL);
+		alive(inst); /* waiting for the rate is not a hang */
+	}
+	inst->tokens -= 1.0;
+	pthread_mutex_unlock(&inst->rate_lock);
 }
 
 static int write_frame(struct ioca_instance *inst, struct iovec *iov, int iovcnt)
@@ -136,6 +170,7 @@ static int host_emit_event(struct ioca_instance *inst, const char *type,
 		return IOCA_ERROR;
 	}
 	struct iovec iov[2] = {{head, hlen}, {(void *)data, data_len}};
+	pace(inst);
 	return write_frame(inst, iov, 2);
 }
 
@@ -155,6 +190,7 @@ static int host_emit_telemetry(struct ioca_instance *inst, int64_t time_ms,
 	int rc = IOCA_ERROR;
 	if (hlen) {
 		struct iovec iov[2] = {{head, hlen}, {json, len}};
+		pace(inst);
 		rc = write_frame(inst, iov, 2);
 	} else {
 		host_log(inst, IOCA_LOG_ERROR, "emit_telemetry: message too large");
@@ -181,6 +217,7 @@ static int host_emit_blob(struct ioca_instance *inst, const char *subtopic,
 		return IOCA_ERROR;
 	}
 	struct iovec iov[2] = {{head, hlen}, {(void *)data, len}};
+	pace(inst);
 	return write_frame(inst, iov, len ? 2 : 1);
 }
 
@@ -256,10 +293,14 @@ static const char *host_instance_name(const struct ioca_instance *inst)
 	return inst->name;
 }
 
-const struct ioca_host *ioca_worker_host_init(int fd, const char *name)
+const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate)
 {
 	struct ioca_instance *inst = &instance;
 	inst->fd = fd;
+	inst->max_rate = max_rate;
+	inst->tokens = max_rate > MIN_BURST ? max_rate : MIN_BURST;
+	inst->tokens_ms = ioca_now_mono_ms();
+	pthread_mutex_init(&inst->rate_lock, NULL);
 	snprintf(inst->name, sizeof inst->name, "%s", name);
 	pthread_mutex_init(&inst->write_lock, NULL);
 	pthread_mutex_init(&inst->stop_lock, NULL);

@@ -11,8 +11,9 @@
 
 #include "iocagent/plugin.h"
 
-/* Set up the host for instance `name` writing frames to fd. */
-const struct ioca_host *ioca_worker_host_init(int fd, const char *name);
+/* Set up the host for instance `name` writing frames to fd. Emissions are
+ * paced to max_rate per second (0: unlimited) by blocking the caller. */
+const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate);
 struct ioca_instance *ioca_worker_instance(void);
 
 /* Ask the plugin to stop: should_stop() turns true and wait() returns. */

@@ -9,7 +9,8 @@ Throughput is measured the same way for both publishers: one mosquitto_sub
 (QoS 0) counts the messages and the rate is (N-1) / (last arrival - first
 arrival). The raw publisher sends messages of the agent's mean payload size
 with the agent's in-flight window (spool.inflight) at QoS 1. The agent runs one
-sim instance at full rate (rate = 1e7, count = N) through worker -> core ->
+sim instance at full rate (rate = 1e7, count = N, max_rate = 0: no
+per-instance limit) through worker -> core ->
 spool -> broker at QoS 1. Runs alternate agent, raw, agent, raw; the ratio
 uses the means. CPU seconds come from /proc/PID/stat (agent core and worker)
 and getrusage (raw publisher).
@@ -71,16 +72,21 @@ class Broker:
 
 
 def subscriber(port, topic, count, timeout_s):
+    """mosquitto_sub writing arrival times to a file (a pipe could stall it)."""
+    out = tempfile.TemporaryFile(mode="w+", encoding="ascii")
     proc = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic,
                              "-q", "0", "-C", str(count), "-W", str(timeout_s), "-F", "%U %l"],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=out)
     time.sleep(SUB_READY_S)
-    return proc
+    return proc, out
 
 
-def sub_rate(proc):
-    out, _ = proc.communicate(timeout=RUN_TIMEOUT_S + 10)
-    rows = [line.split() for line in out.splitlines() if line.strip()]
+def sub_rate(sub):
+    proc, out = sub
+    proc.wait(timeout=RUN_TIMEOUT_S + 10)
+    out.seek(0)
+    rows = [line.split() for line in out.read().splitlines() if line.strip()]
+    out.close()
     if len(rows) < 2:
         raise RuntimeError("the subscriber saw fewer than 2 messages")
     t0, t1 = float(rows[0][0]), float(rows[-1][0])
@@ -161,7 +167,8 @@ class Agent:
 
 def run_agent(args, binary, plugin_dir, workdir, broker, tag):
     sub = subscriber(broker.port, f"ioc/{AGENT_ID}/sim0/telemetry", args.messages, RUN_TIMEOUT_S)
-    inst = [f'{{ name = "sim0"; plugin = "sim"; kind = "telemetry"; rate = 1e7; count = {args.messages}; }}']
+    inst = [f'{{ name = "sim0"; plugin = "sim"; kind = "telemetry"; rate = 1e7; count = {args.messages}; '
+            f'max_rate = 0.0; }}']
     agent = Agent(binary, plugin_dir, workdir, broker.port, inst, tag)
     core_cpu0 = proc_cpu_s(agent.proc.pid)
     workers = children(agent.proc.pid)

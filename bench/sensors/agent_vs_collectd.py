@@ -203,8 +203,7 @@ def latency(server, sub):
         up = i % 2 == 0
         kind = "exceeded" if up else "cleared"
         before = len(sub.messages(lambda m, k=kind: m.topic.endswith("/threshold/" + k)))
-        server.cmd("mark 1")
-        server.cmd("set 1 holding 0 %d" % (int(RULE_HIGH) + 500 if up else VALUE_NORMAL))
+        server.cmd("setmark 1 holding 0 %d" % (int(RULE_HIGH) + 500 if up else VALUE_NORMAL))
         got = sub.wait_for(lambda m, k=kind: m.topic.endswith("/threshold/" + k), 10,
                            count=before + 1)
         mark = int(server.cmd("getmark 1").split()[1])

@@ -256,8 +256,7 @@ int main(int argc, char **argv)
 		const struct ioca_harness_record *r;
 		int64_t mark = 0;
 
-		cmd(&srv, "mark 1");
-		cmd(&srv, "set 1 holding 0 %d", up ? RULE_HIGH * 10 + 5000 : VALUE_NORMAL);
+		cmd(&srv, "setmark 1 holding 0 %d", up ? RULE_HIGH * 10 + 5000 : VALUE_NORMAL);
 		r = ioca_harness_wait_for_nth(h, type, before, EVENT_WAIT_MS);
 		if (!r)
 			continue;

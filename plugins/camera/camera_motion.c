@@ -27,6 +27,8 @@
 #define ALL_ZONE_NAME "all"
 #define FG_STILL 1                 /* differs from the background */
 #define FG_MOVING 2                /* ... and from the previous frame */
+#define FG_ISOLATED 4              /* moving but alone: noise */
+#define NEIGHBOURS_MIN 3           /* moving neighbours a moving pixel needs to count */
 
 struct zone {
 	char name[IOCA_MOTION_NAME_MAX];
@@ -352,10 +354,6 @@ static void classify_and_learn(struct ioca_motion *m, int shift, int shift_prev)
 		bool moving = changed && (dp > thr || dp < -thr);
 		uint32_t bits = m->zonebits[i];
 		m->fg[i] = !bits ? 0 : moving ? FG_MOVING : changed ? FG_STILL : 0;
-		if (moving && bits) {
-			for (size_t z = 0; z < m->nzones; z++)
-				m->zones[z].changed += (bits >> z) & 1u;
-		}
 		m->prev[i] = m->cur[i];
 		int target = (int)m->cur[i] << BG_SHIFT;
 		int rate = moving ? LEARN_SHIFT_MOVING : LEARN_SHIFT_STILL;
@@ -363,6 +361,48 @@ static void classify_and_learn(struct ioca_motion *m, int shift, int shift_prev)
 		if (step == 0 && target != bg)
 			step = target > bg ? 1 : -1;
 		m->bg[i] = (uint16_t)(bg + step);
+	}
+}
+
+/* Moving neighbours of pixel (x, y) among its 8. */
+static int moving_neighbours(const struct ioca_motion *m, int x, int y)
+{
+	int n = 0;
+	for (int dy = -1; dy <= 1; dy++) {
+		int yy = y + dy;
+		if (yy < 0 || yy >= m->ah)
+			continue;
+		const uint8_t *row = m->fg + (size_t)yy * (size_t)m->aw;
+		for (int dx = -1; dx <= 1; dx++) {
+			int xx = x + dx;
+			if ((dx || dy) && xx >= 0 && xx < m->aw && (row[xx] & FG_MOVING))
+				n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Sensor noise flags isolated pixels; objects flag clusters. A moving pixel
+ * counts only with NEIGHBOURS_MIN moving neighbours (else it is demoted), then
+ * the survivors are counted per zone.
+ */
+static void count_clusters(struct ioca_motion *m)
+{
+	for (int y = 0; y < m->ah; y++) {
+		for (int x = 0; x < m->aw; x++) {
+			size_t i = (size_t)y * (size_t)m->aw + (size_t)x;
+			if (m->fg[i] == FG_MOVING && moving_neighbours(m, x, y) < NEIGHBOURS_MIN)
+				m->fg[i] = FG_MOVING | FG_ISOLATED;
+		}
+	}
+	size_t n = (size_t)m->aw * (size_t)m->ah;
+	for (size_t i = 0; i < n; i++) {
+		if (m->fg[i] != FG_MOVING)
+			continue;
+		uint32_t bits = m->zonebits[i];
+		for (size_t z = 0; z < m->nzones; z++)
+			m->zones[z].changed += (bits >> z) & 1u;
 	}
 }
 
@@ -506,6 +546,7 @@ int ioca_motion_feed(struct ioca_motion *m, const uint8_t *luma, int width, int 
 		return IOCA_OK;
 	}
 	classify_and_learn(m, shift, shift_prev);
+	count_clusters(m);
 	double best = 0;
 	uint32_t hit = zones_hit(m, &best);
 	decide(m, t, hit, best, out);

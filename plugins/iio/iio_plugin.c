@@ -9,8 +9,8 @@
  * with the reason the reader gives ("missing in_temp_raw", ...).
  *
  * Invariant: run() calls host->wait() or should_stop() at least every
- * LONGEST_WAIT_MS and between two devices, so stop() takes effect within one
- * device's sysfs reads.
+ * LONGEST_WAIT_MS and before every channel read, so stop() takes effect
+ * within one sysfs read.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -75,6 +75,11 @@ static int dir_exists(const char *dir)
 	return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+static bool stopping(struct iio_state *st)
+{
+	return atomic_load(&st->stopping) || st->host->should_stop(st->inst);
+}
+
 static int resolve(struct iio_state *st, struct ioca_iio_device *d, unsigned group)
 {
 	int64_t now = st->host->now_mono_ms();
@@ -112,7 +117,7 @@ static void poll_device(struct iio_state *st, struct ioca_iio_device *d, unsigne
 		ioca_sensor_fail_group(st->sensor, group, REASON_NOT_FOUND, mono, wall);
 		return;
 	}
-	for (size_t i = 0; i < d->n_channels; i++) {
+	for (size_t i = 0; i < d->n_channels && !stopping(st); i++) {
 		struct ioca_iio_channel *c = &d->channels[i];
 		struct ioca_sysfs_sample s;
 		st->host->stat_add(st->inst, "reads", 1);
@@ -137,11 +142,6 @@ static void poll_device(struct iio_state *st, struct ioca_iio_device *d, unsigne
 static int64_t min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
-}
-
-static bool stopping(struct iio_state *st)
-{
-	return atomic_load(&st->stopping) || st->host->should_stop(st->inst);
 }
 
 static int iio_run(void *state)

@@ -64,13 +64,45 @@ static int split(const char *line, size_t len, char sep, struct span *spans)
 	return (int)(col < IOCA_CSV_MAX_COLUMNS ? col : IOCA_CSV_MAX_COLUMNS);
 }
 
+/* Span of a column without the blanks around it. */
+static void trimmed(const char *line, const struct span *sp, const char **p, size_t *flen)
+{
+	const char *q = line + sp->start;
+	size_t n = sp->len;
+	while (n > 0 && is_blank(*q)) {
+		q++;
+		n--;
+	}
+	while (n > 0 && is_blank(q[n - 1]))
+		n--;
+	*p = q;
+	*flen = n;
+}
+
+static size_t strip_eol(const char *line, size_t len)
+{
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	return len;
+}
+
+int ioca_csv_field(const char *line, size_t len, char sep, unsigned column, const char **field,
+		   size_t *field_len)
+{
+	struct span spans[IOCA_CSV_MAX_COLUMNS];
+	int n = split(line, strip_eol(line, len), sep, spans);
+	if (n < 0 || column >= (unsigned)n)
+		return -1;
+	trimmed(line, &spans[column], field, field_len);
+	return 0;
+}
+
 int ioca_csv_parse(const char *line, size_t len, char sep, const struct ioca_csv_column *map,
 		   size_t ncols, struct ioca_line_values *vals)
 {
 	vals->count = 0;
 	vals->truncated = 0;
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
-		len--;
+	len = strip_eol(line, len);
 	struct span spans[IOCA_CSV_MAX_COLUMNS];
 	int n = split(line, len, sep, spans);
 	if (n < 0)
@@ -81,14 +113,9 @@ int ioca_csv_parse(const char *line, size_t len, char sep, const struct ioca_csv
 			ioca_line_values_add(vals, key, strlen(key), 0.0, NULL, "missing_column");
 			continue;
 		}
-		const char *p = line + spans[map[m].column].start;
-		size_t flen = spans[map[m].column].len;
-		while (flen > 0 && is_blank(*p)) {
-			p++;
-			flen--;
-		}
-		while (flen > 0 && is_blank(p[flen - 1]))
-			flen--;
+		const char *p;
+		size_t flen;
+		trimmed(line, &spans[map[m].column], &p, &flen);
 		double v = 0.0;
 		if (ioca_line_parse_number(p, flen, &v) == 0)
 			ioca_line_values_add(vals, key, strlen(key), v, NULL, NULL);

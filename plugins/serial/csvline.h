@@ -36,4 +36,12 @@ struct ioca_csv_column {
 int ioca_csv_parse(const char *line, size_t len, char sep, const struct ioca_csv_column *map,
 		   size_t ncols, struct ioca_line_values *vals);
 
+/*
+ * Text of column `column` (quotes and surrounding blanks removed), e.g. an
+ * instrument status column. Return value: 0 with *field / *field_len
+ * pointing into `line`, or -1 when the line is malformed or too short.
+ */
+int ioca_csv_field(const char *line, size_t len, char sep, unsigned column, const char **field,
+		   size_t *field_len);
+
 #endif

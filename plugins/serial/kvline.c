@@ -7,6 +7,8 @@
  */
 #include "kvline.h"
 
+#include <string.h>
+
 static int is_sep(char c)
 {
 	return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '\r' || c == '\n';
@@ -18,17 +20,64 @@ static int is_key_char(char c)
 	       c == '_' || c == '.' || c == '-';
 }
 
-static int is_unit_char(char c)
+static int is_digit(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '%' || c == '/';
+	return c >= '0' && c <= '9';
 }
 
-/* Length of the number part of a value: everything before a trailing unit suffix. */
+/* A unit suffix starts with a letter, '%', '/' or a UTF-8 byte ("degC", "ug/m3", "%RH", "µS"). */
+static int is_unit_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '%' || c == '/' ||
+	       (unsigned char)c >= 0x80;
+}
+
+/* Length of the decimal number at the start of v (0: none). */
+static size_t number_prefix(const char *v, size_t len)
+{
+	size_t i = 0;
+	size_t digits = 0;
+	if (i < len && (v[i] == '+' || v[i] == '-'))
+		i++;
+	while (i < len && is_digit(v[i])) {
+		i++;
+		digits++;
+	}
+	if (i < len && v[i] == '.') {
+		i++;
+		while (i < len && is_digit(v[i])) {
+			i++;
+			digits++;
+		}
+	}
+	if (digits == 0)
+		return 0;
+	/* An exponent counts only when digits follow: "2.5e" is 2.5 in unit "e". */
+	size_t j = i;
+	if (j < len && (v[j] == 'e' || v[j] == 'E')) {
+		j++;
+		if (j < len && (v[j] == '+' || v[j] == '-'))
+			j++;
+		if (j < len && is_digit(v[j])) {
+			while (j < len && is_digit(v[j]))
+				j++;
+			i = j;
+		}
+	}
+	return i;
+}
+
+/* Length of the number part of a value, or 0 when the value is not a number with an optional unit. */
 static size_t number_len(const char *v, size_t len)
 {
-	size_t n = len;
-	while (n > 0 && is_unit_char(v[n - 1]))
-		n--;
+	size_t n = number_prefix(v, len);
+	if (n == 0 || n == len)
+		return n;
+	if (!is_unit_start(v[n]))
+		return 0;
+	/* "0x1F" is hexadecimal, not 0 in unit "x1F". */
+	if ((v[n] == 'x' || v[n] == 'X') && v[n - 1] == '0' && (n == 1 || !is_digit(v[n - 2])))
+		return 0;
 	return n;
 }
 
@@ -51,8 +100,10 @@ int ioca_kv_parse(const char *line, size_t len, struct ioca_line_values *vals)
 		size_t k = 0;
 		while (k < tok_len && is_key_char(tok[k]))
 			k++;
-		if (k == 0 || k >= tok_len || (tok[k] != '=' && tok[k] != ':'))
+		if (k == 0 || k >= tok_len || (tok[k] != '=' && tok[k] != ':')) {
+			vals->count = 0; /* a garbage line yields nothing, not a partial set */
 			return -1;
+		}
 		const char *val = tok + k + 1;
 		size_t val_len = tok_len - k - 1;
 		double v = 0.0;
@@ -64,4 +115,27 @@ int ioca_kv_parse(const char *line, size_t len, struct ioca_line_values *vals)
 		found++;
 	}
 	return found > 0 ? found : -1;
+}
+
+int ioca_kv_find(const char *line, size_t len, const char *key, const char **val,
+		 size_t *val_len)
+{
+	size_t klen = strlen(key);
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && is_sep(line[i]))
+			i++;
+		size_t start = i;
+		while (i < len && !is_sep(line[i]))
+			i++;
+		size_t tok_len = i - start;
+		const char *tok = line + start;
+		if (tok_len > klen && memcmp(tok, key, klen) == 0 &&
+		    (tok[klen] == '=' || tok[klen] == ':')) {
+			*val = tok + klen + 1;
+			*val_len = tok_len - klen - 1;
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -28,6 +28,7 @@
 #define MIN_REOPEN_S 0.05
 #define MAX_REOPEN_S 3600.0
 #define MAX_FIELDS 256
+#define MAX_STATUS_VALUES 32
 #define MAX_CSV_COLUMN (IOCA_CSV_MAX_COLUMNS - 1)
 #define NO_COLUMN (-1)
 
@@ -74,6 +75,18 @@ const struct ioca_option ioca_serial_options[] = {
 	{ .key = "reopen_max", .type = IOCA_OPT_FLOAT, .def_float = DEFAULT_REOPEN_MAX_S,
 	  .min = MIN_REOPEN_S, .max = MAX_REOPEN_S,
 	  .help = "longest reopen delay in seconds (the delay doubles after each failure)" },
+	{ .key = "status_key", .type = IOCA_OPT_STRING,
+	  .help = "kv: key whose value is the instrument status (see calibrating_values, "
+		  "error_values)" },
+	{ .key = "status_column", .type = IOCA_OPT_INT, .def_int = NO_COLUMN, .min = NO_COLUMN,
+	  .max = MAX_CSV_COLUMN, .help = "csv: 0-based column holding the instrument status" },
+	{ .key = "calibrating_values", .type = IOCA_OPT_STRING_ARRAY,
+	  .max_count = MAX_STATUS_VALUES,
+	  .help = "status texts meaning the instrument is calibrating: the line's readings are "
+		  "published as calibrating" },
+	{ .key = "error_values", .type = IOCA_OPT_STRING_ARRAY, .max_count = MAX_STATUS_VALUES,
+	  .help = "status texts meaning the instrument is in error: the line's readings fail "
+		  "with instrument_status:<text>" },
 	{ .key = "fields", .type = IOCA_OPT_GROUP_LIST, .max_count = MAX_FIELDS,
 	  .children = field_options,
 	  .help = "readings taken from the lines: { name; key or column; unit; scale; ... }; "
@@ -182,6 +195,28 @@ int ioca_serial_check(const struct ioca_host *host, const struct ioca_opts *opts
 		problems++;
 	}
 	problems += check_fields(host, opts, protocol, report, report_ctx);
+	bool has_key = host->opt_string(opts, "status_key") != NULL;
+	bool has_column = host->opt_int(opts, "status_column") != NO_COLUMN;
+	if (has_key && protocol != IOCA_SERIAL_KV) {
+		report(report_ctx, opts, "status_key applies to protocol \"kv\" only");
+		problems++;
+	}
+	if (has_column && protocol != IOCA_SERIAL_CSV) {
+		report(report_ctx, opts, "status_column applies to protocol \"csv\" only");
+		problems++;
+	}
+	size_t n_values = host->opt_count(opts, "calibrating_values") +
+			  host->opt_count(opts, "error_values");
+	if ((has_key || has_column) && n_values == 0) {
+		report(report_ctx, opts, "a status key or column needs calibrating_values and/or "
+		       "error_values");
+		problems++;
+	}
+	if (!has_key && !has_column && n_values > 0) {
+		report(report_ctx, opts, "calibrating_values / error_values need status_key (kv) or "
+		       "status_column (csv)");
+		problems++;
+	}
 	struct known_ctx k = { host, opts, protocol };
 	problems += ioca_sensor_check(host, opts, known_reading, &k, report, report_ctx);
 	return problems;
@@ -228,6 +263,22 @@ static int load_fields(struct ioca_serial_config *cfg, const struct ioca_host *h
 	return IOCA_OK;
 }
 
+static int load_strings(const struct ioca_host *host, const struct ioca_opts *opts,
+			const char *key, const char ***out, size_t *count)
+{
+	size_t n = host->opt_count(opts, key);
+	*count = 0;
+	if (n == 0)
+		return IOCA_OK;
+	*out = calloc(n, sizeof **out);
+	if (!*out)
+		return IOCA_ERROR;
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = host->opt_string_at(opts, key, i);
+	*count = n;
+	return IOCA_OK;
+}
+
 int ioca_serial_config_load(struct ioca_serial_config *cfg, const struct ioca_host *host,
 			    struct ioca_instance *inst, const struct ioca_opts *opts,
 			    struct ioca_sensor *sensor)
@@ -250,6 +301,15 @@ int ioca_serial_config_load(struct ioca_serial_config *cfg, const struct ioca_ho
 	cfg->silence_ms = (int64_t)(host->opt_float(opts, "silence_timeout") * MS_PER_S);
 	cfg->reopen_min_ms = (int64_t)(host->opt_float(opts, "reopen_min") * MS_PER_S);
 	cfg->reopen_max_ms = (int64_t)(host->opt_float(opts, "reopen_max") * MS_PER_S);
+	cfg->status_key = host->opt_string(opts, "status_key");
+	cfg->status_column = (int)host->opt_int(opts, "status_column");
+	if (load_strings(host, opts, "calibrating_values", &cfg->calibrating_values,
+			 &cfg->n_calibrating) != IOCA_OK ||
+	    load_strings(host, opts, "error_values", &cfg->error_values, &cfg->n_error) != IOCA_OK) {
+		host->log(inst, IOCA_LOG_ERROR, "serial: out of memory");
+		ioca_serial_config_free(cfg);
+		return IOCA_ERROR;
+	}
 	if (load_fields(cfg, host, inst, opts, sensor) != IOCA_OK) {
 		ioca_serial_config_free(cfg);
 		return IOCA_ERROR;
@@ -259,6 +319,10 @@ int ioca_serial_config_load(struct ioca_serial_config *cfg, const struct ioca_ho
 
 void ioca_serial_config_free(struct ioca_serial_config *cfg)
 {
+	free(cfg->calibrating_values);
+	free(cfg->error_values);
+	cfg->calibrating_values = NULL;
+	cfg->error_values = NULL;
 	free(cfg->fields);
 	free(cfg->csv_map);
 	cfg->fields = NULL;

@@ -38,6 +38,14 @@ struct ioca_serial_config {
 	struct ioca_serial_field *fields;
 	size_t n_fields;
 	struct ioca_csv_column *csv_map; /* n_fields entries, csv only */
+
+	/* Instrument status carried on the line (kv key or csv column). */
+	const char *status_key;  /* kv; NULL: none */
+	int status_column;       /* csv; -1: none */
+	const char **calibrating_values;
+	size_t n_calibrating;
+	const char **error_values;
+	size_t n_error;
 };
 
 extern const struct ioca_option ioca_serial_options[];

@@ -42,6 +42,7 @@ static int dynamic_reading(struct ioca_serial_sink *sink, const struct ioca_line
 }
 
 size_t ioca_serial_sink_values(struct ioca_serial_sink *sink, const struct ioca_line_values *vals,
+			       enum ioca_reading_status status, const char *status_error,
 			       int64_t mono_ms, int64_t wall_ms)
 {
 	size_t samples = 0;
@@ -51,11 +52,12 @@ size_t ioca_serial_sink_values(struct ioca_serial_sink *sink, const struct ioca_
 						  : dynamic_reading(sink, v);
 		if (idx < 0)
 			continue;
-		if (v->error)
-			ioca_sensor_sample(sink->sensor, idx, IOCA_READING_ERROR, 0.0, v->error,
-					   mono_ms, wall_ms);
+		if (v->error || status == IOCA_READING_ERROR)
+			ioca_sensor_sample(sink->sensor, idx, IOCA_READING_ERROR, 0.0,
+					   v->error ? v->error : status_error, mono_ms, wall_ms);
 		else
-			ioca_sensor_sample_raw(sink->sensor, idx, false, v->value, mono_ms, wall_ms);
+			ioca_sensor_sample_raw(sink->sensor, idx, status == IOCA_READING_CALIBRATING,
+					       v->value, mono_ms, wall_ms);
 		samples++;
 	}
 	return samples;

@@ -31,10 +31,13 @@ struct ioca_serial_sink {
 };
 
 /*
- * Turn `vals` into samples at (mono_ms, wall_ms).
+ * Turn `vals` into samples at (mono_ms, wall_ms). `status` is the instrument
+ * status the line reports: IOCA_READING_CALIBRATING marks its good values
+ * calibrating, IOCA_READING_ERROR fails all its values with `status_error`.
  * Return value: the number of samples given to the sensor object.
  */
 size_t ioca_serial_sink_values(struct ioca_serial_sink *sink, const struct ioca_line_values *vals,
+			       enum ioca_reading_status status, const char *status_error,
 			       int64_t mono_ms, int64_t wall_ms);
 
 #endif

@@ -39,6 +39,8 @@
 #define REASON_OPEN_FAILED "open_failed"
 #define REASON_DISCONNECTED "disconnected"
 #define REASON_NO_DATA "no_data"
+#define REASON_STATUS_PREFIX "instrument_status:"
+#define STATUS_TEXT_MAX 48
 
 struct complaint {
 	int64_t last_ms;
@@ -106,6 +108,38 @@ static void garbage(struct serial_state *st, size_t len)
 	complain(st, &st->garbage_complaint, "unparseable line", detail);
 }
 
+static int text_in(const char *text, size_t len, const char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && memcmp(list[i], text, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Instrument status the line carries (status_key / status_column); reason filled for errors. */
+static enum ioca_reading_status line_status(const struct serial_state *st, const char *line,
+					    size_t len, char *reason, size_t cap)
+{
+	const struct ioca_serial_config *c = &st->cfg;
+	const char *text = NULL;
+	size_t tlen = 0;
+	int found = -1;
+	if (c->protocol == IOCA_SERIAL_KV && c->status_key)
+		found = ioca_kv_find(line, len, c->status_key, &text, &tlen);
+	else if (c->protocol == IOCA_SERIAL_CSV && c->status_column >= 0)
+		found = ioca_csv_field(line, len, c->separator, (unsigned)c->status_column, &text,
+				       &tlen);
+	if (found != 0)
+		return IOCA_READING_OK;
+	if (text_in(text, tlen, c->calibrating_values, c->n_calibrating))
+		return IOCA_READING_CALIBRATING;
+	if (!text_in(text, tlen, c->error_values, c->n_error))
+		return IOCA_READING_OK;
+	snprintf(reason, cap, REASON_STATUS_PREFIX "%.*s",
+		 (int)(tlen < STATUS_TEXT_MAX ? tlen : STATUS_TEXT_MAX), text);
+	return IOCA_READING_ERROR;
+}
+
 static void on_line(void *ctx, const char *line, size_t len)
 {
 	struct serial_state *st = ctx;
@@ -141,7 +175,9 @@ static void on_line(void *ctx, const char *line, size_t len)
 		}
 		break;
 	}
-	if (ioca_serial_sink_values(&st->sink, &vals, mono, wall) > 0)
+	char reason[sizeof REASON_STATUS_PREFIX + STATUS_TEXT_MAX];
+	enum ioca_reading_status status = line_status(st, line, len, reason, sizeof reason);
+	if (ioca_serial_sink_values(&st->sink, &vals, status, reason, mono, wall) > 0)
 		note_data(st, mono);
 }
 

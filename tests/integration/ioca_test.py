@@ -15,7 +15,13 @@ stopped by PID (never by name) when the test's cleanup runs, even after a
 failure; nothing listens anywhere but 127.0.0.1.
 
 Environment (set by ctest through ioca_add_py_test): IOCA_BINARY,
-IOCA_PLUGIN_DIR, IOCA_SOURCE_DIR, IOCA_BUILD_DIR.
+IOCA_PLUGIN_DIR, IOCA_SOURCE_DIR, IOCA_BUILD_DIR. For debugging:
+IOCA_KEEP_TMP=1 keeps the temporary directory (configs, agent and broker
+logs), IOCA_SHOW_LOG=1 prints the tail of each agent's log after a test.
+
+Run one file by hand from a build folder B:
+  IOCA_BINARY=B/agent/iocagent IOCA_PLUGIN_DIR=B/plugins \
+  PYTHONPATH=tests/integration /usr/bin/python3 tests/integration/test_events.py
 """
 
 import calendar

@@ -98,6 +98,14 @@ mqtt: { brokers = [ "mqtt://127.0.0.1:1883" ]; };
 instances = ( { name = "s"; plugin = "sim"; } );
 """
 
+INCLUDE_MAIN = """\
+agent: { id = "cli-agent"; plugin_dir = "{plugin_dir}"; state_dir = "{state_dir}"; };
+mqtt: { brokers = [ "mqtt://127.0.0.1:1883" ]; };
+instances = (
+@include "conf.d/*.conf"
+);
+"""
+
 
 class CliTest(t.AgentTestCase):
 
@@ -160,6 +168,24 @@ class CliTest(t.AgentTestCase):
         for line in BAD_LINES:
             self.assertRegex(a.log(), re.compile(r"%s:%d: " % (re.escape(a.conf_path), line)))
         self.assertEqual(os.listdir(a.state_dir), [], "state written despite a config error")
+
+    def test_include_glob(self):
+        a = t.Agent(self.tmp, text=INCLUDE_MAIN, name="inc")
+        confd = os.path.join(a.dir, "conf.d")
+        os.makedirs(confd)
+        with open(os.path.join(confd, "10-a.conf"), "w") as f:
+            f.write('{ name = "a"; plugin = "sim"; },\n')
+        with open(os.path.join(confd, "20-b.conf"), "w") as f:
+            f.write('{ name = "b"; plugin = "sim"; kind = "event"; }\n')
+        r = self.check(a.conf_path)
+        self.assertEqual(r.returncode, EX_OK, r.stderr)
+        # an error inside an included file is reported with that file and line
+        bad = os.path.join(confd, "20-b.conf")
+        with open(bad, "w") as f:
+            f.write('{ name = "b"; plugin = "sim";\n  rate = "x"; }\n')
+        r = self.check(a.conf_path)
+        self.assertEqual(r.returncode, EX_CONFIG, r.stderr)
+        self.assertRegex(r.stderr, re.compile(r"^%s:2: .*rate" % re.escape(bad), re.M))
 
     def test_usage_errors(self):
         path = self.write(GOOD)

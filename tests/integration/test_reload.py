@@ -96,6 +96,11 @@ class ReloadTest(t.AgentTestCase):
         self.assertEqual(names, ["added", "change", "keep"])
         self.assertTrue(a.running())
 
+        # nothing the agent sequenced was lost over the reload
+        seqs = sorted(set(t.seqs_of(self.sub.messages(lambda m: "/event/" in m.topic or
+                                                      m.topic.endswith("/telemetry")))))
+        self.assertEqual(sorted(set(range(seqs[0], seqs[-1] + 1)) - set(seqs)), [])
+
     def test_invalid_reload_keeps_old_config(self):
         keep = t.sim("keep", rate=4.0)
         a = self.start([keep])

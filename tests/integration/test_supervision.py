@@ -145,6 +145,16 @@ class SupervisionTest(t.AgentTestCase):
         print("floody: delivered %.1f/s, last event arrived %.1f s later than its time "
               "relative to the first" % (frate, lag))
 
+        # the status follows the instances: a crashing one shows up as restarting
+        statuses = [t.validate(m.payload, "status")
+                    for m in sub.messages(t.topic_is(PREFIX + "status"))]
+        seg_states = {i["state"] for st in statuses for i in st.get("instances", [])
+                      if i["name"] == "seg"}
+        self.assertIn("restarting", seg_states, "status never showed seg restarting")
+        steady_states = {i["state"] for st in statuses for i in st.get("instances", [])
+                         if i["name"] == "steady"}
+        self.assertEqual(steady_states, {"running"})
+
         # nothing the agent published was lost: seq has no hole
         seqs = sorted(set(t.seqs_of(sub.messages(envelope))))
         self.assertEqual(sorted(set(range(seqs[0], seqs[-1] + 1)) - set(seqs)), [],
@@ -157,7 +167,10 @@ class SupervisionTest(t.AgentTestCase):
         obj = t.validate(m[-1].payload, "metrics")
         self.assertEqual(obj["instances"]["steady"]["restarts"], 0)
         self.assertEqual(obj["instances"]["fl"]["restarts"], 0)
-        self.assertGreater(obj["instances"]["fl"]["stats"].get("emitted", 0), 0)
+        # the plugin's own statistics (stat_add) reach the metrics too
+        self.expect(sub, lambda m: m.topic == PREFIX + "metrics" and
+                    m.json()["instances"]["fl"]["stats"].get("emitted", 0) > 0, 15,
+                    what="metrics with floody's stat 'emitted'")
 
     def test_malformed_frame_kills_only_that_worker(self):
         broker = self.broker()

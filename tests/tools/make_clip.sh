@@ -1,6 +1,6 @@
 #!/bin/sh
 # Generate a test video clip with ffmpeg lavfi sources, with motion, noise,
-# lighting and freezes at known frames (H.264, -g 30 -bf 0 like an IP camera).
+# lighting and freezes at known frames (H.264, -g 30 -bf 0, fixed GOP like an IP camera).
 # Media is made at test time into temporary folders, never committed.
 #
 # usage: make_clip.sh KIND OUT [-s WxH] [-r FPS] [-d SECONDS] [-a FRAME] [-b FRAME] [-n NOISE]
@@ -48,7 +48,7 @@ done
 bg="color=c=0x606060:s=${size}:r=${fps}:d=${dur},drawgrid=w=iw/8:h=ih/6:t=2:c=0x404040"
 box="color=c=white:s=${size}:r=${fps}:d=${dur},scale=iw/6:ih/4"
 sensor="noise=alls=${noise:-4}:allf=t"
-codec="-c:v libx264 -preset veryfast -g 30 -bf 0 -pix_fmt yuv420p"
+codec="-c:v libx264 -preset veryfast -g 30 -sc_threshold 0 -bf 0 -pix_fmt yuv420p"
 moving="[0:v][1:v]overlay=x='W*0.1+W*0.5*if(lt(n,${a}),0,if(gt(n,${b}),1,(n-${a})/(${b}-${a})))':y='H*0.4':eval=frame:shortest=1,${sensor}"
 
 case "$kind" in

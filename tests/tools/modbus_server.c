@@ -16,6 +16,7 @@
  *   delay UNIT MS                        wait MS before answering UNIT
  *   count UNIT                           -> "COUNT n": requests received for UNIT
  *   mark UNIT                            arm: remember when UNIT is next answered
+ *   setmark UNIT holding|input ADDR V... set, and arm the mark in the same step
  *   getmark UNIT                         -> "MARK <wall ms>" of that answer (0: not yet)
  *   quit
  *
@@ -110,6 +111,11 @@ static bool command(char *text)
 	if (!u) {
 		say("ERR unit");
 		return true;
+	}
+	if (strcmp(verb, "setmark") == 0) {
+		u->mark_armed = true;
+		u->mark_ms = 0;
+		verb = "set";
 	}
 	if (strcmp(verb, "set") == 0 || strcmp(verb, "setbit") == 0) {
 		char *table = strtok_r(NULL, " \t\r", &save);

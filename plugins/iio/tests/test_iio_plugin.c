@@ -39,6 +39,13 @@ struct got {
 	size_t record;
 };
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int reading_in(const char *json, const char *name, struct got *g)
 {
 	cJSON *root = cJSON_Parse(json);
@@ -76,38 +83,46 @@ static const char *last_with(struct ioca_harness *h, const char *name)
 	return "none";
 }
 
-/* First telemetry record at index >= from with reading `name`; with `status`, the first with that status. */
-static struct got wait_reading(struct ioca_harness *h, const char *name, size_t from,
-			       const char *status)
+/* Whether reading `g` is what is expected: status, then value (ok) or reason (error). */
+static int matches(const struct got *g, const char *status, double value, const char *error)
+{
+	if (strcmp(g->status, status) != 0)
+		return 0;
+	if (strcmp(status, "error") == 0)
+		return !g->has_value && strcmp(g->error, error) == 0;
+	return g->has_value && fabs(g->value - value) <= EPS;
+}
+
+/*
+ * Wait for a telemetry record at index >= from whose reading `name` has the
+ * expected status and value (ok) or reason (error); fails with the newest
+ * record naming the reading when none comes within WAIT_MS.
+ */
+static struct got wait_match(struct ioca_harness *h, const char *name, size_t from,
+			     const char *status, double value, const char *error)
 {
 	struct got g;
 	memset(&g, 0, sizeof g);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t end = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + WAIT_MS;
+	int64_t end = now_ms() + WAIT_MS;
 	for (size_t k = from;; k++) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t left = end - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		int64_t left = end - now_ms();
 		const struct ioca_harness_record *r =
 			ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
-		if (!r) {
-			fail_msg("no telemetry with reading '%s' (%s) after record %zu; last: %s", name,
-				 status ? status : "any", from, last_with(h, name));
-		}
-		if (reading_in(r->json, name, &g) && (!status || strcmp(g.status, status) == 0)) {
+		if (!r)
+			fail_msg("no telemetry with %s %s (%g / %s) after record %zu; newest: %s", name,
+				 status, value, error ? error : "-", from, last_with(h, name));
+		if (reading_in(r->json, name, &g) && matches(&g, status, value, error)) {
 			g.record = k;
 			return g;
 		}
 	}
 }
 
+/* The record index of the match: later expectations start from it. */
 static size_t expect_ok(struct ioca_harness *h, const char *name, size_t from, double value,
 			const char *unit)
 {
-	struct got g = wait_reading(h, name, from, "ok");
-	assert_true(g.has_value);
-	if (fabs(g.value - value) > EPS)
-		fail_msg("%s = %.12g, expected %.12g", name, g.value, value);
+	struct got g = wait_match(h, name, from, "ok", value, NULL);
 	assert_string_equal(g.unit, unit);
 	return g.record;
 }
@@ -115,10 +130,7 @@ static size_t expect_ok(struct ioca_harness *h, const char *name, size_t from, d
 static size_t expect_error(struct ioca_harness *h, const char *name, size_t from,
 			   const char *error)
 {
-	struct got g = wait_reading(h, name, from, "error");
-	assert_false(g.has_value);
-	assert_string_equal(g.error, error);
-	return g.record;
+	return wait_match(h, name, from, "error", 0.0, error).record;
 }
 
 static void expect_event(struct ioca_harness *h, const char *type, size_t skip, const char *error,

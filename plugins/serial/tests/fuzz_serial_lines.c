@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: the generic line path of the serial plugin. The input is
  * fed to the line framer (limit 80 bytes) and every line it delivers goes to
- * the key=value and CSV parsers (separators ',' and ';').
+ * the key=value and CSV parsers (separators ',' and ';') and the status
+ * lookups (ioca_kv_find, ioca_csv_field).
  *
  * Invariant checked: framed lines respect the limit and hold no CR/LF; parsed
  * values are finite or failed.
@@ -50,6 +51,15 @@ static void on_line(void *ctx, const char *line, size_t len)
 	check_values(&v);
 	ioca_csv_parse(line, len, ';', map, 4, &v);
 	check_values(&v);
+	/* status lookups must stay inside the line */
+	const char *text = NULL;
+	size_t tlen = 0;
+	if (ioca_kv_find(line, len, "ST", &text, &tlen) == 0 &&
+	    (text < line || text + tlen > line + len))
+		abort();
+	if (ioca_csv_field(line, len, ',', 2, &text, &tlen) == 0 &&
+	    (text < line || text + tlen > line + len))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -217,16 +217,21 @@ static void test_kv(void **state)
 {
 	(void)state;
 	struct ioca_line_values v;
-	const char *l = "T=23.4 RH=61.2;P=1008.9hPa,pm25:35 co2=4.1e2ppm\r\n";
-	assert_int_equal(ioca_kv_parse(l, strlen(l), &v), 5);
+	const char *l = "T=23.4 RH=61.2;P=1008.9hPa,pm25:35 co2=4.1e2ppm PM2.5=35.2ug/m3 e=2.5e\r\n";
+	assert_int_equal(ioca_kv_parse(l, strlen(l), &v), 7);
+	expect_num(&v, "PM2.5", 35.2, NULL);
+	expect_num(&v, "e", 2.5, NULL);
 	expect_num(&v, "T", 23.4, NULL);
 	expect_num(&v, "RH", 61.2, NULL);
 	expect_num(&v, "P", 1008.9, NULL);
 	expect_num(&v, "pm25", 35.0, NULL);
 	expect_num(&v, "co2", 410.0, NULL);
 
-	l = "T=-1.5 RH=ERR flow=nan x=0x10";
-	assert_int_equal(ioca_kv_parse(l, strlen(l), &v), 4);
+	l = "T=-1.5 RH=ERR flow=nan x=0x10 y=10x z=1.2.3 w=-";
+	assert_int_equal(ioca_kv_parse(l, strlen(l), &v), 7);
+	expect_num(&v, "y", 10.0, NULL);
+	expect_failed(&v, "z", "parse");
+	expect_failed(&v, "w", "parse");
 	expect_num(&v, "T", -1.5, NULL);
 	expect_failed(&v, "RH", "parse");
 	expect_failed(&v, "flow", "parse");
@@ -238,6 +243,7 @@ static void test_kv(void **state)
 	assert_int_equal(ioca_kv_parse(l, strlen(l), &v), -1);
 	l = "T=1 junk";
 	assert_int_equal(ioca_kv_parse(l, strlen(l), &v), -1);
+	assert_int_equal(v.count, 0);
 	l = "=5";
 	assert_int_equal(ioca_kv_parse(l, strlen(l), &v), -1);
 	/* a value may be empty: that is a failed reading, not garbage */
@@ -296,6 +302,31 @@ static void test_csv(void **state)
 	assert_int_equal(ioca_csv_parse(l, strlen(l), ',', map, 3, &v), -1);
 	assert_int_equal(ioca_csv_parse("", 0, ',', map, 3, &v), 1);
 	expect_failed(&v, "temp", "missing_column");
+}
+
+static void test_status_lookup(void **state)
+{
+	(void)state;
+	const char *val = NULL;
+	size_t n = 0;
+	const char *l = "T=1.5 ST=CAL;STX=9\r\n";
+	assert_int_equal(ioca_kv_find(l, strlen(l), "ST", &val, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(val, "CAL", 3);
+	assert_int_equal(ioca_kv_find(l, strlen(l), "STX", &val, &n), 0);
+	assert_memory_equal(val, "9", 1);
+	assert_int_equal(ioca_kv_find(l, strlen(l), "S", &val, &n), -1);
+	assert_int_equal(ioca_kv_find(l, strlen(l), "RH", &val, &n), -1);
+
+	l = "2026-11-25, \"ZERO\" ,35.2\n";
+	assert_int_equal(ioca_csv_field(l, strlen(l), ',', 1, &val, &n), 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(val, "ZERO", 4);
+	assert_int_equal(ioca_csv_field(l, strlen(l), ',', 2, &val, &n), 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(val, "35.2", 4);
+	assert_int_equal(ioca_csv_field(l, strlen(l), ',', 3, &val, &n), -1);
+	assert_int_equal(ioca_csv_field("\"open", 5, ',', 0, &val, &n), -1);
 }
 
 struct collected {
@@ -357,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_kv),
 		cmocka_unit_test(test_kv_many_and_long_keys),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_status_lookup),
 		cmocka_unit_test(test_linebuf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

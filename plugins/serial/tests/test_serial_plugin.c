@@ -158,8 +158,23 @@ static const char *last_with(struct ioca_harness *h, const char *name)
 	return "none";
 }
 
-/* First telemetry record at index >= from holding reading `name`. */
-static struct got wait_reading(struct ioca_harness *h, const char *name, size_t from)
+/* Whether reading `g` is what is expected: status, then value (ok) or reason (error). */
+static int matches(const struct got *g, const char *status, double value, const char *error)
+{
+	if (strcmp(g->status, status) != 0)
+		return 0;
+	if (strcmp(status, "error") == 0)
+		return !g->has_value && strcmp(g->error, error) == 0;
+	return g->has_value && fabs(g->value - value) <= EPS;
+}
+
+/*
+ * Wait for a telemetry record at index >= from whose reading `name` has the
+ * expected status and value (ok) or reason (error); fails with the newest
+ * record naming the reading when none comes within WAIT_MS.
+ */
+static struct got wait_match(struct ioca_harness *h, const char *name, size_t from,
+			     const char *status, double value, const char *error)
 {
 	struct got g;
 	memset(&g, 0, sizeof g);
@@ -168,36 +183,29 @@ static struct got wait_reading(struct ioca_harness *h, const char *name, size_t 
 		int64_t left = end - now_ms();
 		const struct ioca_harness_record *r =
 			ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
-		if (!r) {
-			fail_msg("no telemetry with reading '%s' after record %zu; last: %s", name, from,
-				 last_with(h, name));
-		}
-		if (reading_in(r->json, name, &g)) {
+		if (!r)
+			fail_msg("no telemetry with %s %s (%g / %s) after record %zu; newest: %s", name,
+				 status, value, error ? error : "-", from, last_with(h, name));
+		if (reading_in(r->json, name, &g) && matches(&g, status, value, error)) {
 			g.record = k;
 			return g;
 		}
 	}
 }
 
-static void expect_ok(struct ioca_harness *h, const char *name, size_t from, double value,
-		      const char *unit)
+/* The record index of the match: later expectations start from it. */
+static size_t expect_ok(struct ioca_harness *h, const char *name, size_t from, double value,
+			const char *unit)
 {
-	struct got g = wait_reading(h, name, from);
-	assert_string_equal(g.status, "ok");
-	assert_true(g.has_value);
-	if (fabs(g.value - value) > EPS)
-		fail_msg("%s = %.12g, expected %.12g", name, g.value, value);
+	struct got g = wait_match(h, name, from, "ok", value, NULL);
 	assert_string_equal(g.unit, unit);
+	return g.record;
 }
 
-static struct got expect_error(struct ioca_harness *h, const char *name, size_t from,
-			       const char *error)
+static size_t expect_error(struct ioca_harness *h, const char *name, size_t from,
+			   const char *error)
 {
-	struct got g = wait_reading(h, name, from);
-	assert_string_equal(g.status, "error");
-	assert_false(g.has_value);
-	assert_string_equal(g.error, error);
-	return g;
+	return wait_match(h, name, from, "error", 0.0, error).record;
 }
 
 /* The skip-th event of `type`: its data must name `error` and list `reading`. */
@@ -311,9 +319,11 @@ static void test_nmea_bad_lines(void **state)
 	expect_event(h, "sensor.fault", 0, "checksum", "wind_speed_relative");
 	assert_int_equal(ioca_harness_stat(h, "checksum_errors"), 2);
 	/* the keys the instrument never sent (true wind) did not appear */
-	for (size_t i = 0; i < telemetry_count(h); i++) {
+	for (size_t i = 0; i < ioca_harness_count(h, NULL); i++) {
+		const struct ioca_harness_record *r = ioca_harness_get(h, i);
 		struct got g;
-		assert_false(reading_in(ioca_harness_get(h, 0)->json, "wind_angle_true", &g));
+		assert_false(r->kind == IOCA_HARNESS_TELEMETRY &&
+			     reading_in(r->json, "wind_angle_true", &g));
 	}
 
 	/* garbage and an over-long line are counted and dropped; nothing published */
@@ -351,8 +361,12 @@ static void test_kv_fields(void **state)
 	expect_ok(h, "pm25", 0, 35.2, "ug/m3");
 	expect_ok(h, "temp_f", 0, 25.2, "degC");
 	expect_ok(h, "rh", 0, 61.5, "%RH");
-	struct got g;
-	assert_false(reading_in(ioca_harness_get(h, 0)->json, "other", &g));
+	/* keys without a field are not published */
+	for (size_t i = 0; i < ioca_harness_count(h, NULL); i++) {
+		const struct ioca_harness_record *r = ioca_harness_get(h, i);
+		struct got g;
+		assert_false(r->kind == IOCA_HARNESS_TELEMETRY && reading_in(r->json, "other", &g));
+	}
 	size_t n = telemetry_count(h);
 	send_text(in, "PM2.5=ERR T=652 RH=140\r\n");
 	expect_error(h, "pm25", n, "parse");
@@ -366,7 +380,7 @@ static void test_csv_columns(void **state)
 	struct instrument *in = *state;
 	instrument_open(in);
 	struct ioca_harness *h = start(in,
-		"protocol = \"csv\"; csv_separator = \";\";"
+		"protocol = \"csv\"; csv_separator = \";\"; status_column = 4; error_values = [ \"E\" ];"
 		"fields = ( { name = \"pm10\"; column = 3; unit = \"ug/m3\"; },"
 		"           { name = \"level\"; column = 5; unit = \"m\"; scale = 0.01; } );");
 	send_text(in, "2026-11-25T10:00:00;ST01;35.2;48.0;x;\"1234\"\n");
@@ -376,8 +390,63 @@ static void test_csv_columns(void **state)
 	send_text(in, "2026-11-25T10:01:00;ST01;35.2;n/a\n");
 	expect_error(h, "pm10", n, "parse");
 	expect_error(h, "level", n, "missing_column");
+	n = telemetry_count(h);
+	send_text(in, "2026-11-25T10:02:00;ST01;35.2;50.0; E ;\"1300\"\n");
+	expect_error(h, "pm10", n, "instrument_status:E");
+	expect_error(h, "level", n, "instrument_status:E");
 	send_text(in, "1;\"unterminated\n");
 	wait_stat(h, "garbage_lines", 1);
+	finish(h);
+	instrument_close(in);
+}
+
+static struct got wait_status(struct ioca_harness *h, const char *name, size_t from,
+			     const char *status)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	for (size_t k = from;; k++) {
+		int64_t left = end - now_ms();
+		const struct ioca_harness_record *r =
+			ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
+		if (!r)
+			fail_msg("no %s with status %s; newest: %s", name, status, last_with(h, name));
+		struct got g;
+		if (reading_in(r->json, name, &g) && strcmp(g.status, status) == 0) {
+			g.record = k;
+			return g;
+		}
+	}
+}
+
+static void test_instrument_status(void **state)
+{
+	struct instrument *in = *state;
+	instrument_open(in);
+	struct ioca_harness *h = start(in,
+		"protocol = \"kv\"; status_key = \"ST\"; calibrating_values = [ \"CAL\", \"ZERO\" ];"
+		"error_values = [ \"FAIL\" ]; fault_after = 1;"
+		"rules = ( { reading = \"no2\"; high = 100.0; } );");
+	send_text(in, "no2=20 ST=OK\n");
+	size_t at = expect_ok(h, "no2", 0, 20.0, "");
+	/* calibrating: the value is published with its status and drives no rule */
+	send_text(in, "no2=400 ST=ZERO\n");
+	struct got g = wait_status(h, "no2", at + 1, "calibrating");
+	assert_true(g.has_value);
+	assert_true(fabs(g.value - 400.0) <= EPS);
+	/* instrument error: the line's readings fail with the status text */
+	send_text(in, "no2=21 ST=FAIL\n");
+	expect_error(h, "no2", g.record + 1, "instrument_status:FAIL");
+	expect_event(h, "sensor.fault", 0, "instrument_status:FAIL", "no2");
+	send_text(in, "no2=22 ST=OK\n");
+	expect_ok(h, "no2", g.record + 1, 22.0, "");
+	expect_event(h, "sensor.recovered", 0, "instrument_status:FAIL", "no2");
+	assert_int_equal(ioca_harness_count(h, "threshold.exceeded"), 0);
+	/* the status key itself is no reading */
+	for (size_t i = 0; i < ioca_harness_count(h, NULL); i++) {
+		const struct ioca_harness_record *r = ioca_harness_get(h, i);
+		struct got x;
+		assert_false(r->kind == IOCA_HARNESS_TELEMETRY && reading_in(r->json, "ST", &x));
+	}
 	finish(h);
 	instrument_close(in);
 }
@@ -388,20 +457,21 @@ static void test_silent_device(void **state)
 	instrument_open(in);
 	struct ioca_harness *h = start(in, "protocol = \"kv\"; fault_after = 2; silence_timeout = 0.5;");
 	send_text(in, "level=1.25\n");
-	expect_ok(h, "level", 0, 1.25, "");
-	int64_t sent = now_ms();
+	size_t ok_at = expect_ok(h, "level", 0, 1.25, "");
 	/* silence: no_data after 0.5 s, again 0.5 s later -> sensor.fault */
-	struct got g = expect_error(h, "level", 1, "no_data");
+	expect_error(h, "level", ok_at, "no_data");
 	expect_event(h, "sensor.fault", 0, "no_data", "level");
-	int64_t faulted = now_ms() - sent;
-	assert_true(faulted >= 1000);
-	assert_true(faulted < 2500);
+	int64_t ok_ms = ioca_harness_wait_for_nth(h, "telemetry", ok_at, 0)->mono_ms;
+	int64_t fault_ms = ioca_harness_wait_for(h, "sensor.fault", 0)->mono_ms;
+	/* two silence_timeout rounds after the last data (one poll slice of slack) */
+	assert_true(fault_ms - ok_ms >= 950);
+	assert_true(fault_ms - ok_ms < 1500);
 	assert_int_equal(ioca_harness_stat(h, "silences"), 1);
 	/* garbage is not data: the silence goes on */
 	send_text(in, "####\n");
 	wait_stat(h, "garbage_lines", 1);
 	size_t n = telemetry_count(h);
-	assert_true(n > g.record);
+	assert_true(n > ok_at);
 	send_text(in, "level=1.5\n");
 	expect_ok(h, "level", n, 1.5, "");
 	expect_event(h, "sensor.recovered", 0, "no_data", "level");
@@ -465,6 +535,13 @@ static void test_option_checks(void **state)
 	assert_non_null(strstr(err, "csv_separator must be one character"));
 	assert_non_null(strstr(err, "needs `fields`"));
 	assert_non_null(strstr(err, "reopen_min must not exceed reopen_max"));
+	snprintf(opts, sizeof opts, "device = \"x\"; protocol = \"kv\"; status_key = \"ST\";");
+	assert_null(ioca_harness_new(SERIAL_PLUGIN_SO, opts, err, sizeof err));
+	assert_non_null(strstr(err, "needs calibrating_values and/or error_values"));
+	snprintf(opts, sizeof opts, "device = \"x\"; protocol = \"kv\"; status_column = 2; "
+		 "error_values = [ \"E\" ];");
+	assert_null(ioca_harness_new(SERIAL_PLUGIN_SO, opts, err, sizeof err));
+	assert_non_null(strstr(err, "status_column applies to protocol \"csv\" only"));
 	snprintf(opts, sizeof opts, "device = \"x\"; fields = ( { name = \"t\"; key = \"temp\"; } );"
 		 "rules = ( { reading = \"nosuch\"; high = 1.0; } );");
 	assert_null(ioca_harness_new(SERIAL_PLUGIN_SO, opts, err, sizeof err));
@@ -479,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_nmea_bad_lines),
 		cmocka_unit_test(test_kv_fields),
 		cmocka_unit_test(test_csv_columns),
+		cmocka_unit_test(test_instrument_status),
 		cmocka_unit_test(test_silent_device),
 		cmocka_unit_test(test_device_disappears),
 		cmocka_unit_test(test_stop_while_closed),

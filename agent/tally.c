@@ -1,0 +1,196 @@
+/*
+ * Delivery tally (see tally.h). The in-flight map is direct-mapped by seq:
+ * records in flight at once span fewer seqs than the table has slots in all
+ * but pathological cases, and a slot whose seq does not match is simply not
+ * credited, so the worst a collision does is undercount.
+ */
+#include "tally.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 64
+#define MIN_SLOTS 256u
+#define NO_INSTANCE UINT32_MAX
+
+struct slot {
+	uint64_t seq;
+	uint32_t instance; /* index into names, NO_INSTANCE when empty */
+};
+
+struct counter {
+	char name[NAME_MAX_LEN + 1];
+	uint64_t delivered;
+};
+
+struct tally {
+	struct ioca_queue base; /* first: the queue ops see this */
+	struct ioca_queue *inner;
+	char *prefix;           /* "<prefix>/<agent>/" */
+	size_t prefix_len;
+	char *agent_id;
+	struct slot *slots;
+	size_t mask;
+	struct counter *counters;
+	size_t n_counters, cap_counters;
+};
+
+static struct tally *T(struct ioca_queue *q)
+{
+	return (struct tally *)q;
+}
+
+static uint32_t counter_index(struct tally *t, const char *name, size_t len)
+{
+	for (size_t i = 0; i < t->n_counters; i++)
+		if (strlen(t->counters[i].name) == len && memcmp(t->counters[i].name, name, len) == 0)
+			return (uint32_t)i;
+	if (len > NAME_MAX_LEN)
+		return NO_INSTANCE;
+	if (t->n_counters == t->cap_counters) {
+		size_t cap = t->cap_counters ? t->cap_counters * 2 : 8;
+		struct counter *c = realloc(t->counters, cap * sizeof *c);
+		if (!c)
+			return NO_INSTANCE;
+		t->counters = c;
+		t->cap_counters = cap;
+	}
+	struct counter *c = &t->counters[t->n_counters];
+	memcpy(c->name, name, len);
+	c->name[len] = '\0';
+	c->delivered = 0;
+	return (uint32_t)t->n_counters++;
+}
+
+static uint32_t instance_of(struct tally *t, const char *topic)
+{
+	if (!topic || strncmp(topic, t->prefix, t->prefix_len) != 0)
+		return NO_INSTANCE;
+	const char *name = topic + t->prefix_len;
+	const char *end = strchr(name, '/');
+	size_t len = end ? (size_t)(end - name) : strlen(name);
+	return len ? counter_index(t, name, len) : NO_INSTANCE;
+}
+
+static uint64_t tally_next_seq(struct ioca_queue *q)
+{
+	return ioca_queue_next_seq(T(q)->inner);
+}
+
+static int tally_push(struct ioca_queue *q, const struct ioca_record *rec)
+{
+	return ioca_queue_push(T(q)->inner, rec);
+}
+
+static int tally_next(struct ioca_queue *q, struct ioca_record *out)
+{
+	struct tally *t = T(q);
+	int rc = ioca_queue_next(t->inner, out);
+	if (rc == IOCA_OK) {
+		struct slot *s = &t->slots[out->seq & t->mask];
+		s->seq = out->seq;
+		s->instance = instance_of(t, out->topic);
+	}
+	return rc;
+}
+
+static void tally_ack(struct ioca_queue *q, uint64_t seq)
+{
+	struct tally *t = T(q);
+	struct slot *s = &t->slots[seq & t->mask];
+	if (s->seq == seq && s->instance != NO_INSTANCE) {
+		t->counters[s->instance].delivered++;
+		s->instance = NO_INSTANCE;
+	}
+	ioca_queue_ack(t->inner, seq);
+}
+
+static void tally_rewind(struct ioca_queue *q)
+{
+	ioca_queue_rewind(T(q)->inner);
+}
+
+static void tally_tick(struct ioca_queue *q, int64_t now)
+{
+	ioca_queue_tick(T(q)->inner, now);
+}
+
+static int tally_flush(struct ioca_queue *q)
+{
+	return ioca_queue_flush(T(q)->inner);
+}
+
+static void tally_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
+{
+	ioca_queue_stats(T(q)->inner, out);
+}
+
+static void tally_close(struct ioca_queue *q)
+{
+	struct tally *t = T(q);
+	ioca_queue_close(t->inner);
+	free(t->prefix);
+	free(t->agent_id);
+	free(t->slots);
+	free(t->counters);
+	free(t);
+}
+
+static const struct ioca_queue_ops tally_ops = {
+	.next_seq = tally_next_seq,
+	.push = tally_push,
+	.next = tally_next,
+	.ack = tally_ack,
+	.rewind = tally_rewind,
+	.tick = tally_tick,
+	.flush = tally_flush,
+	.stats = tally_stats,
+	.close = tally_close,
+};
+
+void ioca_tally_set_prefix(struct ioca_queue *q, const char *topic_prefix)
+{
+	struct tally *t = T(q);
+	char *p = NULL;
+	if (asprintf(&p, "%s/%s/", topic_prefix, t->agent_id) < 0)
+		return;
+	free(t->prefix);
+	t->prefix = p;
+	t->prefix_len = strlen(p);
+}
+
+struct ioca_queue *ioca_tally_wrap(struct ioca_queue *inner, const char *topic_prefix,
+				   const char *agent_id, int window)
+{
+	struct tally *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	size_t slots = MIN_SLOTS;
+	while (slots < (size_t)(window > 0 ? window : 1) * 4)
+		slots *= 2;
+	t->base.ops = &tally_ops;
+	t->inner = inner;
+	t->agent_id = strdup(agent_id);
+	t->slots = calloc(slots, sizeof *t->slots);
+	t->mask = slots - 1;
+	if (!t->agent_id || !t->slots) {
+		free(t->agent_id);
+		free(t->slots);
+		free(t);
+		return NULL;
+	}
+	for (size_t i = 0; i < slots; i++)
+		t->slots[i].instance = NO_INSTANCE;
+	ioca_tally_set_prefix(&t->base, topic_prefix);
+	return &t->base;
+}
+
+uint64_t ioca_tally_delivered(struct ioca_queue *q, const char *instance)
+{
+	struct tally *t = T(q);
+	for (size_t i = 0; i < t->n_counters; i++)
+		if (strcmp(t->counters[i].name, instance) == 0)
+			return t->counters[i].delivered;
+	return 0;
+}
