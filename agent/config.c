@@ -517,6 +517,10 @@ static int run_plugin_check(struct loader *ld, const struct ioca_plugin *desc,
 static int copy_setting(struct loader *ld, config_setting_t *dst_parent,
 			const config_setting_t *src, const char *what)
 {
+	/* defaults are filled in again by the worker: only what was written travels,
+	 * so that opt_is_set() can tell the two apart there too */
+	if (ioca_setting_is_default(src))
+		return IOCA_OK;
 	int type = config_setting_type(src);
 	const char *name = config_setting_is_group(dst_parent) ? config_setting_name(src) : NULL;
 	config_setting_t *d = config_setting_add(dst_parent, name, type);

@@ -141,7 +141,7 @@ struct ioca_mqtt {
 	struct ioca_ratelimit rl_queue;
 };
 
-/* ---- helpers ------------------------------------------------------------ */
+/* ---- small utilities --------------------------------------------------- */
 
 static void set_error(struct ioca_mqtt *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_error(struct ioca_mqtt *m, const char *fmt, ...)
@@ -426,7 +426,8 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 	if (m->state == ST_STOPPED || m->state == ST_IDLE)
 		return;
 	if (rc != 0) {
-		const char *detail = m->lib_error[0] ? m->lib_error : mosquitto_strerror(rc);
+		const char *detail = m->lib_error[0] ? m->lib_error
+				     : rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
 		if (was_connected) {
 			set_error(m, "connection to %s lost: %s", cur_broker(m)->url, detail);
 		} else if (!m->refused) {

@@ -24,6 +24,11 @@ const char *const ioca_instance_core_keys[] = {
 /* A setting added as a default carries this hook. */
 static char default_marker;
 
+bool ioca_setting_is_default(const config_setting_t *s)
+{
+	return s && config_setting_get_hook(s) == &default_marker;
+}
+
 const char *ioca_setting_file(const config_setting_t *s, const char *fallback)
 {
 	for (; s; s = config_setting_parent(s)) {

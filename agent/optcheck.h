@@ -12,6 +12,7 @@
 #define IOCA_OPTCHECK_H
 
 #include <libconfig.h>
+#include <stdbool.h>
 
 #include "diag.h"
 #include "iocagent/plugin.h"
@@ -31,6 +32,9 @@ int ioca_optcheck_group(config_setting_t *group, const struct ioca_option *table
  * memory_limit_mb, hang_timeout, snapshot_retain), NULL-terminated: passed as
  * allowed_extra when checking the plugin's options. */
 extern const char *const ioca_instance_core_keys[];
+
+/* Whether `s` was added as a default by a check (rather than written). */
+bool ioca_setting_is_default(const config_setting_t *s);
 
 /* Source file and line of a setting (falling back to `file` and its parent's line). */
 const char *ioca_setting_file(const config_setting_t *s, const char *fallback);

@@ -6,6 +6,8 @@
  */
 #include "opts.h"
 
+#include "optcheck.h"
+
 static const config_setting_t *member(const struct ioca_opts *opts, const char *key)
 {
 	if (!opts || !key)
@@ -62,7 +64,8 @@ const char *ioca_opts_string(const struct ioca_opts *opts, const char *key)
 
 bool ioca_opts_is_set(const struct ioca_opts *opts, const char *key)
 {
-	return member(opts, key) != NULL;
+	const config_setting_t *s = member(opts, key);
+	return s && !ioca_setting_is_default(s);
 }
 
 size_t ioca_opts_count(const struct ioca_opts *opts, const char *key)

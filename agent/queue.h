@@ -78,9 +78,13 @@ struct ioca_queue_ops {
 	 * at the oldest unacked record (used when a publish is refused and must
 	 * be retried). */
 	void (*rewind)(struct ioca_queue *q);
-	/* Periodic work (fsync interval, retrying a failing disk, age bound). */
+	/* Periodic work (fsync interval, retrying a failing disk, age bound,
+	 * persisting the delivery cursor, reports to the owner). Call every
+	 * loop turn. */
 	void (*tick)(struct ioca_queue *q, int64_t now_mono_ms);
-	/* Make everything accepted durable now (at stop). */
+	/* Make everything pushed so far durable now (at stop, or at the end of a
+	 * loop turn). The spool with fsync = always also does it by itself
+	 * before next() hands out a record that is not durable yet. */
 	int (*flush)(struct ioca_queue *q);
 	void (*stats)(struct ioca_queue *q, struct ioca_queue_stats *out);
 	/* Flush and free. */

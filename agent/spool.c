@@ -40,7 +40,8 @@ void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t 
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-	ioca_warn("spool: damaged data in %s: %llu bytes skipped", path, (unsigned long long)bytes);
+	if (!s->cb.corrupt) /* otherwise the owner of the callback reports it */
+		ioca_warn("spool: damaged data in %s: %llu bytes skipped", path, (unsigned long long)bytes);
 	if (s->nreports == IOCA_SPOOL_MAX_PENDING_REPORTS) {
 		/* Fold into the last one rather than grow without bound. */
 		s->reports[s->nreports - 1].bytes += bytes;

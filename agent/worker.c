@@ -25,6 +25,7 @@
 
 #include "frame.h"
 #include "log.h"
+#include "optcheck.h"
 #include "opts.h"
 #include "plugin_loader.h"
 #include "worker_host.h"
@@ -188,6 +189,16 @@ int ioca_worker_main(int argc, char **argv)
 		return IOCA_WORKER_EXIT_SETUP_FAILED;
 	}
 	const struct ioca_plugin *desc = w.plugin.desc;
+	/* the core sends only what was written: fill in the defaults again */
+	struct ioca_diag diag = {0};
+	if (ioca_optcheck_group(config_root_setting(&cfg), desc->options, ioca_instance_core_keys,
+				"options", "options", &diag) != 0) {
+		for (size_t i = 0; i < diag.count; i++)
+			ioca_error("[%s] %s", w.name, diag.lines[i]);
+		ioca_diag_clear(&diag);
+		config_destroy(&cfg);
+		return IOCA_WORKER_EXIT_SETUP_FAILED;
+	}
 	uint8_t hello[512];
 	size_t hlen = ioca_frame_encode_hello(hello, sizeof hello, desc->abi_major, desc->abi_minor,
 					      desc->name, desc->version ? desc->version : "");

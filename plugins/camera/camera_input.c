@@ -20,7 +20,6 @@
 
 #define HEARTBEAT_EVERY_MS 250
 #define ANALYZE_DURATION_US "2000000" /* probe at most 2 s of stream for parameters */
-#define JITTER_SPREAD 0.4             /* +-20 % */
 #define AV_LOG_LINE_MAX 1024
 #define EAGAIN_PAUSE_MS 10
 
@@ -167,11 +166,20 @@ int ioca_cam_input_read(struct ioca_cam_input *in, AVPacket *pkt, int64_t timeou
 		snprintf(err, errlen, "not open");
 		return IOCA_ERROR;
 	}
+	if (in->timed_out) {
+		/* The previous read was cut by its deadline and returned a packet the
+		 * parser still held: the stream was already silent for timeout_ms. */
+		in->timed_out = false;
+		*why = IOCA_CAM_END_READ_TIMEOUT;
+		snprintf(err, errlen, "no packet for %.1f s", (double)timeout_ms / 1000.0);
+		return IOCA_ERROR;
+	}
 	arm(in, timeout_ms);
 	for (;;) {
 		int ret = av_read_frame(in->fmt, pkt);
 		if (ret >= 0) {
 			if (pkt->stream_index == in->video_index) {
+				in->timed_out = in->deadline_hit;
 				in->deadline_ms = 0;
 				return IOCA_OK;
 			}
@@ -210,27 +218,7 @@ void ioca_cam_input_close(struct ioca_cam_input *in)
 	}
 	in->deadline_ms = 0;
 	in->video_index = -1;
-}
-
-int64_t ioca_cam_backoff_ms(unsigned attempt, int64_t min_ms, int64_t max_ms, double rand01)
-{
-	if (min_ms < 1)
-		min_ms = 1;
-	if (max_ms < min_ms)
-		max_ms = min_ms;
-	double d = (double)min_ms;
-	for (unsigned i = 0; i < attempt && d < (double)max_ms; i++)
-		d *= 2;
-	if (d > (double)max_ms)
-		d = (double)max_ms;
-	if (!(rand01 >= 0 && rand01 < 1))
-		rand01 = 0.5;
-	d *= 1.0 - JITTER_SPREAD / 2 + JITTER_SPREAD * rand01;
-	if (d < (double)min_ms)
-		d = (double)min_ms;
-	if (d > (double)max_ms)
-		d = (double)max_ms;
-	return (int64_t)d;
+	in->timed_out = false;
 }
 
 /* FFmpeg logs through one process-wide callback; it forwards to the attached instance. */

@@ -1,6 +1,6 @@
 /*
  * Stream input: libavformat open and read under the agent's own deadlines,
- * reconnect backoff, and FFmpeg log forwarding with credentials masked.
+ * and FFmpeg log forwarding with credentials masked.
  *
  * Invariant: no libavformat call made through this module can block longer
  * than its deadline (open_timeout / read_timeout) or past a stop request: the
@@ -16,6 +16,7 @@
 #include <libavcodec/packet.h>
 #include <libavformat/avformat.h>
 
+#include "camera_backoff.h"
 #include "iocagent/plugin.h"
 
 struct ioca_cam_input_config {
@@ -49,6 +50,7 @@ struct ioca_cam_input {
 	int64_t deadline_ms; /* monotonic; 0: none */
 	int64_t last_beat_ms;
 	bool deadline_hit;
+	bool timed_out; /* a read returned a held-back packet after its deadline */
 };
 
 void ioca_cam_input_init(struct ioca_cam_input *in, const struct ioca_host *host,
@@ -66,13 +68,6 @@ int ioca_cam_input_read(struct ioca_cam_input *in, AVPacket *pkt, int64_t timeou
 			enum ioca_cam_end *why, char *err, size_t errlen);
 
 void ioca_cam_input_close(struct ioca_cam_input *in);
-
-/*
- * Delay before reconnect attempt `attempt` (0-based): min_ms * 2^attempt capped
- * at max_ms, times a jitter factor from `rand01` in [0,1) spread over +-20 %,
- * clamped to [min_ms, max_ms].
- */
-int64_t ioca_cam_backoff_ms(unsigned attempt, int64_t min_ms, int64_t max_ms, double rand01);
 
 /* Route FFmpeg's log through `host` (debug level, credentials masked). */
 void ioca_cam_av_log_attach(const struct ioca_host *host, struct ioca_instance *inst);

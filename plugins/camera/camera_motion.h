@@ -1,9 +1,11 @@
 /*
  * Motion analysis on the luma plane of decoded frames, free of FFmpeg types.
  *
- * A frame is block-averaged down to about `analysis_width` pixels wide, compared
- * with a background model after removing the global brightness shift, and the
- * changed pixels are counted per zone (polygons in 0..1 coordinates minus the
+ * A frame is block-averaged down to about `analysis_width` pixels wide. A pixel
+ * is moving when, after removing the global brightness shift, it differs by
+ * more than `threshold` both from a background model and from the previous
+ * analysed frame, and has moving neighbours (isolated pixels are noise).
+ * Moving pixels are counted per zone (polygons in 0..1 coordinates minus the
  * masks, rasterised once per analysis size). Persistence (`min_frames`), an
  * event gap and lighting-change rejection turn that into start/end decisions.
  *

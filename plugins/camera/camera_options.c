@@ -48,7 +48,7 @@ const struct ioca_option ioca_cam_options[] = {
 	 .help = "seconds without a packet before the stream counts as lost"},
 	{.key = "backoff_min", .type = IOCA_OPT_FLOAT, .def_float = 1, .min = 0.1, .max = 60,
 	 .help = "first reconnect delay, seconds (doubles per failure, with jitter)"},
-	{.key = "backoff_max", .type = IOCA_OPT_FLOAT, .def_float = 60, .min = 1, .max = 3600,
+	{.key = "backoff_max", .type = IOCA_OPT_FLOAT, .def_float = 60, .min = 0.1, .max = 3600,
 	 .help = "longest reconnect delay, seconds"},
 	{.key = "realtime", .type = IOCA_OPT_BOOL, .def_bool = false,
 	 .help = "read files at their frame rate instead of as fast as possible"},

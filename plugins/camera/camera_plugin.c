@@ -220,6 +220,7 @@ static bool on_packet(struct camera *c, AVPacket *pkt, const AVStream *st)
 	if (pace(c, c->pkt_t))
 		return true;
 	c->session_packets++;
+	c->host->stat_set(c->inst, "stream_time_s", c->pkt_t);
 	ioca_cam_stats_packet(&c->stats, (size_t)pkt->size, pkt->flags & AV_PKT_FLAG_KEY, c->pkt_t);
 	if (c->cfg.decode == IOCA_CAM_DECODE_NONE) {
 		if (c->stalled) {
@@ -334,8 +335,11 @@ static enum ioca_cam_end session(struct camera *c, char *err, size_t errlen)
 			on_frame(c, f);
 	}
 	av_packet_free(&pkt);
+	int64_t closing = c->host->now_mono_ms();
 	ioca_cam_decoder_close(&c->dec);
 	ioca_cam_input_close(&c->in);
+	c->host->log(c->inst, IOCA_LOG_DEBUG, "session ended (%s), closed in %lld ms",
+		     ioca_cam_end_reason(why), (long long)(c->host->now_mono_ms() - closing));
 	return why;
 }
 

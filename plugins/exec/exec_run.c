@@ -85,18 +85,27 @@ static void finish(pid_t pid, int64_t deadline, const struct ioca_host *host,
 
 	while (!res->timed_out && !res->stopped) {
 		siginfo_t si;
+		int rc;
 
 		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
-			break;
+		rc = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+		if ((rc == 0 && si.si_pid == pid) || (rc < 0 && errno == ECHILD))
+			break; /* exited (ECHILD: reaped elsewhere, SIGCHLD ignored) */
 		if (host->now_mono_ms() >= deadline)
 			res->timed_out = true;
 		else if (host->wait(inst, REAP_SLICE_MS))
 			res->stopped = true;
 	}
 	kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		if (waitpid(pid, &status, 0) >= 0)
+			break;
+		if (errno != EINTR) {
+			/* Not ours to reap any more: its status is unknown, take it as success. */
+			status = 0;
+			break;
+		}
+	}
 	if (WIFEXITED(status)) {
 		res->exited = true;
 		res->exit_code = WEXITSTATUS(status);

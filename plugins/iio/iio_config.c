@@ -144,6 +144,20 @@ int ioca_iio_add_channel(struct ioca_iio_device *d, struct ioca_sensor *sensor, 
 	return idx;
 }
 
+/*
+ * The conditioning keys of a reading group (IOCA_SENSOR_READING_OPTIONS).
+ * ioca_sensor_add_reading_opts() would do this too, but it cannot fall back
+ * to a unit the plugin derives itself when the group has no `unit`.
+ */
+static void set_conditioning(const struct ioca_host *host, struct ioca_sensor *sensor, int idx,
+			     const struct ioca_opts *g)
+{
+	double lo = host->opt_is_set(g, "valid_min") ? host->opt_float(g, "valid_min") : -INFINITY;
+	double hi = host->opt_is_set(g, "valid_max") ? host->opt_float(g, "valid_max") : INFINITY;
+	ioca_sensor_set_conditioning(sensor, idx, host->opt_float(g, "scale"),
+				     host->opt_float(g, "offset"), lo, hi);
+}
+
 static int load_device(struct ioca_iio_device *d, unsigned group, const struct ioca_host *host,
 		       struct ioca_instance *inst, const struct ioca_opts *g,
 		       struct ioca_sensor *sensor)
@@ -163,12 +177,7 @@ static int load_device(struct ioca_iio_device *d, unsigned group, const struct i
 				  "(duplicate name?)", name);
 			return IOCA_ERROR;
 		}
-		ioca_sensor_set_conditioning(sensor, idx, host->opt_float(c, "scale"),
-					     host->opt_float(c, "offset"),
-					     host->opt_is_set(c, "valid_min") ? host->opt_float(c, "valid_min")
-									    : -INFINITY,
-					     host->opt_is_set(c, "valid_max") ? host->opt_float(c, "valid_max")
-									    : INFINITY);
+		set_conditioning(host, sensor, idx, c);
 	}
 	return IOCA_OK;
 }

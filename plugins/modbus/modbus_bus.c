@@ -1,7 +1,8 @@
 /*
  * Modbus bus connection and requests through libmodbus (see modbus_bus.h).
- * After any failed request the input is flushed so that a late answer cannot
- * be taken for the answer to the next request.
+ * After a failed request the input is flushed (RTU, TCP protocol errors) or
+ * the TCP connection reopened (TCP timeouts) so that a late answer cannot be
+ * taken for the answer to the next request.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -95,8 +96,10 @@ bool ioca_mb_bus_ready(struct ioca_mb_bus *bus, int64_t now_mono_ms)
 			       cfg->device, modbus_strerror(errno));
 	bus->connected = true;
 	bus->connects++;
-	bus->host->log(bus->inst, IOCA_LOG_INFO, "modbus: connected to %s",
-		       cfg->tcp ? cfg->host : cfg->device);
+	bus->host->stat_add(bus->inst, "connects", 1);
+	bus->host->log(bus->inst, bus->quiet_reconnect ? IOCA_LOG_DEBUG : IOCA_LOG_INFO,
+		       "modbus: connected to %s", cfg->tcp ? cfg->host : cfg->device);
+	bus->quiet_reconnect = false;
 	return true;
 }
 
@@ -197,6 +200,13 @@ enum ioca_mb_result ioca_mb_bus_read(struct ioca_mb_bus *bus, int unit_id,
 		snprintf(bus->conn_error, sizeof bus->conn_error, "disconnected");
 		ioca_mb_bus_close(bus);
 		schedule_reconnect(bus, bus->host->now_mono_ms());
+		return res;
+	}
+	if (res == IOCA_MB_TIMEOUT && bus->cfg->tcp) {
+		/* The answer may still come: a fresh connection cannot receive it. */
+		ioca_mb_bus_close(bus);
+		bus->next_connect_ms = 0;
+		bus->quiet_reconnect = true;
 		return res;
 	}
 	modbus_flush(bus->ctx);

@@ -4,7 +4,9 @@
  * response timeout, errors classified into short reasons.
  *
  * Invariant: at most one request is in flight on a bus, and a request never
- * blocks longer than its timeout (plus libmodbus' byte timeout on RTU).
+ * blocks longer than its timeout (plus libmodbus' byte timeout on RTU). After
+ * a TCP timeout the connection is reopened, so that a late answer can never
+ * be taken for the answer to the next request (to another device).
  */
 #ifndef IOCA_MODBUS_BUS_H
 #define IOCA_MODBUS_BUS_H
@@ -38,6 +40,7 @@ struct ioca_mb_bus {
 	int timeout_ms;          /* response timeout currently set on ctx */
 	char conn_error[IOCA_MB_ERROR_MAX];
 	unsigned long connects;
+	bool quiet_reconnect; /* reopening after a TCP timeout: not worth an info line */
 };
 
 void ioca_mb_bus_init(struct ioca_mb_bus *bus, const struct ioca_mb_config *cfg,

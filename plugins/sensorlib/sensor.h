@@ -17,9 +17,11 @@
  *   - faults: `fault_after` consecutive failed samples of a reading ->
  *     sensor.fault; its next good sample -> sensor.recovered.
  *
- * Optional numbers (limits, ranges) default to IOCA_SENSOR_UNSET, a finite
+ * Optional numbers (limits, ranges) default to +/-IOCA_SENSOR_UNSET, a finite
  * sentinel meaning "not set" (finite so that it survives the configuration's
- * trip to the worker), tested with ioca_sensor_is_set().
+ * trip to the worker), tested with ioca_sensor_is_set(). The sign is chosen
+ * so that the default also works as a plain number: valid_min and low default
+ * to -1e300, valid_max and high to +1e300, i.e. no limit.
  *
  * Options: every sensor plugin embeds the same keys in its option table with
  * the macros below, so the configuration reads the same for all of them:
@@ -66,7 +68,7 @@ extern const struct ioca_option ioca_sensor_rule_options[];
 /* Default of optional numbers: "not set". */
 #define IOCA_SENSOR_UNSET 1e300
 
-/* Whether an optional number was given (is not the IOCA_SENSOR_UNSET default). */
+/* Whether an optional number was given (is not a +/-IOCA_SENSOR_UNSET default). */
 static inline bool ioca_sensor_is_set(double v)
 {
 	return fabs(v) < IOCA_SENSOR_UNSET / 2;
@@ -105,10 +107,10 @@ static inline bool ioca_sensor_is_set(double v)
 	  .def_float = 0.0 },                                                                   \
 	{ .key = "valid_min", .type = IOCA_OPT_FLOAT,                                          \
 	  .help = "smallest physically possible value; below it the reading is an error "      \
-		  "(out_of_range)", .def_float = IOCA_SENSOR_UNSET },                                         \
+		  "(out_of_range); -1e300: none", .def_float = -IOCA_SENSOR_UNSET },                          \
 	{ .key = "valid_max", .type = IOCA_OPT_FLOAT,                                          \
 	  .help = "largest physically possible value; above it the reading is an error "       \
-		  "(out_of_range)", .def_float = IOCA_SENSOR_UNSET }
+		  "(out_of_range); 1e300: none", .def_float = IOCA_SENSOR_UNSET }
 
 /* ------------------------------------------------------------------------ */
 /* Configuration checks                                                     */

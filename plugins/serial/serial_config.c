@@ -222,6 +222,20 @@ int ioca_serial_check(const struct ioca_host *host, const struct ioca_opts *opts
 	return problems;
 }
 
+/*
+ * The conditioning keys of a reading group (IOCA_SENSOR_READING_OPTIONS).
+ * ioca_sensor_add_reading_opts() would do this too, but it cannot fall back
+ * to a unit the plugin derives itself when the group has no `unit`.
+ */
+static void set_conditioning(const struct ioca_host *host, struct ioca_sensor *sensor, int idx,
+			     const struct ioca_opts *g)
+{
+	double lo = host->opt_is_set(g, "valid_min") ? host->opt_float(g, "valid_min") : -INFINITY;
+	double hi = host->opt_is_set(g, "valid_max") ? host->opt_float(g, "valid_max") : INFINITY;
+	ioca_sensor_set_conditioning(sensor, idx, host->opt_float(g, "scale"),
+				     host->opt_float(g, "offset"), lo, hi);
+}
+
 static int load_fields(struct ioca_serial_config *cfg, const struct ioca_host *host,
 		       struct ioca_instance *inst, const struct ioca_opts *opts,
 		       struct ioca_sensor *sensor)
@@ -250,12 +264,7 @@ static int load_fields(struct ioca_serial_config *cfg, const struct ioca_host *h
 				  fld->name);
 			return IOCA_ERROR;
 		}
-		ioca_sensor_set_conditioning(sensor, fld->reading, host->opt_float(f, "scale"),
-					     host->opt_float(f, "offset"),
-					     host->opt_is_set(f, "valid_min") ? host->opt_float(f, "valid_min")
-									    : -INFINITY,
-					     host->opt_is_set(f, "valid_max") ? host->opt_float(f, "valid_max")
-									    : INFINITY);
+		set_conditioning(host, sensor, fld->reading, f);
 		cfg->csv_map[i].column = (unsigned)host->opt_int(f, "column");
 		cfg->csv_map[i].key = fld->key;
 		cfg->n_fields++;

@@ -19,6 +19,7 @@ UP_S = 8.0
 LEAD_S = 3.0
 COUNT = int(RATE * (LEAD_S + OUTAGES * (OUTAGE_S + UP_S)))
 DRAIN_TIMEOUT_S = 60.0
+RECONNECT_MAX_S = 2  # so the drain after an outage is not hidden by a long backoff
 
 
 class SpoolOutageTest(it.AgentTestCase):
@@ -29,6 +30,7 @@ class SpoolOutageTest(it.AgentTestCase):
         agent = self.agent(broker_url=broker.url,
                            instances=[it.sim("sim-1", rate=RATE, kind="event", count=COUNT,
                                              max_rate=0.0)],
+                           mqtt_extra={"reconnect_max": RECONNECT_MAX_S},
                            sections={"spool": {"fsync": "interval", "inflight": 64}})
         self.expect(sub, it.topic_prefix("ioc/itest-agent/sim-1/"), 10, what="first sim event")
         time.sleep(LEAD_S)

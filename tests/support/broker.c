@@ -29,6 +29,36 @@
 
 extern char **environ;
 
+/* Brokers still running, killed at exit (a failed assertion skips the test's cleanup). */
+#define MAX_LIVE_BROKERS 64
+static struct ioca_test_broker *live[MAX_LIVE_BROKERS];
+static bool atexit_installed;
+
+static void kill_leftovers(void)
+{
+	for (size_t i = 0; i < MAX_LIVE_BROKERS; i++)
+		if (live[i])
+			ioca_broker_free(live[i]);
+}
+
+static void track(struct ioca_test_broker *b, bool add)
+{
+	if (add && !atexit_installed) {
+		atexit(kill_leftovers);
+		atexit_installed = true;
+	}
+	for (size_t i = 0; i < MAX_LIVE_BROKERS; i++) {
+		if (add && live[i] == NULL) {
+			live[i] = b;
+			return;
+		}
+		if (!add && live[i] == b) {
+			live[i] = NULL;
+			return;
+		}
+	}
+}
+
 static const char *mosquitto_binary(void)
 {
 	if (access("/usr/sbin/mosquitto", X_OK) == 0)
@@ -222,6 +252,7 @@ struct ioca_test_broker *ioca_broker_start(const struct ioca_broker_opts *opts)
 	}
 	if (b->port <= 0 || write_config(b, o) != 0 || spawn_broker(b) != 0)
 		goto fail;
+	track(b, true);
 	return b;
 fail:
 	ioca_broker_free(b);
@@ -314,6 +345,7 @@ void ioca_broker_free(struct ioca_test_broker *b)
 {
 	if (!b)
 		return;
+	track(b, false);
 	ioca_broker_stop(b);
 	if (b->dir[0] && getenv("IOCA_KEEP_BROKER_DIR") == NULL) {
 		char cmd[IOCA_BROKER_PATH_LEN + 16];

@@ -30,6 +30,7 @@
 #include "diag.h"
 #include "optcheck.h"
 #include "opts.h"
+#include "plugin_loader.h"
 
 /* Lines 1 and 2 of most test files. */
 #define BASE                                \
@@ -812,24 +813,13 @@ static void test_options_text_roundtrip(void **state)
 	assert_string_equal(config_setting_get_string(must(z2, "name", CONFIG_TYPE_STRING)), "z2");
 	assert_true(config_setting_get_float_elem(must(z2, "polygon", CONFIG_TYPE_ARRAY), 5) == 0.9);
 
-	/* defaults were filled in: plugin options and core keys */
-	assert_true(config_setting_get_bool(must(root, "enabled", CONFIG_TYPE_BOOL)));
-	assert_string_equal(config_setting_get_string(must(root, "mode", CONFIG_TYPE_STRING)),
-			    "fast");
-	assert_int_equal(config_setting_get_int(must(root, "qos", CONFIG_TYPE_INT)), 1);
-	assert_true(config_setting_get_float(must(root, "max_rate", CONFIG_TYPE_FLOAT)) == 1000.0);
-	assert_int_equal(config_setting_get_int(must(root, "hang_timeout", CONFIG_TYPE_INT)), 30);
-	assert_false(config_setting_get_bool(must(root, "snapshot_retain", CONFIG_TYPE_BOOL)));
-	assert_null(config_setting_get_member(root, "token")); /* optional, not set */
+	/* only what was written travels: defaults (plugin options and core keys) do not */
+	assert_null(config_setting_get_member(root, "enabled"));
+	assert_null(config_setting_get_member(root, "mode"));
+	assert_null(config_setting_get_member(root, "qos"));
+	assert_null(config_setting_get_member(root, "max_rate"));
 
-	/* through the plugin accessors, as create() will read them */
-	const struct ioca_opts *opts = ioca_opts_from_setting(root);
-	assert_true(ioca_opts_int(opts, "big") == 12345678901234LL);
-	assert_true(ioca_opts_float(opts, "ratio") == 1.0);
-	assert_int_equal(ioca_opts_count(opts, "zones"), 2);
-	assert_string_equal(ioca_opts_string(ioca_opts_group_at(opts, "zones", 0), "name"), "z1");
-
-	/* writing the parsed-back tree gives the same text: nothing drifts */
+	/* the writing-back check below compares the text as sent */
 	char *again = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&again, &len);
@@ -837,7 +827,32 @@ static void test_options_text_roundtrip(void **state)
 	fclose(f);
 	assert_string_equal(again, ic->options_text);
 	free(again);
+
+	/* the worker fills the plugin's defaults in again, marked as defaults */
+	struct ioca_loaded_plugin p;
+	char err[256];
+	assert_int_equal(ioca_plugin_open(plugin_dir(), "cfgtest", &p, err, sizeof err), IOCA_OK);
+	struct ioca_diag diag = {0};
+	assert_int_equal(ioca_optcheck_group(config_root_setting(&back), p.desc->options,
+					     ioca_instance_core_keys, "options", "options", &diag),
+			 0);
+	assert_true(config_setting_get_bool(must(root, "enabled", CONFIG_TYPE_BOOL)));
+	assert_string_equal(config_setting_get_string(must(root, "mode", CONFIG_TYPE_STRING)),
+			    "fast");
+	assert_null(config_setting_get_member(root, "token")); /* optional, not set */
+
+	/* through the plugin accessors, as create() will read them */
+	const struct ioca_opts *opts = ioca_opts_from_setting(root);
+	assert_true(ioca_opts_is_set(opts, "count"));
+	assert_false(ioca_opts_is_set(opts, "mode"));
+	assert_false(ioca_opts_is_set(opts, "token"));
+	assert_true(ioca_opts_int(opts, "big") == 12345678901234LL);
+	assert_true(ioca_opts_float(opts, "ratio") == 1.0);
+	assert_int_equal(ioca_opts_count(opts, "zones"), 2);
+	assert_string_equal(ioca_opts_string(ioca_opts_group_at(opts, "zones", 0), "name"), "z1");
+
 	config_destroy(&back);
+	ioca_plugin_close(&p);
 
 	/* the fingerprint follows the options, and only them */
 	uint64_t fp_rt = ic->fingerprint;

@@ -810,7 +810,10 @@ static void test_puback_failure_reason(void **state)
 	ioca_mqtt_stats(m, &st);
 	assert_int_equal(st.refused, 1);
 	assert_int_equal(st.delivered, 2);
-	assert_int_equal(st.connects, 1);
+	/* mosquitto 2.0 also drops the connection after a denied publish (its
+	 * issue #2579), so the denied record may be resent before its PUBACK is
+	 * read; it is still refused once and the others arrive once. */
+	assert_true(st.connects >= 1);
 	assert_true(seen[1] == 1 && seen[3] == 1);
 	struct ioca_queue_stats qs;
 	ioca_queue_stats(q, &qs);

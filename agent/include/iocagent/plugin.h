@@ -215,9 +215,8 @@ struct ioca_host {
 	/*
 	 * Function: opt_is_set
 	 *
-	 * Whether `key` has a value: written in the configuration, or given a
-	 * default by the option table. False for an optional key without default
-	 * that was not written (a STRING, array, GROUP or GROUP_LIST).
+	 * Whether `key` was written in the configuration, as opposed to taking
+	 * its default from the option table or being absent.
 	 */
 	bool (*opt_is_set)(const struct ioca_opts *opts, const char *key);
 

@@ -68,6 +68,37 @@ void ct_make_clip(const char *dir, const char *kind, const char *name, const cha
 		fail_msg("clip generation failed: %s", cmd);
 }
 
+#define MAX_CHILDREN 64
+static pid_t children[MAX_CHILDREN];
+
+static void remember(pid_t pid)
+{
+	for (size_t i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] == 0) {
+			children[i] = pid;
+			return;
+		}
+	}
+}
+
+static void forget(pid_t pid)
+{
+	for (size_t i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] == pid)
+			children[i] = 0;
+	}
+}
+
+int ct_reap(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] > 0)
+			ct_signal(children[i], SIGKILL);
+	}
+	return 0;
+}
+
 pid_t ct_spawn_ready(char *const argv[], char *line, size_t len, int timeout_ms)
 {
 	int fds[2];
@@ -75,9 +106,12 @@ pid_t ct_spawn_ready(char *const argv[], char *line, size_t len, int timeout_ms)
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	pid_t pid = 0;
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	if (rc == 0)
+		remember(pid);
 	close(fds[1]);
 	if (rc != 0) {
 		close(fds[0]);
@@ -135,6 +169,7 @@ void ct_signal(pid_t pid, int sig)
 		int st;
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
+		forget(pid);
 	}
 }
 

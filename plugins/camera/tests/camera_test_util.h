@@ -31,6 +31,10 @@ void ct_signal(pid_t pid, int sig);
 /* Start `argv` with stdout to a pipe; the first line read within timeout_ms goes to line. */
 pid_t ct_spawn_ready(char *const argv[], char *line, size_t len, int timeout_ms);
 
+/* Kill (SIGKILL) and reap every process started by these helpers that is still alive.
+ * Usable as a cmocka teardown; returns 0. */
+int ct_reap(void **state);
+
 /* A free TCP port on 127.0.0.1. */
 int ct_free_port(void);
 

@@ -350,13 +350,15 @@ static void test_bad_inputs(void **state)
 	assert_string_equal(ct_str(off, "reason"), "no_video");
 	ioca_harness_free(h);
 
-	/* Random bytes as a file. */
+	/* Random bytes named .bin: libavformat reads them as binary text art, a
+	 * "video" of random glyphs; the plugin must simply survive it. */
 	snprintf(clip, sizeof clip, "%s/garbage.bin", dir);
 	snprintf(cmd, sizeof cmd, "head -c 65536 /dev/urandom > '%s'", clip);
 	assert_int_equal(system(cmd), 0);
 	snprintf(opts, sizeof opts, "url = \"%s\"; backoff_min = 30.0;", clip);
 	h = run_once(opts);
-	assert_int_equal(ct_count(h, "motion.start"), 0);
+	assert_int_equal(ct_count(h, "camera.offline"), 1);
+	assert_int_equal(ct_count(h, "motion.start"), ct_count(h, "motion.end"));
 	ioca_harness_free(h);
 }
 
@@ -488,5 +490,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported_codec),
 		cmocka_unit_test(test_extreme_sizes),
 	};
+	if (getenv("CAMERA_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("CAMERA_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

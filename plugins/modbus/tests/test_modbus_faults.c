@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -283,6 +284,17 @@ static void test_tcp_server_lost_and_back(void **unused)
 	mb_server_free(s);
 	expect_event(h, "sensor.fault", "r1", NULL);
 	expect_status(h, "r1", "error", "connect_failed");
+	/* Reconnection backs off (0.5 s doubling to reconnect_max = 1 s) instead of
+	 * trying at every poll (0.1 s): over 2.5 s at most 5 attempts, not 25. */
+	{
+		size_t before = ioca_harness_log_count(h, IOCA_LOG_WARNING, "cannot connect");
+		int64_t t0 = mb_now_ms();
+
+		while (mb_now_ms() - t0 < 2500)
+			ioca_harness_wait_for(h, "never", 100);
+		assert_true(ioca_harness_log_count(h, IOCA_LOG_WARNING, "cannot connect") - before <= 5);
+		assert_true(ioca_harness_log_count(h, IOCA_LOG_WARNING, "cannot connect") - before >= 2);
+	}
 	s = mb_server_start("tcp", port);
 	assert_non_null(s);
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 0 6"), "OK");
@@ -332,6 +344,99 @@ static void test_calibration_bit(void **unused)
 	mb_server_free(s);
 }
 
+static size_t count_samples(struct ioca_harness *h, const char *name);
+
+/* Number of telemetry records where reading `name` has status error. */
+static size_t count_errors(struct ioca_harness *h, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ioca_harness_count(h, "telemetry"); i++) {
+		const struct ioca_harness_record *r = ioca_harness_wait_for_nth(h, "telemetry", i, 0);
+		char st[32], err[128];
+		double v;
+
+		if (mb_reading(r, name, st, sizeof st, &v, err, sizeof err) && strcmp(st, "ok") != 0) {
+			print_message("%s: %s %s\n", name, st, err);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* A device that answers after its timeout: its late answers never reach another device's request. */
+static void test_tcp_late_answers(void **unused)
+{
+	struct mb_server *s = mb_server_start("tcp", 0);
+	char opts[OPTS_LEN];
+	struct ioca_harness *h;
+
+	(void)unused;
+	assert_non_null(s);
+	for (int u = 1; u <= 3; u++)
+		assert_string_equal(mb_server_cmd(s, "set %d holding 0 %d", u, u), "OK");
+	assert_string_equal(mb_server_cmd(s, "delay 2 %d", TIMEOUT_MS + 200), "OK");
+	snprintf(opts, sizeof opts,
+		 "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; timeout_ms = %d;"
+		 "poll_interval = %g; devices = ("
+		 "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
+		 "{ name = \"b\"; unit_id = 2; registers = ( { name = \"r2\"; address = 0; } ); },"
+		 "{ name = \"c\"; unit_id = 3; registers = ( { name = \"r3\"; address = 0; } ); } );",
+		 s->port, TIMEOUT_MS, POLL_MS / 1000.0);
+	h = mb_plugin_start(opts);
+	expect_status(h, "r2", "error", "timeout");
+	usleep(2500 * 1000);
+	assert_int_equal(ioca_harness_stop(h), IOCA_OK);
+	assert_int_equal(count_errors(h, "r1"), 0);
+	assert_int_equal(count_errors(h, "r3"), 0);
+	assert_true(count_samples(h, "r3") >= 4);
+	ioca_harness_free(h);
+	mb_server_free(s);
+}
+
+/* Telemetry records carrying reading `name`. */
+static size_t count_samples(struct ioca_harness *h, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ioca_harness_count(h, "telemetry"); i++) {
+		const struct ioca_harness_record *r = ioca_harness_wait_for_nth(h, "telemetry", i, 0);
+		char st[32], err[128];
+		double v;
+
+		if (mb_reading(r, name, st, sizeof st, &v, err, sizeof err))
+			n++;
+	}
+	return n;
+}
+
+/* A register with its own poll_interval is read on its own schedule. */
+static void test_register_poll_intervals(void **unused)
+{
+	struct mb_server *s = mb_server_start("tcp", 0);
+	char opts[OPTS_LEN];
+	struct ioca_harness *h;
+	size_t fast, slow;
+
+	(void)unused;
+	assert_non_null(s);
+	snprintf(opts, sizeof opts,
+		 "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; devices = ("
+		 "{ name = \"a\"; poll_interval = 0.2; registers = ("
+		 "{ name = \"fast\"; address = 0; }, { name = \"slow\"; address = 1; poll_interval = 1.0; } ); } );",
+		 s->port);
+	h = mb_plugin_start(opts);
+	usleep(2100 * 1000);
+	assert_int_equal(ioca_harness_stop(h), IOCA_OK);
+	fast = count_samples(h, "fast");
+	slow = count_samples(h, "slow");
+	print_message("poll intervals: fast %zu samples, slow %zu in 2.1 s\n", fast, slow);
+	assert_true(fast >= 9 && fast <= 13);
+	assert_true(slow >= 2 && slow <= 4);
+	ioca_harness_free(h);
+	mb_server_free(s);
+}
+
 static void expect_refused(const char *options, const char *needle)
 {
 	char so[1024], err[2048] = "";
@@ -377,6 +482,8 @@ int main(void)
 		cmocka_unit_test(test_rtu_bad_crc),
 		cmocka_unit_test(test_tcp_server_lost_and_back),
 		cmocka_unit_test(test_calibration_bit),
+		cmocka_unit_test(test_register_poll_intervals),
+		cmocka_unit_test(test_tcp_late_answers),
 		cmocka_unit_test(test_bad_config),
 	};
 

@@ -33,6 +33,8 @@ class ModbusServer:
     def close(self):
         self.proc.kill()
         self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stdout.close()
 
 
 def instance(port):
@@ -40,7 +42,9 @@ def instance(port):
             "poll_interval": 0.2, "timeout_ms": 300, "publish_interval": 1.0,
             "fault_after": 2,
             "rules": [{"reading": "pm25", "high": 100.0, "high_clear": 90.0,
-                       "severity": "critical"}],
+                       "severity": "critical"},
+                      {"reading": "pm10", "high": 100.0, "hold_raise": 1.5, "hold_clear": 1.5,
+                       "name": "pm10_sustained"}],
             "devices": [
                 {"name": "dust", "unit_id": 1, "registers": [
                     {"name": "pm25", "address": 0, "unit": "ug/m3"},
@@ -94,6 +98,38 @@ class ModbusMqttTest(t.AgentTestCase):
             ("threshold.cleared", "info", 85, 100, "pm25_high", "pm25"),
             ("threshold.exceeded", "critical", 120, 100, "pm25_high", "pm25")])
 
+    def test_hold_times_end_to_end(self):
+        sub = self.start()
+        self.expect(sub, lambda m: m.topic.endswith("/telemetry"), 15, what="telemetry")
+
+        def pm10_events():
+            return [(m.json()["type"], m.json()["data"]["rule"]) for m in
+                    sub.messages(lambda m: "/event/threshold/" in m.topic)]
+        # A spike shorter than hold_raise raises nothing.
+        self.server.cmd("set 1 holding 1 150")
+        time.sleep(0.6)
+        self.server.cmd("set 1 holding 1 60")
+        time.sleep(2.0)
+        self.assertEqual(pm10_events(), [])
+        # Sustained: raised once, about hold_raise after the first sample beyond the limit.
+        t0 = time.monotonic()
+        self.server.cmd("set 1 holding 1 150")
+        got = self.expect(sub, lambda m: m.topic.endswith("/event/threshold/exceeded"), 5,
+                          what="threshold.exceeded")
+        self.assertGreaterEqual(got[0].arrived - t0, 1.5)
+        self.assertLess(got[0].arrived - t0, 1.5 + 1.0)
+        # A dip shorter than hold_clear clears nothing; a lasting one clears once.
+        self.server.cmd("set 1 holding 1 60")
+        time.sleep(0.6)
+        self.server.cmd("set 1 holding 1 150")
+        time.sleep(2.0)
+        self.server.cmd("set 1 holding 1 60")
+        self.expect(sub, lambda m: m.topic.endswith("/event/threshold/cleared"), 5,
+                    what="threshold.cleared")
+        time.sleep(1.0)
+        self.assertEqual(pm10_events(), [("threshold.exceeded", "pm10_sustained"),
+                                         ("threshold.cleared", "pm10_sustained")])
+
     def test_silent_device_fault_and_recovery(self):
         sub = self.start()
         self.expect(sub, lambda m: m.topic.endswith("/telemetry"), 15, what="telemetry")
@@ -105,10 +141,11 @@ class ModbusMqttTest(t.AgentTestCase):
         self.assertEqual(obj["data"]["error"], "timeout")
         self.assertEqual(sorted(obj["data"]["readings"]), ["pm10", "pm25"])
         # The other device keeps publishing good values meanwhile.
-        n = len(sub.messages(lambda m: m.topic.endswith("/telemetry")))
-        self.expect(sub, lambda m: m.topic.endswith("/telemetry") and b'"rain_mm"' in m.payload
-                    and b'"status":"ok"' in m.payload, 5, count=1, what="rain telemetry")
-        self.assertGreater(len(sub.messages(lambda m: m.topic.endswith("/telemetry"))), n)
+        def rain_ok(m):
+            return (m.topic.endswith("/telemetry") and b'"rain_mm"' in m.payload and
+                    b'"status":"ok"' in m.payload)
+        n = len(sub.messages(rain_ok))
+        self.expect(sub, rain_ok, 5, count=n + 2, what="rain telemetry during the silence")
         self.server.cmd("silent 1 0")
         rec = self.expect(sub, lambda m: m.topic.endswith("/event/sensor/recovered"), 10,
                           what="sensor.recovered")

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""Camera plugin benchmark (not a test): CPU, memory and latency figures as
+ratios against baselines measured in the same run on the same clips.
+
+usage: bench_camera.py BUILD_DIR [--seconds 60] [--sizes 1280x720,1920x1080] [--keep DIR]
+
+For each size it generates a 15 fps H.264 clip with a moving object
+(tests/tools/make_clip.sh, -g 30 -bf 0, sensor noise) and measures:
+  * ffmpeg -threads 1 -i CLIP -f null -      plain decode (the baseline), and the
+    same with -skip_loop_filter all and -skip_frame nokey (decoder floors);
+  * the plugin reading the file (analyze_fps 5, motion on; then decode = keyframes),
+    through bench_camera_run (in-process harness, CPU of that process);
+  * over RTSP (tests/tools/rtsp_server.py, paced): Debian's motion daemon
+    (detection at the stream frame rate) and the plugin side by side for the clip's
+    length, CPU and peak RSS of each;
+  * latency from the first frame with motion to the motion.start record.
+Prints a Markdown report on stdout.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+FPS = 15
+ANALYZE_FPS = 5
+MIN_FRAMES = 3
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def timed(cmd):
+    before = children_cpu()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return children_cpu() - before
+
+
+def driver(build, options, *extra):
+    out = subprocess.run(
+        [os.path.join(build, "bench", "camera", "bench_camera_run"),
+         os.path.join(build, "plugins", "camera.so"), options, *extra],
+        check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
+def proc_hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return -1
+
+
+def start_server(clip, seconds):
+    srv = subprocess.Popen(
+        ["/usr/bin/python3", os.path.join(SRC, "tests", "tools", "rtsp_server.py"),
+         "--clip", clip, "--port", "0", "--min-seconds", str(seconds * 3)],
+        stdout=subprocess.PIPE, text=True)
+    line = srv.stdout.readline().split()
+    if len(line) != 2 or line[0] != "READY":
+        srv.kill()
+        raise RuntimeError("RTSP server did not start")
+    return srv, line[1]
+
+
+def motion_config(folder, url, w, h):
+    conf = os.path.join(folder, "motion.conf")
+    events = os.path.join(folder, "motion-events.txt")
+    with open(conf, "w") as f:
+        f.write("\n".join([
+            "daemon off", "setup_mode off", "log_level 4",
+            "log_file " + os.path.join(folder, "motion.log"),
+            "target_dir " + folder,
+            "netcam_url " + url, "netcam_use_tcp on",
+            "width %d" % w, "height %d" % h, "framerate %d" % FPS,
+            "threshold 1500", "emulate_motion off",
+            "picture_output off", "movie_output off",
+            "webcontrol_port 0", "stream_port 0",
+            "on_event_start /bin/sh -c 'echo start >> %s'" % events, ""]))
+    return conf, events
+
+
+def rtsp_side_by_side(build, clip, w, h, seconds, folder):
+    """motion and the plugin on their own RTSP sessions of one server, same time."""
+    srv, url = start_server(clip, seconds)
+    try:
+        conf, events = motion_config(folder, url, w, h)
+        mot = subprocess.Popen(["motion", "-n", "-c", conf],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        opts = ("url = \"%s\"; analyze_fps = %d.0; min_frames = %d; stats_interval = 0.0;"
+                % (url, ANALYZE_FPS, MIN_FRAMES))
+        ours = driver(build, opts, "--seconds", str(seconds))
+        mot_cpu = proc_cpu(mot.pid)
+        mot_rss = proc_hwm_kb(mot.pid)
+        mot.send_signal(signal.SIGTERM)
+        try:
+            mot.wait(10)
+        except subprocess.TimeoutExpired:
+            mot.kill()
+            mot.wait()
+        mot_events = 0
+        if os.path.exists(events):
+            with open(events) as f:
+                mot_events = len(f.read().split())
+        return ours, {"cpu_s": mot_cpu, "rss_hwm_kb": mot_rss, "events": mot_events}
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def latency(build, clip, frame_a):
+    srv, url = start_server(clip, 120)
+    try:
+        opts = ("url = \"%s\"; analyze_fps = %d.0; min_frames = %d; stats_interval = 0.0;"
+                % (url, ANALYZE_FPS, MIN_FRAMES))
+        # The box first moves at frame A + 1.
+        return driver(build, opts, "--motion-from", "%.4f" % ((frame_a + 1) / FPS))
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build")
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--sizes", default="1280x720,1920x1080")
+    ap.add_argument("--keep")
+    args = ap.parse_args()
+    folder = args.keep or tempfile.mkdtemp(prefix="bench_camera.")
+    os.makedirs(folder, exist_ok=True)
+    per_min = 60.0 / args.seconds
+    rows = []
+    try:
+        for size in args.sizes.split(","):
+            w, h = (int(v) for v in size.split("x"))
+            clip = os.path.join(folder, "motion-%s.mp4" % size)
+            frame_a = args.seconds * FPS // 3
+            frame_b = args.seconds * FPS // 2
+            if not os.path.exists(clip):
+                subprocess.run(["sh", os.path.join(SRC, "tests", "tools", "make_clip.sh"),
+                                "motion", clip, "-s", size, "-r", str(FPS),
+                                "-d", str(args.seconds), "-a", str(frame_a), "-b", str(frame_b),
+                                "-n", "10"], check=True)
+            ff = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1"]
+            plain = timed(ff + ["-i", clip, "-f", "null", "-"])
+            noloop = timed(ff + ["-skip_loop_filter", "all", "-i", clip, "-f", "null", "-"])
+            nokey = timed(ff + ["-skip_frame", "nokey", "-i", clip, "-f", "null", "-"])
+            base = ("url = \"%s\"; analyze_fps = %d.0; min_frames = %d; stats_interval = 0.0; "
+                    "backoff_min = 60.0;" % (clip, ANALYZE_FPS, MIN_FRAMES))
+            full = driver(args.build, base)
+            full_lf = driver(args.build, base + " skip_loop_filter = false;")
+            keys = driver(args.build, base.replace("analyze_fps", "motion = false; analyze_fps")
+                          + " decode = \"keyframes\";")
+            ours_rtsp, mot = rtsp_side_by_side(args.build, clip, w, h, args.seconds, folder)
+            lat = latency(args.build, clip, frame_a)
+            rows.append(dict(size=size, plain=plain, noloop=noloop, nokey=nokey, full=full,
+                             full_lf=full_lf, keys=keys, rtsp=ours_rtsp, motion=mot, lat=lat,
+                             bitrate=os.path.getsize(clip) * 8 / args.seconds / 1000))
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    cpu = open("/proc/cpuinfo").read()
+    model = next((l.split(":", 1)[1].strip() for l in cpu.splitlines()
+                  if l.startswith("model name")), platform.machine())
+    print("Machine: %s, %d cores visible, %s; ffmpeg %s; motion %s." % (
+        model, os.cpu_count(), platform.platform(),
+        subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True)
+        .stdout.split()[2],
+        "4.5.1"))
+    print("Clips: %d s, 15 fps H.264 (-g 30 -bf 0), moving box from %d s to %d s, sensor noise."
+          % (args.seconds, args.seconds // 3, args.seconds // 2))
+    print()
+    print("| figure | " + " | ".join(r["size"] for r in rows) + " | goal |")
+    print("|---|" + "---|" * len(rows) + "---|")
+
+    def line(name, fn, goal):
+        print("| %s | %s | %s |" % (name, " | ".join(fn(r) for r in rows), goal))
+
+    line("clip bitrate, kbit/s", lambda r: "%.0f" % r["bitrate"], "")
+    line("plain decode `ffmpeg -threads 1 -i CLIP -f null -`, CPU s/min",
+         lambda r: "%.2f" % (r["plain"] * per_min), "baseline")
+    line("decoder floor with skip_loop_filter, ratio", lambda r: "%.2f" % (r["noloop"] / r["plain"]), "")
+    line("decoder floor keyframes only, ratio", lambda r: "%.2f" % (r["nokey"] / r["plain"]), "")
+    line("plugin, file, motion at analyze_fps 5 (skip_loop_filter on), CPU s/min",
+         lambda r: "%.2f" % (r["full"]["cpu_s"] * per_min), "")
+    line("**plugin / plain decode**", lambda r: "**%.2f**" % (r["full"]["cpu_s"] / r["plain"]), "<= 0.9")
+    line("plugin with skip_loop_filter = false / plain decode",
+         lambda r: "%.2f" % (r["full_lf"]["cpu_s"] / r["plain"]), "")
+    line("**plugin, decode = keyframes / plain decode**",
+         lambda r: "**%.2f**" % (r["keys"]["cpu_s"] / r["plain"]), "<= 0.15")
+    line("motion events in the file run (start/end)",
+         lambda r: "%d/%d" % (r["full"]["motion_start"], r["full"]["motion_end"]), "1/1")
+    line("RTSP: plugin CPU s/min", lambda r: "%.2f" % (r["rtsp"]["cpu_s"] * 60 / r["rtsp"]["wall_s"]), "")
+    line("RTSP: motion daemon CPU s/min", lambda r: "%.2f" % (r["motion"]["cpu_s"] * per_min), "")
+    line("RTSP: motion daemon / plain decode", lambda r: "%.2f" % (r["motion"]["cpu_s"] * per_min / (r["plain"] * per_min)), "")
+    line("**RTSP: plugin / motion daemon CPU**",
+         lambda r: "**%.2f**" % ((r["rtsp"]["cpu_s"] * 60 / r["rtsp"]["wall_s"]) / (r["motion"]["cpu_s"] * per_min)),
+         "<= 0.6")
+    line("RTSP: peak RSS plugin process / motion daemon, MB",
+         lambda r: "%.0f / %.0f" % (r["rtsp"]["rss_hwm_kb"] / 1024, r["motion"]["rss_hwm_kb"] / 1024), "")
+    line("RTSP: motion.start events plugin / motion daemon events",
+         lambda r: "%d / %d" % (r["rtsp"]["motion_start"], r["motion"]["events"]), "")
+    line("latency first moving frame -> motion.start, ms",
+         lambda r: "%d" % r["lat"]["latency_ms"], "")
+    line("**latency beyond min_frames (%d x 200 ms), ms**" % MIN_FRAMES,
+         lambda r: "**%d**" % (r["lat"]["latency_ms"] - MIN_FRAMES * 1000 // ANALYZE_FPS),
+         "<= 250 (1 analysed frame + 50 ms)")
+    line("**streams per 2-core host at analyze_fps 5**",
+         lambda r: "**%.0f**" % (2 * 60 / (r["full"]["cpu_s"] * per_min)), "")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
