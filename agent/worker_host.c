@@ -23,6 +23,7 @@
 #include "frame.h"
 #include "log.h"
 #include "opts.h"
+#include "stop_latch.h"
 #include "timeutil.h"
 
 #define MAX_STATS 256
@@ -41,10 +42,8 @@ struct ioca_instance {
 	char name[65];
 	pthread_mutex_t write_lock;
 	atomic_bool core_gone;
-	atomic_bool stop;
+	struct ioca_stop_latch stop;
 	atomic_int_fast64_t last_activity_ms;
-	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond;
 	pthread_mutex_t stats_lock;
 	/* pacing to max_rate: a token bucket with one second of burst */
 	pthread_mutex_t rate_lock;
@@ -78,7 +77,7 @@ static void pace(struct ioca_instance *inst)
 		if (inst->tokens > burst)
 			inst->tokens = burst;
 		inst->tokens_ms = now;
-		if (inst->tokens >= 1.0 || atomic_load(&inst->stop))
+		if (inst->tokens >= 1.0 || ioca_stop_latch_is_set(&inst->stop))
 			break;
 		double wait_ms = (1.0 - inst->tokens) * 1000.0 / inst->max_rate;
 		struct timespec ts = {.tv_sec = (time_t)(wait_ms / 1000),
@@ -257,30 +256,15 @@ static void host_stat_add(struct ioca_instance *inst, const char *name, double d
 static bool host_should_stop(struct ioca_instance *inst)
 {
 	alive(inst);
-	return atomic_load(&inst->stop);
+	return ioca_stop_latch_is_set(&inst->stop);
 }
 
 static bool host_wait(struct ioca_instance *inst, int64_t timeout_ms)
 {
 	alive(inst);
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	if (timeout_ms < 0)
-		timeout_ms = 0;
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&inst->stop_lock);
-	while (!atomic_load(&inst->stop)) {
-		if (pthread_cond_timedwait(&inst->stop_cond, &inst->stop_lock, &deadline) != 0)
-			break;
-	}
-	pthread_mutex_unlock(&inst->stop_lock);
+	bool stop = ioca_stop_latch_wait(&inst->stop, timeout_ms);
 	alive(inst);
-	return atomic_load(&inst->stop);
+	return stop;
 }
 
 static void host_heartbeat(struct ioca_instance *inst)
@@ -303,13 +287,8 @@ const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double m
 	pthread_mutex_init(&inst->rate_lock, NULL);
 	snprintf(inst->name, sizeof inst->name, "%s", name);
 	pthread_mutex_init(&inst->write_lock, NULL);
-	pthread_mutex_init(&inst->stop_lock, NULL);
+	ioca_stop_latch_init(&inst->stop);
 	pthread_mutex_init(&inst->stats_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&inst->stop_cond, &ca);
-	pthread_condattr_destroy(&ca);
 	alive(inst);
 
 	host.abi_major = IOCA_PLUGIN_ABI_MAJOR;
@@ -338,16 +317,12 @@ struct ioca_instance *ioca_worker_instance(void)
 
 void ioca_worker_host_request_stop(void)
 {
-	struct ioca_instance *inst = &instance;
-	pthread_mutex_lock(&inst->stop_lock);
-	atomic_store(&inst->stop, true);
-	pthread_cond_broadcast(&inst->stop_cond);
-	pthread_mutex_unlock(&inst->stop_lock);
+	ioca_stop_latch_set(&instance.stop);
 }
 
 bool ioca_worker_host_stop_requested(void)
 {
-	return atomic_load(&instance.stop);
+	return ioca_stop_latch_is_set(&instance.stop);
 }
 
 int64_t ioca_worker_host_idle_ms(void)

@@ -20,6 +20,7 @@
 #include "optcheck.h"
 #include "opts.h"
 #include "plugin_loader.h"
+#include "stop_latch.h"
 #include "timeutil.h"
 
 #define MAX_STATS 128
@@ -44,7 +45,7 @@ struct ioca_harness {
 	pthread_t thread;
 	bool started;
 	bool stopped;
-	atomic_bool stop_requested;
+	struct ioca_stop_latch stop;
 	atomic_bool run_returned;
 	int run_rc;
 	int64_t stop_request_ms;
@@ -243,29 +244,12 @@ static void host_stat_add(struct ioca_instance *inst, const char *name, double d
 
 static bool host_should_stop(struct ioca_instance *inst)
 {
-	return atomic_load(&H(inst)->stop_requested);
+	return ioca_stop_latch_is_set(&H(inst)->stop);
 }
 
 static bool host_wait(struct ioca_instance *inst, int64_t timeout_ms)
 {
-	struct ioca_harness *h = H(inst);
-	if (timeout_ms < 0)
-		timeout_ms = 0;
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&h->lock);
-	while (!atomic_load(&h->stop_requested)) {
-		if (pthread_cond_timedwait(&h->changed, &h->lock, &deadline) != 0)
-			break;
-	}
-	pthread_mutex_unlock(&h->lock);
-	return atomic_load(&h->stop_requested);
+	return ioca_stop_latch_wait(&H(inst)->stop, timeout_ms);
 }
 
 static void host_heartbeat(struct ioca_instance *inst)
@@ -324,6 +308,7 @@ struct ioca_harness *ioca_harness_new(const char *so_path, const char *options, 
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	ioca_stop_latch_init(&h->stop);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -415,10 +400,7 @@ int ioca_harness_stop(struct ioca_harness *h)
 	if (!h->started || h->stopped)
 		return h->run_rc;
 	h->stop_request_ms = ioca_now_mono_ms();
-	atomic_store(&h->stop_requested, true);
-	pthread_mutex_lock(&h->lock);
-	pthread_cond_broadcast(&h->changed);
-	pthread_mutex_unlock(&h->lock);
+	ioca_stop_latch_set(&h->stop);
 	if (h->plugin.desc->stop)
 		h->plugin.desc->stop(h->state);
 	pthread_join(h->thread, NULL);
@@ -436,7 +418,7 @@ int64_t ioca_harness_stop_latency_ms(const struct ioca_harness *h)
 
 int ioca_harness_run_returned(const struct ioca_harness *h)
 {
-	return atomic_load(&h->run_returned) && !atomic_load(&h->stop_requested);
+	return atomic_load(&h->run_returned) && !ioca_stop_latch_is_set(&h->stop);
 }
 
 void ioca_harness_free(struct ioca_harness *h)
@@ -458,6 +440,7 @@ void ioca_harness_free(struct ioca_harness *h)
 	config_destroy(&h->cfg);
 	ioca_plugin_close(&h->plugin);
 	pthread_cond_destroy(&h->changed);
+	ioca_stop_latch_destroy(&h->stop);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
