@@ -28,6 +28,8 @@
 #define MIN_SEGMENT_BYTES (64 * 1024)
 #define SEGMENT_PER_MAX_BYTES 4       /* segments are at most max_bytes / this */
 #define RATELIMIT_MS 60000
+#define WRITEBACK_CHUNK_BYTES (512 * 1024) /* start writeback early in this step */
+#define DROP_REPORT_INTERVAL_MS 1000  /* drops are reported at most this often */
 
 static struct ioca_spool *sp(struct ioca_queue *q)
 {
@@ -107,15 +109,43 @@ static uint64_t delivery_floor(struct ioca_spool *s)
 	return s->rd_high_seq + 1;
 }
 
+/* Seqs acked above the floor, ascending: acked window entries and those
+ * acked before the last stop, still above the floor. */
+static void collect_acked(struct ioca_spool *s, struct ioca_spool_cursor *c)
+{
+	size_t i = 0, k = 0;
+	while (k < s->n_pre_acked && s->pre_acked[k] <= c->floor)
+		k++;
+	c->n_acked = 0;
+	while (c->n_acked < IOCA_SPOOL_CURSOR_MAX_ACKED) {
+		while (i < s->win_n && ioca_spool_win_at(s, i)->state != IOCA_SPOOL_ENT_ACKED)
+			i++;
+		uint64_t w = i < s->win_n ? ioca_spool_win_at(s, i)->seq : UINT64_MAX;
+		uint64_t p = k < s->n_pre_acked ? s->pre_acked[k] : UINT64_MAX;
+		if (w == UINT64_MAX && p == UINT64_MAX)
+			break;
+		if (w < p) {
+			c->acked[c->n_acked++] = w;
+			i++;
+		} else {
+			c->acked[c->n_acked++] = p;
+			k++;
+			if (w == p)
+				i++;
+		}
+	}
+}
+
 int ioca_spool_store_cursor(struct ioca_spool *s, bool clean)
 {
-	struct ioca_spool_cursor c = {
-		.floor = delivery_floor(s),
-		.next_seq = s->next_seq,
-		.seq_reserved = s->seq_reserved,
-		.flags = clean ? IOCA_SPOOL_CURSOR_CLEAN : 0,
-	};
+	struct ioca_spool_cursor c;
+	memset(&c, 0, sizeof(c));
+	c.floor = delivery_floor(s);
+	c.next_seq = s->next_seq;
+	c.seq_reserved = s->seq_reserved;
+	c.flags = clean ? IOCA_SPOOL_CURSOR_CLEAN : 0;
 	memcpy(c.boot_id, s->boot_id, sizeof(c.boot_id));
+	collect_acked(s, &c);
 	if (ioca_spool_cursor_store(s->dirfd, &c, sync_enabled(s)) != IOCA_OK) {
 		ioca_log_limited(&s->cursor_rl, IOCA_LL_WARNING, "spool: write %s/%s: %s", s->dir,
 				 IOCA_SPOOL_CURSOR_NAME, strerror(errno));
@@ -201,6 +231,7 @@ int ioca_spool_roll(struct ioca_spool *s)
 	s->disk_bytes += g->size;
 	s->wfd = fd;
 	s->dirty = false;
+	s->writeback_off = 0;
 	return IOCA_OK;
 }
 
@@ -552,6 +583,11 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 			s->roff = next; /* released before */
 			continue;
 		}
+		if (ioca_spool_seq_listed(s->pre_acked, s->n_pre_acked, v.seq)) {
+			s->rd_high_seq = v.seq; /* acked before the last stop */
+			s->roff = next;
+			continue;
+		}
 		if (too_old(s, v.accepted_ms, now_wall)) {
 			count_drop(s, 1, v.total_len);
 			release_disk(s, seg_id, (uint32_t)v.total_len);
@@ -750,7 +786,7 @@ static void try_recover(struct ioca_spool *s, int64_t now)
 
 /* ---- tick, flush, stats, close ---------------------------------------- */
 
-static void deliver_reports(struct ioca_spool *s)
+static void deliver_reports(struct ioca_spool *s, int64_t now)
 {
 	struct ioca_spool_report reps[IOCA_SPOOL_MAX_PENDING_REPORTS];
 	size_t n = s->nreports;
@@ -769,10 +805,17 @@ static void deliver_reports(struct ioca_spool *s)
 		total_rec += ms.dropped_records;
 		total_bytes += ms.dropped_bytes;
 	}
-	uint64_t drec = total_rec - s->reported_drop_records;
-	uint64_t dbytes = total_bytes - s->reported_drop_bytes;
-	s->reported_drop_records = total_rec;
-	s->reported_drop_bytes = total_bytes;
+	/* Sums over at least DROP_REPORT_INTERVAL_MS: a sustained overflow gives
+	 * one report a second, not one per loop turn. */
+	uint64_t drec = 0, dbytes = 0;
+	if (total_rec != s->reported_drop_records &&
+	    (s->drop_report_at_mono == 0 || now - s->drop_report_at_mono >= DROP_REPORT_INTERVAL_MS)) {
+		drec = total_rec - s->reported_drop_records;
+		dbytes = total_bytes - s->reported_drop_bytes;
+		s->reported_drop_records = total_rec;
+		s->reported_drop_bytes = total_bytes;
+		s->drop_report_at_mono = now;
+	}
 
 	/* Callbacks last: they may push. */
 	for (size_t i = 0; i < n; i++) {
@@ -786,9 +829,24 @@ static void deliver_reports(struct ioca_spool *s)
 		s->cb.degraded(s->cb.ctx, deg, deg ? reason : "");
 }
 
+/* With fsync = interval, have the kernel start writing what accumulates
+ * (without waiting for it), so the fdatasync at the interval has little
+ * left to do and the loop is not stalled by it. */
+static void start_writeback(struct ioca_spool *s)
+{
+	struct ioca_spool_seg *g = active_seg(s);
+	if (!g || g->size < s->writeback_off + WRITEBACK_CHUNK_BYTES)
+		return;
+	if (sync_file_range(s->wfd, (off_t)s->writeback_off, (off_t)(g->size - s->writeback_off),
+			    SYNC_FILE_RANGE_WRITE) == 0)
+		s->writeback_off = g->size;
+}
+
 static void sp_tick(struct ioca_queue *q, int64_t now)
 {
 	struct ioca_spool *s = sp(q);
+	if (s->dirty && s->cfg.fsync == IOCA_FSYNC_INTERVAL)
+		start_writeback(s);
 	if (s->dirty) {
 		if (s->cfg.fsync == IOCA_FSYNC_ALWAYS ||
 		    (s->cfg.fsync == IOCA_FSYNC_INTERVAL && now - s->last_sync_mono >= s->cfg.fsync_interval_ms))
@@ -801,7 +859,7 @@ static void sp_tick(struct ioca_queue *q, int64_t now)
 		s->cursor_at_mono = now;
 		ioca_spool_store_cursor(s, false);
 	}
-	deliver_reports(s);
+	deliver_reports(s, now);
 }
 
 static int sp_flush(struct ioca_queue *q)
@@ -874,6 +932,7 @@ static void sp_close(struct ioca_queue *q)
 	for (size_t i = 0; i < s->nreports; i++)
 		free(s->reports[i].file);
 	ioca_spool_win_free(s);
+	free(s->pre_acked);
 	free(s->segs);
 	free(s->strbuf);
 	if (s->dirfd >= 0)
@@ -940,6 +999,7 @@ struct ioca_queue *ioca_spool_open(const struct ioca_spool_config *cfg, const ch
 		if (s->dirfd >= 0)
 			close(s->dirfd);
 		free(s->segs);
+		free(s->pre_acked);
 		free(s->dir);
 		free(s);
 		return NULL;

@@ -1,12 +1,14 @@
 /*
- * The spool's cursor file: delivery floor, seq counter and seq reservation,
- * 60 bytes, little-endian:
+ * The spool's cursor file: delivery floor, seq counter, seq reservation and
+ * the seqs acked out of order above the floor; little-endian:
  *
  *   0  "IOCACUR1"       24 u64 seq_reserved
  *   8  u64 floor        32 16-byte boot id of the writer
  *   16 u64 next_seq     48 u32 flags (bit 0: clean close)
- *                       52 u32 zero
+ *                       52 u32 n: acked seqs that follow (0..1024)
  *                       56 u32 crc32 of bytes 0..55
+ *   60 n x u64 acked seqs, ascending, above the floor; then (n > 0) u32
+ *      crc32 of those 8n bytes
  *
  * Invariant: the file named "cursor" is always a complete old or complete
  * new version: it is replaced by writing "cursor.tmp", fsyncing it,
@@ -27,8 +29,9 @@
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define BOOT_ID_TEXT_MAX 64
 
-void ioca_spool_cursor_encode(const struct ioca_spool_cursor *c, uint8_t *buf)
+size_t ioca_spool_cursor_encode(const struct ioca_spool_cursor *c, uint8_t *buf)
 {
+	uint32_t n = c->n_acked < IOCA_SPOOL_CURSOR_MAX_ACKED ? c->n_acked : IOCA_SPOOL_CURSOR_MAX_ACKED;
 	memset(buf, 0, IOCA_SPOOL_CURSOR_BYTES);
 	memcpy(buf, IOCA_SPOOL_CURSOR_MAGIC, 8);
 	ioca_put_le64(buf + 8, c->floor);
@@ -36,20 +39,42 @@ void ioca_spool_cursor_encode(const struct ioca_spool_cursor *c, uint8_t *buf)
 	ioca_put_le64(buf + 24, c->seq_reserved);
 	memcpy(buf + 32, c->boot_id, IOCA_SPOOL_BOOT_ID_BYTES);
 	ioca_put_le32(buf + 48, c->flags);
+	ioca_put_le32(buf + 52, n);
 	ioca_put_le32(buf + 56, (uint32_t)crc32(0, buf, 56));
+	if (n == 0)
+		return IOCA_SPOOL_CURSOR_BYTES;
+	uint8_t *list = buf + IOCA_SPOOL_CURSOR_BYTES;
+	for (uint32_t i = 0; i < n; i++)
+		ioca_put_le64(list + 8 * i, c->acked[i]);
+	ioca_put_le32(list + 8 * n, (uint32_t)crc32(0, list, 8 * n));
+	return IOCA_SPOOL_CURSOR_BYTES + 8 * n + 4;
 }
 
 int ioca_spool_cursor_decode(const uint8_t *buf, size_t len, struct ioca_spool_cursor *c)
 {
-	if (len != IOCA_SPOOL_CURSOR_BYTES || memcmp(buf, IOCA_SPOOL_CURSOR_MAGIC, 8) != 0)
+	if (len < IOCA_SPOOL_CURSOR_BYTES || memcmp(buf, IOCA_SPOOL_CURSOR_MAGIC, 8) != 0)
 		return IOCA_ERROR;
 	if ((uint32_t)crc32(0, buf, 56) != ioca_get_le32(buf + 56))
+		return IOCA_ERROR;
+	uint32_t n = ioca_get_le32(buf + 52);
+	if (n > IOCA_SPOOL_CURSOR_MAX_ACKED || len != IOCA_SPOOL_CURSOR_BYTES + (n ? 8 * (size_t)n + 4 : 0))
+		return IOCA_ERROR;
+	const uint8_t *list = buf + IOCA_SPOOL_CURSOR_BYTES;
+	if (n && (uint32_t)crc32(0, list, 8 * n) != ioca_get_le32(list + 8 * n))
 		return IOCA_ERROR;
 	c->floor = ioca_get_le64(buf + 8);
 	c->next_seq = ioca_get_le64(buf + 16);
 	c->seq_reserved = ioca_get_le64(buf + 24);
 	memcpy(c->boot_id, buf + 32, IOCA_SPOOL_BOOT_ID_BYTES);
 	c->flags = ioca_get_le32(buf + 48);
+	c->n_acked = n;
+	uint64_t prev = c->floor;
+	for (uint32_t i = 0; i < n; i++) {
+		c->acked[i] = ioca_get_le64(list + 8 * i);
+		if (c->acked[i] <= prev)
+			return IOCA_ERROR; /* must ascend above the floor */
+		prev = c->acked[i];
+	}
 	return IOCA_OK;
 }
 
@@ -60,7 +85,7 @@ int ioca_spool_cursor_load(int dirfd, struct ioca_spool_cursor *c, char *why, si
 		snprintf(why, whylen, "%s", strerror(errno));
 		return errno == ENOENT ? IOCA_AGAIN : IOCA_ERROR;
 	}
-	uint8_t buf[IOCA_SPOOL_CURSOR_BYTES + 1];
+	uint8_t buf[IOCA_SPOOL_CURSOR_MAX_BYTES + 1];
 	size_t got = 0;
 	while (got < sizeof(buf)) {
 		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
@@ -85,8 +110,8 @@ int ioca_spool_cursor_load(int dirfd, struct ioca_spool_cursor *c, char *why, si
 
 int ioca_spool_cursor_store(int dirfd, const struct ioca_spool_cursor *c, bool sync)
 {
-	uint8_t buf[IOCA_SPOOL_CURSOR_BYTES];
-	ioca_spool_cursor_encode(c, buf);
+	uint8_t buf[IOCA_SPOOL_CURSOR_MAX_BYTES];
+	size_t len = ioca_spool_cursor_encode(c, buf);
 	if (ioca_spool_fail_writes_errno) {
 		errno = ioca_spool_fail_writes_errno;
 		return IOCA_ERROR;
@@ -95,7 +120,7 @@ int ioca_spool_cursor_store(int dirfd, const struct ioca_spool_cursor *c, bool s
 			CURSOR_FILE_MODE);
 	if (fd < 0)
 		return IOCA_ERROR;
-	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
 	int rc = ioca_spool_write_all(fd, &iov, 1);
 	if (rc == IOCA_OK && sync && fdatasync(fd) != 0)
 		rc = IOCA_ERROR;

@@ -171,7 +171,7 @@ struct ioca_spool_scan {
 	bool header_ok;
 	uint64_t base_seq;      /* from the header (0 when it is damaged) */
 	uint64_t records;       /* valid records */
-	uint64_t records_from;  /* valid records with seq >= the floor given */
+	uint64_t records_from;  /* valid records still to deliver (see scan) */
 	uint64_t bytes_from;    /* their bytes */
 	uint64_t first_seq, last_seq; /* of valid records; 0 when none */
 	int64_t first_ms, last_ms;    /* accepted_ms of the first/last valid record */
@@ -182,8 +182,13 @@ struct ioca_spool_scan {
 	int read_errno;         /* nonzero: the file could not be read completely */
 };
 
-/* Scan the whole segment open as fd. */
-void ioca_spool_segment_scan(int fd, uint64_t floor_seq, struct ioca_spool_scan *out);
+/* Scan the whole segment open as fd. Records below floor_seq or listed in
+ * released[] (ascending) are not counted in records_from / bytes_from. */
+void ioca_spool_segment_scan(int fd, uint64_t floor_seq, const uint64_t *released, size_t nreleased,
+			     struct ioca_spool_scan *out);
+
+/* Whether seq is in the ascending list. */
+bool ioca_spool_seq_listed(const uint64_t *list, size_t n, uint64_t seq);
 
 /*
  * Write the valid records of segment fd (scanned as `scan`) into a new
@@ -198,7 +203,9 @@ int ioca_spool_segment_rewrite(int dirfd, int fd, const struct ioca_spool_scan *
 #define IOCA_SPOOL_CURSOR_NAME "cursor"
 #define IOCA_SPOOL_CURSOR_TMP_NAME "cursor.tmp"
 #define IOCA_SPOOL_CURSOR_MAGIC "IOCACUR1"
-#define IOCA_SPOOL_CURSOR_BYTES 60u
+#define IOCA_SPOOL_CURSOR_BYTES 60u      /* fixed part */
+#define IOCA_SPOOL_CURSOR_MAX_ACKED 1024u /* acks above the floor kept */
+#define IOCA_SPOOL_CURSOR_MAX_BYTES (IOCA_SPOOL_CURSOR_BYTES + 8u * IOCA_SPOOL_CURSOR_MAX_ACKED + 4u)
 #define IOCA_SPOOL_CURSOR_CLEAN 0x1u
 #define IOCA_SPOOL_BOOT_ID_BYTES 16u
 
@@ -208,10 +215,14 @@ struct ioca_spool_cursor {
 	uint64_t seq_reserved; /* no seq >= this was ever handed out */
 	uint8_t boot_id[IOCA_SPOOL_BOOT_ID_BYTES];
 	uint32_t flags;        /* IOCA_SPOOL_CURSOR_CLEAN: written by close() */
+	uint32_t n_acked;      /* acked out of order above the floor, ascending */
+	uint64_t acked[IOCA_SPOOL_CURSOR_MAX_ACKED];
 };
 
-void ioca_spool_cursor_encode(const struct ioca_spool_cursor *c, uint8_t *buf);
-/* IOCA_OK or IOCA_ERROR (wrong size, magic or CRC). */
+/* Encode into buf (IOCA_SPOOL_CURSOR_MAX_BYTES); returns the length. */
+size_t ioca_spool_cursor_encode(const struct ioca_spool_cursor *c, uint8_t *buf);
+/* IOCA_OK or IOCA_ERROR (wrong size, magic, CRC, or acked not ascending
+ * above the floor). */
 int ioca_spool_cursor_decode(const uint8_t *buf, size_t len, struct ioca_spool_cursor *c);
 
 /* IOCA_OK, IOCA_AGAIN when there is no cursor file, IOCA_ERROR when it is

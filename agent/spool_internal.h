@@ -70,6 +70,7 @@ struct ioca_spool {
 	uint64_t next_seg_id;
 	int wfd;               /* active segment, -1 when none */
 	bool dirty;            /* written since the last fdatasync */
+	uint64_t writeback_off; /* active segment: writeback started up to here */
 	int64_t last_sync_mono;
 
 	/* reader */
@@ -79,6 +80,8 @@ struct ioca_spool {
 	uint64_t roff;
 	struct ioca_spool_reader rd;
 	uint64_t rd_high_seq;  /* highest seq next() has dealt with */
+	uint64_t *pre_acked;   /* from the cursor: acked above its floor before */
+	size_t n_pre_acked;    /* the last stop (ascending); skipped when read */
 	char *strbuf;          /* topic and content type handed out by next() */
 	size_t strcap;
 
@@ -108,6 +111,7 @@ struct ioca_spool {
 	uint64_t held_records;  /* on disk, not released */
 	uint64_t disk_bytes;    /* sum of segs[].size */
 	uint64_t reported_drop_records, reported_drop_bytes;
+	int64_t drop_report_at_mono; /* last dropped report (tick clock) */
 
 	struct ioca_spool_report reports[IOCA_SPOOL_MAX_PENDING_REPORTS];
 	size_t nreports;

@@ -217,7 +217,7 @@ static void load_segment(struct ioca_spool *s, struct dir_listing *l, uint64_t i
 		return;
 	}
 	struct ioca_spool_scan sc;
-	ioca_spool_segment_scan(fd, floor, &sc);
+	ioca_spool_segment_scan(fd, floor, s->pre_acked, s->n_pre_acked, &sc);
 	if (sc.header_ok && sc.base_seq > 0 && sc.base_seq - 1 > *max_seq)
 		*max_seq = sc.base_seq - 1;
 	if (sc.records && sc.last_seq > *max_seq)
@@ -242,7 +242,7 @@ static void load_segment(struct ioca_spool *s, struct dir_listing *l, uint64_t i
 		if (nfd >= 0) {
 			close(fd);
 			fd = nfd;
-			ioca_spool_segment_scan(fd, floor, &sc);
+			ioca_spool_segment_scan(fd, floor, s->pre_acked, s->n_pre_acked, &sc);
 			ioca_spool_report_corrupt(s, aside, damaged);
 		} else {
 			ioca_spool_report_corrupt(s, name, damaged);
@@ -324,6 +324,13 @@ int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen)
 	bool have_cursor = crc == IOCA_OK;
 	if (!have_cursor)
 		memset(&c, 0, sizeof(c));
+	if (c.n_acked) {
+		s->pre_acked = malloc(c.n_acked * sizeof(*s->pre_acked));
+		if (s->pre_acked) {
+			memcpy(s->pre_acked, c.acked, c.n_acked * sizeof(*s->pre_acked));
+			s->n_pre_acked = c.n_acked;
+		}
+	}
 
 	struct dir_listing l = {0};
 	if (list_dir(s, &l) != IOCA_OK) {

@@ -247,7 +247,23 @@ int ioca_spool_reader_read(struct ioca_spool_reader *r, uint64_t off, struct ioc
 
 /* ---- scan and rewrite ------------------------------------------------- */
 
-void ioca_spool_segment_scan(int fd, uint64_t floor_seq, struct ioca_spool_scan *out)
+bool ioca_spool_seq_listed(const uint64_t *list, size_t n, uint64_t seq)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (list[mid] == seq)
+			return true;
+		if (list[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+void ioca_spool_segment_scan(int fd, uint64_t floor_seq, const uint64_t *released, size_t nreleased,
+			     struct ioca_spool_scan *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct stat st;
@@ -293,7 +309,7 @@ void ioca_spool_segment_scan(int fd, uint64_t floor_seq, struct ioca_spool_scan 
 		out->records++;
 		out->last_seq = v.seq;
 		out->last_ms = v.accepted_ms;
-		if (v.seq >= floor_seq) {
+		if (v.seq >= floor_seq && !ioca_spool_seq_listed(released, nreleased, v.seq)) {
 			out->records_from++;
 			out->bytes_from += v.total_len;
 		}

@@ -2,7 +2,8 @@
 """Camera plugin benchmark (not a test): CPU, memory and latency figures as
 ratios against baselines measured in the same run on the same clips.
 
-usage: bench_camera.py BUILD_DIR [--seconds 60] [--sizes 1280x720,1920x1080] [--keep DIR]
+usage: bench_camera.py BUILD_DIR [--seconds 60] [--sizes 1280x720,1920x1080] [--noise 6]
+                       [--keep DIR]
 
 For each size it generates a 15 fps H.264 clip with a moving object
 (tests/tools/make_clip.sh, -g 30 -bf 0, sensor noise) and measures:
@@ -10,6 +11,7 @@ For each size it generates a 15 fps H.264 clip with a moving object
     same with -skip_loop_filter all and -skip_frame nokey (decoder floors);
   * the plugin reading the file (analyze_fps 5, motion on; then decode = keyframes),
     through bench_camera_run (in-process harness, CPU of that process);
+    file runs are repeated 3 times and the least CPU kept, for both sides;
   * over RTSP (tests/tools/rtsp_server.py, paced): Debian's motion daemon
     (detection at the stream frame rate) and the plugin side by side for the clip's
     length, CPU and peak RSS of each;
@@ -40,18 +42,30 @@ def children_cpu():
     return ru.ru_utime + ru.ru_stime
 
 
+REPEATS = 3  # file runs: the least CPU of this many (shared machines are noisy)
+
+
 def timed(cmd):
-    before = children_cpu()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return children_cpu() - before
+    best = None
+    for _ in range(REPEATS):
+        before = children_cpu()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        spent = children_cpu() - before
+        best = spent if best is None else min(best, spent)
+    return best
 
 
-def driver(build, options, *extra):
+def driver_once(build, options, *extra):
     out = subprocess.run(
         [os.path.join(build, "bench", "camera", "bench_camera_run"),
          os.path.join(build, "plugins", "camera.so"), options, *extra],
         check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def driver(build, options, *extra):
+    runs = [driver_once(build, options, *extra) for _ in range(REPEATS)]
+    return min(runs, key=lambda r: r["cpu_s"])
 
 
 def proc_cpu(pid):
@@ -82,12 +96,14 @@ def start_server(clip, seconds):
 
 
 def motion_config(folder, url, w, h):
-    conf = os.path.join(folder, "motion.conf")
-    events = os.path.join(folder, "motion-events.txt")
+    conf = os.path.join(folder, "motion-%dx%d.conf" % (w, h))
+    events = os.path.join(folder, "motion-events-%dx%d.txt" % (w, h))
+    if os.path.exists(events):
+        os.unlink(events)
     with open(conf, "w") as f:
         f.write("\n".join([
             "daemon off", "setup_mode off", "log_level 4",
-            "log_file " + os.path.join(folder, "motion.log"),
+            "log_file " + os.path.join(folder, "motion-%dx%d.log" % (w, h)),
             "target_dir " + folder,
             "netcam_url " + url, "netcam_use_tcp on",
             "width %d" % w, "height %d" % h, "framerate %d" % FPS,
@@ -107,7 +123,7 @@ def rtsp_side_by_side(build, clip, w, h, seconds, folder):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         opts = ("url = \"%s\"; analyze_fps = %d.0; min_frames = %d; stats_interval = 0.0;"
                 % (url, ANALYZE_FPS, MIN_FRAMES))
-        ours = driver(build, opts, "--seconds", str(seconds))
+        ours = driver_once(build, opts, "--seconds", str(seconds))
         mot_cpu = proc_cpu(mot.pid)
         mot_rss = proc_hwm_kb(mot.pid)
         mot.send_signal(signal.SIGTERM)
@@ -131,8 +147,9 @@ def latency(build, clip, frame_a):
     try:
         opts = ("url = \"%s\"; analyze_fps = %d.0; min_frames = %d; stats_interval = 0.0;"
                 % (url, ANALYZE_FPS, MIN_FRAMES))
-        # The box first moves at frame A + 1.
-        return driver(build, opts, "--motion-from", "%.4f" % ((frame_a + 1) / FPS))
+        # The box first moves at frame A + 1: the (A + 2)th packet of a session
+        # (the server starts every session at frame 0).
+        return driver_once(build, opts, "--motion-from", str(frame_a + 2))
     finally:
         srv.kill()
         srv.wait()
@@ -144,6 +161,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--sizes", default="1280x720,1920x1080")
     ap.add_argument("--keep")
+    ap.add_argument("--noise", type=int, default=6, help="sensor noise of the clips (make_clip.sh -n)")
     args = ap.parse_args()
     folder = args.keep or tempfile.mkdtemp(prefix="bench_camera.")
     os.makedirs(folder, exist_ok=True)
@@ -152,14 +170,14 @@ def main():
     try:
         for size in args.sizes.split(","):
             w, h = (int(v) for v in size.split("x"))
-            clip = os.path.join(folder, "motion-%s.mp4" % size)
+            clip = os.path.join(folder, "motion-%s-n%d.mp4" % (size, args.noise))
             frame_a = args.seconds * FPS // 3
             frame_b = args.seconds * FPS // 2
             if not os.path.exists(clip):
                 subprocess.run(["sh", os.path.join(SRC, "tests", "tools", "make_clip.sh"),
                                 "motion", clip, "-s", size, "-r", str(FPS),
                                 "-d", str(args.seconds), "-a", str(frame_a), "-b", str(frame_b),
-                                "-n", "10"], check=True)
+                                "-n", str(args.noise)], check=True)
             ff = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1"]
             plain = timed(ff + ["-i", clip, "-f", "null", "-"])
             noloop = timed(ff + ["-skip_loop_filter", "all", "-i", clip, "-f", "null", "-"])
@@ -187,8 +205,8 @@ def main():
         subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True)
         .stdout.split()[2],
         "4.5.1"))
-    print("Clips: %d s, 15 fps H.264 (-g 30 -bf 0), moving box from %d s to %d s, sensor noise."
-          % (args.seconds, args.seconds // 3, args.seconds // 2))
+    print("Clips: %d s, 15 fps H.264 (-g 30 -bf 0), moving box from %d s to %d s, sensor noise %d."
+          % (args.seconds, args.seconds // 3, args.seconds // 2, args.noise))
     print()
     print("| figure | " + " | ".join(r["size"] for r in rows) + " | goal |")
     print("|---|" + "---|" * len(rows) + "---|")
@@ -220,11 +238,9 @@ def main():
          lambda r: "%.0f / %.0f" % (r["rtsp"]["rss_hwm_kb"] / 1024, r["motion"]["rss_hwm_kb"] / 1024), "")
     line("RTSP: motion.start events plugin / motion daemon events",
          lambda r: "%d / %d" % (r["rtsp"]["motion_start"], r["motion"]["events"]), "")
-    line("latency first moving frame -> motion.start, ms",
-         lambda r: "%d" % r["lat"]["latency_ms"], "")
-    line("**latency beyond min_frames (%d x 200 ms), ms**" % MIN_FRAMES,
-         lambda r: "**%d**" % (r["lat"]["latency_ms"] - MIN_FRAMES * 1000 // ANALYZE_FPS),
-         "<= 250 (1 analysed frame + 50 ms)")
+    line("**latency first moving frame -> motion.start at the subscriber, ms**",
+         lambda r: "**%d**" % r["lat"]["latency_ms"],
+         "<= %d (min_frames x 200 + 200 + 50)" % (MIN_FRAMES * 1000 // ANALYZE_FPS + 250))
     line("**streams per 2-core host at analyze_fps 5**",
          lambda r: "**%.0f**" % (2 * 60 / (r["full"]["cpu_s"] * per_min)), "")
     return 0

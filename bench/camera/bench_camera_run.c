@@ -5,10 +5,11 @@
  * baselines (ffmpeg, motion) measured in the same run.
  *
  *   bench_camera_run PLUGIN_SO OPTIONS [--until-offline | --seconds S]
- *                    [--motion-from STREAM_S]
+ *                    [--motion-from PACKET]
  *
- * --motion-from: poll the plugin's stream clock (stat stream_time_s) every
- * millisecond and report the delay from the moment it reached STREAM_S to the
+ * --motion-from: poll the plugin's video packet counter (stat "packets") every
+ * millisecond and report the delay from the moment packet PACKET (1-based:
+ * frame PACKET-1 of a stream that starts at frame 0) was read to the
  * motion.start record (latency_ms).
  */
 #include <stdio.h>
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s PLUGIN_SO OPTIONS [--until-offline | --seconds S] "
-				"[--motion-from STREAM_S]\n", argv[0]);
+				"[--motion-from PACKET]\n", argv[0]);
 		return 64;
 	}
 	double seconds = 0, motion_from = -1;
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
 	if (motion_from >= 0) {
 		int64_t reached = -1;
 		while (mono_ms() - t0 < STREAM_WAIT_MS) {
-			if (reached < 0 && ioca_harness_stat(h, "stream_time_s") >= motion_from)
+			if (reached < 0 && ioca_harness_stat(h, "packets") >= motion_from)
 				reached = mono_ms();
 			const struct ioca_harness_record *r = ioca_harness_wait_for(h, "motion.start", 0);
 			if (r && reached >= 0) {

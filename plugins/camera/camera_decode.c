@@ -73,6 +73,9 @@ int ioca_cam_decoder_open(struct ioca_cam_decoder *d, const AVStream *st,
 
 void ioca_cam_decoder_send(struct ioca_cam_decoder *d, const AVPacket *pkt)
 {
+	/* The demuxer saw damage (lost or corrupt transport packets): one error. */
+	if (pkt && (pkt->flags & AV_PKT_FLAG_CORRUPT))
+		d->errors++;
 	if (!d->ctx)
 		return;
 	if (pkt && d->mode == IOCA_CAM_DECODE_KEYFRAMES && !(pkt->flags & AV_PKT_FLAG_KEY))

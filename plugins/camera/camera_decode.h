@@ -3,8 +3,8 @@
  * keyframe-only decoding, or no decoding at all; and the luma plane of a
  * decoded frame as 8-bit samples whatever the pixel format.
  *
- * Invariant: a decoder error is counted (errors) and never fatal; the
- * decoder keeps accepting packets after any of them.
+ * Invariant: a decoder error or a packet the demuxer marked corrupt is
+ * counted (errors) and never fatal; the decoder keeps accepting packets.
  */
 #ifndef IOCA_CAMERA_DECODE_H
 #define IOCA_CAMERA_DECODE_H

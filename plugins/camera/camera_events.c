@@ -1,7 +1,7 @@
 /*
  * Event payloads of the camera plugin. See camera_events.h.
- * Invariant: every payload is a JSON object built by cJSON; a failed
- * allocation drops the event with a log line instead of sending a partial one.
+ * Invariant: every payload is a JSON object built and printed by cJSON; when
+ * it cannot be printed (out of memory) the event is dropped with a log line.
  */
 #include "camera_events.h"
 

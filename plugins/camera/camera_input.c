@@ -261,6 +261,8 @@ void ioca_cam_av_log_detach(struct ioca_instance *inst)
 	if (av_log_inst == inst) {
 		av_log_host = NULL;
 		av_log_inst = NULL;
+		/* The plugin may be unloaded next: FFmpeg must not call into it any more. */
+		av_log_set_callback(av_log_default_callback);
 	}
 	pthread_mutex_unlock(&av_log_lock);
 }

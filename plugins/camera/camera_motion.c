@@ -159,34 +159,64 @@ void ioca_motion_scaled_size(int width, int height, int target_width, int *out_w
 	*out_h = height / fy;
 }
 
+/*
+ * Column sums first (a contiguous add over each source row, which the compiler
+ * vectorises), then the horizontal sums of each block: every source pixel is
+ * touched once by the cheap loop. uint32 sums: a block is at most
+ * IOCA_MOTION_MAX_DIM^2 pixels of 255.
+ */
 void ioca_motion_downscale(const uint8_t *luma, int width, int height, int stride, uint8_t *out,
 			   int out_w, int out_h)
 {
 	int fx = width / out_w;
 	int fy = height / out_h;
-	uint32_t area = (uint32_t)fx * (uint32_t)fy;
-	uint32_t *acc = calloc((size_t)out_w, sizeof *acc);
-	if (!acc) {
+	size_t used_w = (size_t)out_w * (size_t)fx;
+	uint64_t area = (uint64_t)fx * (uint64_t)fy;
+	/* Rounded division by area as a multiply: exact for areas up to 256, within one
+	 * level above (per-pixel divisions cost more than the rest of the analysis). */
+	uint64_t inv = ((UINT64_C(1) << 32) + area - 1) / area;
+	/* 16-bit column sums (twice the vector width) while fy * 255 fits. */
+	bool narrow = fy <= UINT16_MAX / 255;
+	uint32_t *col = malloc(used_w * sizeof *col);
+	uint16_t *col16 = malloc(used_w * sizeof *col16);
+	if (!col || !col16) {
+		free(col);
+		free(col16);
 		memset(out, 0, (size_t)out_w * (size_t)out_h);
 		return;
 	}
 	for (int oy = 0; oy < out_h; oy++) {
-		memset(acc, 0, (size_t)out_w * sizeof *acc);
-		for (int dy = 0; dy < fy; dy++) {
-			const uint8_t *row = luma + (size_t)(oy * fy + dy) * (size_t)stride;
-			for (int ox = 0; ox < out_w; ox++) {
-				const uint8_t *p = row + (size_t)ox * (size_t)fx;
-				uint32_t s = 0;
-				for (int dx = 0; dx < fx; dx++)
-					s += p[dx];
-				acc[ox] += s;
+		const uint8_t *first = luma + (size_t)(oy * fy) * (size_t)stride;
+		if (narrow) {
+			for (size_t x = 0; x < used_w; x++)
+				col16[x] = first[x];
+			for (int dy = 1; dy < fy; dy++) {
+				const uint8_t *row = first + (size_t)dy * (size_t)stride;
+				for (size_t x = 0; x < used_w; x++)
+					col16[x] = (uint16_t)(col16[x] + row[x]);
+			}
+			for (size_t x = 0; x < used_w; x++)
+				col[x] = col16[x];
+		} else {
+			memset(col, 0, used_w * sizeof *col);
+			for (int dy = 0; dy < fy; dy++) {
+				const uint8_t *row = first + (size_t)dy * (size_t)stride;
+				for (size_t x = 0; x < used_w; x++)
+					col[x] += row[x];
 			}
 		}
 		uint8_t *o = out + (size_t)oy * (size_t)out_w;
-		for (int ox = 0; ox < out_w; ox++)
-			o[ox] = (uint8_t)((acc[ox] + area / 2) / area);
+		const uint32_t *c = col;
+		for (int ox = 0; ox < out_w; ox++, c += fx) {
+			uint64_t sum = 0;
+			for (int dx = 0; dx < fx; dx++)
+				sum += c[dx];
+			uint64_t q = ((sum + area / 2) * inv) >> 32;
+			o[ox] = (uint8_t)(q > 255 ? 255 : q);
+		}
 	}
-	free(acc);
+	free(col);
+	free(col16);
 }
 
 /* Even-odd rule at point (px, py). */
@@ -285,24 +315,8 @@ static int bg_at(const struct ioca_motion *m, size_t i)
 	return (m->bg[i] + BG_ONE / 2) >> BG_SHIFT;
 }
 
-/*
- * Median of (frame - reference) over the unmasked pixels: the global
- * brightness shift. The reference is the background, or the previous frame
- * when `against_prev`.
- */
-static int global_shift(const struct ioca_motion *m, bool against_prev, size_t *counted)
+static int median_of(const uint32_t *hist, size_t total)
 {
-	uint32_t hist[DIFF_RANGE] = {0};
-	size_t n = (size_t)m->aw * (size_t)m->ah, total = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!m->unmasked[i])
-			continue;
-		int ref = against_prev ? m->prev[i] : bg_at(m, i);
-		int d = (int)m->cur[i] - ref;
-		hist[d + 255]++;
-		total++;
-	}
-	*counted = total;
 	if (total == 0)
 		return 0;
 	size_t half = (total + 1) / 2, acc = 0;
@@ -314,19 +328,29 @@ static int global_shift(const struct ioca_motion *m, bool against_prev, size_t *
 	return 0;
 }
 
-static double raw_changed_pct(const struct ioca_motion *m, size_t counted)
+/*
+ * One pass over the unmasked pixels: the global brightness shifts (median of
+ * frame - background, and of frame - previous frame) and the share of pixels
+ * differing from the background by more than the threshold before any
+ * compensation (for the lighting-change test).
+ */
+static void measure(const struct ioca_motion *m, int *shift, int *shift_prev, double *raw_pct)
 {
-	if (counted == 0)
-		return 0;
-	size_t n = (size_t)m->aw * (size_t)m->ah, changed = 0;
+	uint32_t hist_bg[DIFF_RANGE] = {0}, hist_prev[DIFF_RANGE] = {0};
+	size_t n = (size_t)m->aw * (size_t)m->ah, total = 0, changed = 0;
 	int thr = (int)m->cfg.threshold;
 	for (size_t i = 0; i < n; i++) {
 		if (!m->unmasked[i])
 			continue;
 		int d = (int)m->cur[i] - bg_at(m, i);
+		hist_bg[d + 255]++;
+		hist_prev[(int)m->cur[i] - (int)m->prev[i] + 255]++;
 		changed += (d > thr || d < -thr);
+		total++;
 	}
-	return 100.0 * (double)changed / (double)counted;
+	*shift = median_of(hist_bg, total);
+	*shift_prev = median_of(hist_prev, total);
+	*raw_pct = total ? 100.0 * (double)changed / (double)total : 0;
 }
 
 /*
@@ -355,11 +379,11 @@ static void classify_and_learn(struct ioca_motion *m, int shift, int shift_prev)
 		uint32_t bits = m->zonebits[i];
 		m->fg[i] = !bits ? 0 : moving ? FG_MOVING : changed ? FG_STILL : 0;
 		m->prev[i] = m->cur[i];
-		int target = (int)m->cur[i] << BG_SHIFT;
+		/* Move bg towards the frame by 1/2^rate of the gap, at least one unit (shifts:
+		 * this loop runs over every analysis pixel of every analysed frame). */
+		int gap = ((int)m->cur[i] << BG_SHIFT) - bg;
 		int rate = moving ? LEARN_SHIFT_MOVING : LEARN_SHIFT_STILL;
-		int step = (target - bg) / (1 << rate);
-		if (step == 0 && target != bg)
-			step = target > bg ? 1 : -1;
+		int step = gap >= 0 ? (gap + (1 << rate) - 1) >> rate : -((-gap + (1 << rate) - 1) >> rate);
 		m->bg[i] = (uint16_t)(bg + step);
 	}
 }
@@ -529,10 +553,9 @@ int ioca_motion_feed(struct ioca_motion *m, const uint8_t *luma, int width, int 
 		out->active = m->active;
 		return IOCA_OK;
 	}
-	size_t counted = 0;
-	int shift = global_shift(m, false, &counted);
-	int shift_prev = global_shift(m, true, &counted);
-	double raw = raw_changed_pct(m, counted);
+	int shift = 0, shift_prev = 0;
+	double raw = 0;
+	measure(m, &shift, &shift_prev, &raw);
 	if (raw >= m->cfg.lighting_change_pct || m->settle > 0) {
 		if (raw >= m->cfg.lighting_change_pct && m->settle == 0) {
 			out->lighting_change = true;

@@ -220,7 +220,7 @@ static bool on_packet(struct camera *c, AVPacket *pkt, const AVStream *st)
 	if (pace(c, c->pkt_t))
 		return true;
 	c->session_packets++;
-	c->host->stat_set(c->inst, "stream_time_s", c->pkt_t);
+	c->host->stat_add(c->inst, "packets", 1);
 	ioca_cam_stats_packet(&c->stats, (size_t)pkt->size, pkt->flags & AV_PKT_FLAG_KEY, c->pkt_t);
 	if (c->cfg.decode == IOCA_CAM_DECODE_NONE) {
 		if (c->stalled) {

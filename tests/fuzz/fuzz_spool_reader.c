@@ -62,13 +62,13 @@ static void read_directly(const uint8_t *data, size_t size)
 	}
 	ioca_spool_reader_free(&r);
 	struct ioca_spool_scan sc;
-	ioca_spool_segment_scan(fd, 0, &sc);
+	ioca_spool_segment_scan(fd, 0, NULL, 0, &sc);
 	if (sc.good_end > size || sc.skipped_tail > size)
 		abort();
 	close(fd);
 
-	struct ioca_spool_cursor c;
-	ioca_spool_cursor_decode(data, size < IOCA_SPOOL_CURSOR_BYTES ? size : IOCA_SPOOL_CURSOR_BYTES, &c);
+	static struct ioca_spool_cursor c;
+	ioca_spool_cursor_decode(data, size, &c);
 }
 
 static void open_spool_on(const uint8_t *data, size_t size)

@@ -4,7 +4,7 @@
  * counter after reopen (graceful and kill -9 of a child process), no
  * re-delivery of acked records and no skipped unacked ones, out-of-order
  * acks and rewind, the size and age bounds with counted drops, deletion of
- * delivered segments, and when each fsync mode syncs.
+ * delivered segments, when each fsync mode syncs, and callbacks that push.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -232,6 +232,53 @@ static void test_out_of_order_acks(void **state)
 	ioca_queue_close(q);
 }
 
+/* Acks above the oldest unacked record survive a clean restart: nothing
+ * acked is sent again, nothing unacked is skipped. */
+static void test_out_of_order_acks_survive_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct ioca_spool_config c = test_config(IOCA_FSYNC_INTERVAL);
+	struct ioca_queue *q = open_spool(f, &c);
+	push_n(q, 10);
+	struct ioca_record r;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
+	const uint64_t acked[] = {1, 2, 4, 6, 7};
+	for (size_t i = 0; i < sizeof(acked) / sizeof(acked[0]); i++)
+		ioca_queue_ack(q, acked[i]);
+	ioca_queue_close(q);
+
+	q = open_spool(f, &c);
+	struct ioca_queue_stats st;
+	ioca_queue_stats(q, &st);
+	assert_int_equal(st.records, 5);
+	const uint64_t want[] = {3, 5, 8, 9, 10};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
+		assert_int_equal(r.seq, want[i]);
+		assert_true(record_ok(&r));
+	}
+	ioca_queue_ack(q, 5);
+	ioca_queue_close(q); /* 3 unacked; 4, 5, 6, 7 acked above it */
+
+	q = open_spool(f, &c);
+	ioca_queue_stats(q, &st);
+	assert_int_equal(st.records, 4);
+	const uint64_t want2[] = {3, 8, 9, 10};
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
+		assert_int_equal(r.seq, want2[i]);
+		assert_true(record_ok(&r));
+		ioca_queue_ack(q, r.seq);
+	}
+	assert_int_equal(ioca_queue_next(q, &r), IOCA_AGAIN);
+	ioca_queue_close(q);
+	q = open_spool(f, &c);
+	assert_int_equal(ioca_queue_next(q, &r), IOCA_AGAIN);
+	assert_int_equal(ioca_queue_next_seq(q), 11);
+	ioca_queue_close(q);
+}
+
 static void test_delivered_segments_deleted(void **state)
 {
 	struct fixture *f = *state;
@@ -250,7 +297,7 @@ static void test_delivered_segments_deleted(void **state)
 	/* Half delivered: the segments wholly before seq 1000 are gone. */
 	expect_range(q, 1, 1000);
 	struct ioca_record r;
-	assert_int_equal(ioca_queue_next(q, &r), IOCA_OK); /* moves into the next segment */
+	assert_int_equal(ioca_queue_next(q, &r), IOCA_OK); /* 1001 is in flight */
 	int mid = list_segments(f->dir, names, 64);
 	assert_int_equal(mid, before - (int)(1000 / per_seg));
 	ioca_queue_ack(q, r.seq);
@@ -346,7 +393,10 @@ static void test_max_age(void **state)
 	ioca_queue_stats(q, &st);
 	assert_int_equal(st.dropped_records, 600);
 	tick_now(q);
+	assert_int_equal(f->rep.dropped_records, st.dropped_records - 92); /* one report a second */
+	ioca_queue_tick(q, ioca_now_mono_ms() + 2000);
 	assert_int_equal(f->rep.dropped_records, 600);
+	assert_int_equal(f->rep.dropped_calls, 2);
 	ioca_queue_close(q);
 }
 
@@ -462,6 +512,41 @@ static void test_wrong_seq_and_oversized_refused(void **state)
 	ioca_queue_close(q);
 }
 
+/* The core reacts to a report by pushing an event into the same spool. */
+struct reentrant {
+	struct ioca_queue *q;
+	uint64_t pushed_seq;
+};
+
+static void push_on_drop(void *ctx, uint64_t records, uint64_t bytes)
+{
+	(void)records;
+	(void)bytes;
+	struct reentrant *r = ctx;
+	r->pushed_seq = ioca_queue_next_seq(r->q);
+	assert_int_equal(push_at(r->q, r->pushed_seq, 1), IOCA_OK);
+}
+
+static void test_callback_may_push(void **state)
+{
+	struct fixture *f = *state;
+	struct ioca_spool_config c = test_config(IOCA_FSYNC_NEVER);
+	c.max_bytes = 256 * 1024;
+	c.segment_bytes = 64 * 1024;
+	struct reentrant re = {0};
+	struct ioca_spool_callbacks cb = {.ctx = &re, .dropped = push_on_drop};
+	char err[256];
+	re.q = ioca_spool_open(&c, f->dir, &cb, err, sizeof(err));
+	assert_non_null(re.q);
+	push_n(re.q, 2000);
+	tick_now(re.q);
+	assert_int_equal(re.pushed_seq, 2001);
+	struct ioca_queue_stats st;
+	ioca_queue_stats(re.q, &st);
+	expect_range(re.q, st.dropped_records + 1, 2001);
+	ioca_queue_close(re.q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +555,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_cursor_and_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_loses_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_acks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_acks_survive_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivered_segments_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_bound_drops_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_bound_with_records_in_flight, setup, teardown),
@@ -477,6 +563,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fsync_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_after_host_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_seq_and_oversized_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_callback_may_push, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -156,6 +156,35 @@ static void test_motion_interval(void **state)
 	ioca_harness_free(h);
 }
 
+static void test_snapshot_from_main_stream(void **state)
+{
+	(void)state;
+	/* Analysis on the 320x240 clip, the snapshot from a 640x480 "main stream". */
+	char main_clip[CT_PATH_MAX], extra[CT_PATH_MAX + 128];
+	ct_make_clip(dir, "static", "main.mp4", "-s 640x480 -d 2", main_clip, sizeof main_clip);
+	snprintf(extra, sizeof extra, "snapshot_url = \"%s\"; snapshot_width = 400;", main_clip);
+	struct ioca_harness *h = run_motion(extra);
+	assert_int_equal(ct_count(h, "motion.start"), 1);
+	assert_int_equal(ct_count(h, "snapshot"), 1);
+	const struct ioca_harness_record *s = ioca_harness_wait_for(h, "motion.start", 0);
+	assert_true(ct_num(s, "snapshot") == 1);
+	const struct ioca_harness_record *blob = ioca_harness_wait_for(h, "snapshot", 0);
+	int w, hh;
+	jpeg_size(blob->blob, blob->blob_len, &w, &hh);
+	assert_int_equal(w, 400);
+	assert_int_equal(hh, 300);
+	ioca_harness_free(h);
+
+	/* A main stream that cannot be opened: the event says there is no snapshot. */
+	snprintf(extra, sizeof extra, "snapshot_url = \"%s/none.mp4\";", dir);
+	h = run_motion(extra);
+	assert_int_equal(ct_count(h, "motion.start"), 1);
+	assert_int_equal(ct_count(h, "snapshot"), 0);
+	s = ioca_harness_wait_for(h, "motion.start", 0);
+	assert_true(ct_num(s, "snapshot") == 0);
+	ioca_harness_free(h);
+}
+
 static void test_zones(void **state)
 {
 	(void)state;
@@ -339,6 +368,25 @@ static void test_bad_inputs(void **state)
 	assert_string_equal(ct_str(off, "reason"), "end_of_stream");
 	ioca_harness_free(h);
 
+	/* Corrupted MPEG-TS (bytes overwritten mid-file): decoder errors are counted, not fatal. */
+	ct_make_clip(dir, "motion", "bad.ts", "-d 3", clip, sizeof clip);
+	snprintf(cmd, sizeof cmd,
+		 "/usr/bin/python3 -c 'import sys; f=open(sys.argv[1],\"r+b\"); n=f.seek(0,2); "
+		 "f.seek(n*2//5); f.write(bytes((i*37)%%251 for i in range(3000)))' '%s'", clip);
+	assert_int_equal(system(cmd), 0);
+	snprintf(opts, sizeof opts,
+		 "url = \"%s\"; realtime = true; stats_interval = 0.7; backoff_min = 30.0;", clip);
+	h = run_once(opts);
+	assert_int_equal(ct_count(h, "camera.online"), 1);
+	off = ioca_harness_wait_for(h, "camera.offline", 0);
+	assert_string_equal(ct_str(off, "reason"), "end_of_stream");
+	assert_true(ct_count(h, "camera.stats") >= 3);
+	size_t nstats = ct_count(h, "camera.stats");
+	const struct ioca_harness_record *st =
+		ioca_harness_wait_for_nth(h, "camera.stats", nstats - 1, 0);
+	assert_true(ct_num(st, "decode_errors") > 0);
+	ioca_harness_free(h);
+
 	/* A file without video. */
 	snprintf(clip, sizeof clip, "%s/audio.wav", dir);
 	snprintf(cmd, sizeof cmd,
@@ -479,6 +527,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_option_checks),
 		cmocka_unit_test(test_motion_interval),
+		cmocka_unit_test(test_snapshot_from_main_stream),
 		cmocka_unit_test(test_zones),
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_no_motion_on_noise),
