@@ -116,14 +116,12 @@ static void on_spool_dropped(void *ctx, uint64_t records, uint64_t bytes)
 	ioca_intake_agent_event(&c->intake, "agent.spool_dropped", IOCA_SEV_WARNING, d);
 }
 
+/* The spool logs the failure and the recovery itself; the status shows it. */
 static void on_spool_degraded(void *ctx, bool degraded, const char *reason)
 {
 	struct core *c = ctx;
-	if (degraded)
-		ioca_error("spool: cannot write to disk (%s); holding new records in memory",
-			   reason ? reason : "unknown");
-	else
-		ioca_info("spool: writing to disk again");
+	(void)degraded;
+	(void)reason;
 	c->status_dirty = true;
 }
 

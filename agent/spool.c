@@ -36,7 +36,7 @@ static struct ioca_spool *sp(struct ioca_queue *q)
 	return (struct ioca_spool *)q;
 }
 
-/* ---- small helpers ---------------------------------------------------- */
+/* ---- utilities -------------------------------------------------------- */
 
 void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes)
 {

@@ -23,7 +23,7 @@
 
 #include "queue.h"
 
-/* ---- little-endian helpers ------------------------------------------- */
+/* ---- little-endian byte access --------------------------------------- */
 
 static inline void ioca_put_le16(uint8_t *p, uint16_t v)
 {

@@ -120,7 +120,7 @@ struct ioca_spool {
 /* spool_open.c */
 int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen);
 
-/* spool.c (shared helpers) */
+/* spool.c (used by the other parts) */
 void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes);
 struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id);
 int ioca_spool_store_cursor(struct ioca_spool *s, bool clean);

@@ -10,8 +10,8 @@
    in-flight window) in the same run on the same broker. Runs alternate
    raw, always, interval, never; RUNS rounds; means.
 2. Backlog drain: the agent spools M events while no broker listens, then
-   the broker starts and the drain rate is measured; ratio to the raw
-   publisher's rate of the same run.
+   the broker starts and the drain rate is measured (over 95 % of M); ratio
+   to the raw publisher's rate of the same run.
 
 Every rate is measured the same way: one mosquitto_sub (QoS 0) on the
 broker, (received - 1) / (last arrival - first arrival). The broker queues
@@ -34,6 +34,7 @@ RUNS = 2
 MODES = ("always", "interval", "never")
 RUN_TIMEOUT_S = 300
 SUB_READY_S = 0.5
+DRAIN_MEASURED = 0.95  # share of the backlog the drain rate is measured over
 
 
 def free_port():
@@ -166,7 +167,10 @@ def run_backlog(args, workdir):
         time.sleep(0.2)
     fill_s = stable_since - t0
     broker = Broker(workdir, port)
-    sub = Subscriber(port, f"ioc/{AGENT_ID}/sim0/#", args.backlog, workdir)
+    # The agent may connect and publish before this subscriber has subscribed
+    # (it reconnects within a second of the broker starting): the first few
+    # records can pass unseen, so the rate is taken over 95 % of the backlog.
+    sub = Subscriber(port, f"ioc/{AGENT_ID}/sim0/#", int(args.backlog * DRAIN_MEASURED), workdir)
     res = sub.result()
     res["fill_s"] = fill_s
     res["spool_bytes"] = last
@@ -215,7 +219,7 @@ def main():
         raw2 = run_raw(args, workdir, broker2, size)
         broker2.stop()
         print(f"\nbacklog: {args.backlog} events spooled in {bl['fill_s']:.1f} s with no broker "
-              f"({bl['spool_bytes'] / args.backlog:.0f} spool bytes per event); drained {bl['received']} in "
+              f"({bl['spool_bytes'] / args.backlog:.0f} spool bytes per event); {bl['received']} arrived in "
               f"{bl['seconds']:.2f} s = {bl['rate']:.0f} events/s; raw publisher same broker "
               f"{raw2['rate']:.0f} msg/s; ratio {bl['rate'] / raw2['rate']:.2f}")
     finally:

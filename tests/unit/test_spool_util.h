@@ -1,5 +1,5 @@
 /*
- * Helpers shared by the spool's unit tests: a fresh spool directory per
+ * Shared by the spool's unit tests: a fresh spool directory per
  * test, records whose payload says which seq they carry (so every delivered
  * record is checked byte for byte), callbacks that count what they were told.
  */

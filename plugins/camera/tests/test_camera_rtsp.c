@@ -1,7 +1,8 @@
 /*
  * Camera plugin against real network servers started by the test: the
  * GStreamer RTSP server of tests/tools (killed, stopped, restarted, dropping
- * clients), a TCP listener that never answers, and Python's HTTP server.
+ * clients), a TCP listener that never answers, and Python's HTTP server
+ * (garbage, MPEG-TS, HLS, MJPEG).
  * Checks offline/online timing, stalls, descriptor and thread counts across
  * reconnects, stop latency mid-connect and that credentials never leak.
  */
@@ -302,6 +303,38 @@ static void test_http_inputs(void **state)
 	h = start_camera(url, NULL);
 	assert_non_null(ioca_harness_wait_for(h, "camera.online", ONLINE_WAIT_MS));
 	off = ioca_harness_wait_for(h, "camera.offline", 10000);
+	assert_non_null(off);
+	assert_string_equal(ct_str(off, "reason"), "end_of_stream");
+	assert_int_equal(ct_count(h, "motion.start"), 1);
+	assert_int_equal(ioca_harness_stop(h), IOCA_OK);
+	ioca_harness_free(h);
+
+	/* HLS (a VOD playlist of 1 s segments cut from the same clip). */
+	snprintf(cmd, sizeof cmd,
+		 "ffmpeg -hide_banner -loglevel error -nostdin -y -i '%s' -c copy -f hls -hls_time 1 "
+		 "-hls_playlist_type vod '%s/index.m3u8'", ts, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/index.m3u8", port);
+	h = start_camera(url, NULL);
+	const struct ioca_harness_record *on = ioca_harness_wait_for(h, "camera.online", ONLINE_WAIT_MS);
+	assert_non_null(on);
+	assert_string_equal(ct_str(on, "codec"), "h264");
+	off = ioca_harness_wait_for(h, "camera.offline", 15000);
+	assert_non_null(off);
+	assert_string_equal(ct_str(off, "reason"), "end_of_stream");
+	assert_int_equal(ct_count(h, "motion.start"), 1);
+	assert_int_equal(ioca_harness_stop(h), IOCA_OK);
+	ioca_harness_free(h);
+
+	/* A raw MJPEG stream over HTTP. */
+	char mj[CT_PATH_MAX];
+	ct_make_clip(dir, "mjpeg", "motion.mjpeg", "-a 30 -b 60 -d 6", mj, sizeof mj);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/motion.mjpeg", port);
+	h = start_camera(url, NULL);
+	on = ioca_harness_wait_for(h, "camera.online", ONLINE_WAIT_MS);
+	assert_non_null(on);
+	assert_string_equal(ct_str(on, "codec"), "mjpeg");
+	off = ioca_harness_wait_for(h, "camera.offline", 15000);
 	assert_non_null(off);
 	assert_string_equal(ct_str(off, "reason"), "end_of_stream");
 	assert_int_equal(ct_count(h, "motion.start"), 1);
