@@ -21,8 +21,15 @@ for target in "$build"/fuzz/*; do
 	if [ -n "$seeds" ]; then
 		cp -r "$seeds"/. "$corpus"/
 	fi
+	# known leaks of libraries (not ours) are listed in <name>.lsan.supp beside the seeds
+	supp=$(find "$root/agent" "$root/plugins" "$root/tests" -name "$name.lsan.supp" | head -n 1)
+	if [ -n "$supp" ]; then
+		export LSAN_OPTIONS="suppressions=$supp"
+	else
+		unset LSAN_OPTIONS
+	fi
 	echo "fuzz: $name (${seconds}s)"
-	"$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+	IOCA_PLUGIN_DIR="$build/plugins" "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/$name-" "$corpus" >"$work/$name.log" 2>&1 || {
 		tail -n 40 "$work/$name.log"
 		echo "fuzz: $name FAILED"
