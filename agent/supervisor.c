@@ -219,6 +219,7 @@ static int options_memfd(const char *text)
 
 static void schedule_restart(struct ioca_supervisor *s, struct worker *w, int64_t now,
 			     const char *reason, int sig, int code, const char *detail);
+static void remove_worker_at(struct ioca_supervisor *s, size_t i);
 
 static int spawn_worker(struct ioca_supervisor *s, struct worker *w, int64_t now)
 {
@@ -370,16 +371,23 @@ static void adopt_config(struct worker *dst, struct worker *src)
 void ioca_supervisor_apply(struct ioca_supervisor *s, const struct ioca_config *cfg)
 {
 	int64_t now = ioca_now_mono_ms();
-	/* stop the removed */
-	for (size_t i = 0; i < s->n_workers; i++) {
+	/* stop the removed; one without a process (waiting to restart) goes at once */
+	for (size_t i = 0; i < s->n_workers;) {
 		struct worker *w = s->workers[i];
-		if (w->removed || ioca_config_find_instance(cfg, w->name))
+		if (w->removed || ioca_config_find_instance(cfg, w->name)) {
+			i++;
 			continue;
+		}
 		ioca_info("instance %s: removed from the configuration, stopping", w->name);
+		if (w->phase == PHASE_IDLE) {
+			remove_worker_at(s, i);
+			continue;
+		}
 		w->removed = true;
 		worker_free(w->pending);
 		w->pending = NULL;
 		request_stop(w, now);
+		i++;
 	}
 	/* start the new, restart the changed */
 	for (size_t i = 0; i < cfg->n_instances; i++) {

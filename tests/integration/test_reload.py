@@ -101,6 +101,31 @@ class ReloadTest(t.AgentTestCase):
                                                       m.topic.endswith("/telemetry")))))
         self.assertEqual(sorted(set(range(seqs[0], seqs[-1] + 1)) - set(seqs)), [])
 
+    def test_remove_instance_waiting_to_restart(self):
+        """An instance in restart backoff (no process) that the new config drops is
+        gone at once: it leaves the status and is never started again."""
+        a = self.agent(broker_url=self.broker_.url, agent_id=AGENT,
+                       instances=[t.sim("keep", rate=4.0),
+                                  {"name": "dying", "plugin": "crashy", "mode": "exit",
+                                   "events": 0, "delay_ms": 0}])
+        failed = "ioc/%s/_agent/event/agent/instance_failed" % AGENT
+        self.expect(self.sub, t.topic_is(failed), 10, count=2, what="two failures of 'dying'")
+        a.write_config(a.render(broker_url=self.broker_.url,
+                                instances=[t.sim("keep", rate=4.0)]))
+        reloaded = time.monotonic()
+        a.sighup()
+
+        def status_without_dying(m):
+            if m.topic != "ioc/%s/status" % AGENT or m.arrived < reloaded:
+                return False
+            return [i["name"] for i in m.json()["instances"]] == ["keep"]
+        self.expect(self.sub, status_without_dying, RELOAD_WAIT_S, what="status without 'dying'")
+        settled = len(self.sub.messages(t.topic_is(failed)))
+        time.sleep(4.5)  # longer than the backoff it was waiting out
+        self.assertEqual(len(self.sub.messages(t.topic_is(failed))), settled,
+                         "a removed instance must not be restarted")
+        self.assertIsNone(a.worker_pid("dying"))
+
     def test_invalid_reload_keeps_old_config(self):
         keep = t.sim("keep", rate=4.0)
         a = self.start([keep])
