@@ -310,13 +310,11 @@ static void keep_restart_only_keys(struct core *c, struct ioca_config *next)
 		next->agent.state_dir = cur->agent.state_dir;
 		cur->agent.state_dir = t;
 	}
-	if (memcmp(&cur->spool, &next->spool, sizeof cur->spool) != 0 &&
-	    (cur->spool.max_bytes != next->spool.max_bytes ||
-	     cur->spool.fsync != next->spool.fsync ||
-	     cur->spool.fsync_interval_ms != next->spool.fsync_interval_ms ||
-	     cur->spool.segment_bytes != next->spool.segment_bytes ||
-	     cur->spool.max_age_s != next->spool.max_age_s ||
-	     cur->spool.memory_buffer_bytes != next->spool.memory_buffer_bytes))
+	if (cur->spool.max_bytes != next->spool.max_bytes || cur->spool.fsync != next->spool.fsync ||
+	    cur->spool.fsync_interval_ms != next->spool.fsync_interval_ms ||
+	    cur->spool.segment_bytes != next->spool.segment_bytes ||
+	    cur->spool.max_age_s != next->spool.max_age_s ||
+	    cur->spool.memory_buffer_bytes != next->spool.memory_buffer_bytes)
 		ioca_warn("reload: spool settings change takes effect at the next restart");
 }
 
