@@ -3,6 +3,11 @@
  * tests and benchmarks. The schedule is absolute (message n is due at
  * n / rate seconds after start), so the rate holds on average at any speed,
  * from one message a minute to as fast as the host takes them.
+ *
+ * Threshold rules (`rules`, the same keys as every sensor plugin) are
+ * evaluated by ioca_sensorlib on every sampled value, so demos show
+ * threshold.exceeded / threshold.cleared; the telemetry itself stays sim's own
+ * (one message per tick, nothing aggregated).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -11,6 +16,7 @@
 #include <string.h>
 
 #include "iocagent/plugin.h"
+#include "sensor.h"
 #include "sim_signal.h"
 
 #define SIM_MAX_SIGNALS 64
@@ -50,6 +56,9 @@ static const struct ioca_option sim_options[] = {
 	{.key = "signals", .type = IOCA_OPT_GROUP_LIST, .max_count = SIM_MAX_SIGNALS,
 	 .children = signal_options,
 	 .help = "readings to simulate (default: temperature sine and pm25 random walk)"},
+	{.key = "rules", .type = IOCA_OPT_GROUP_LIST, .max_count = IOCA_SENSOR_MAX_RULES,
+	 .children = ioca_sensor_rule_options,
+	 .help = "threshold rules on the simulated readings (see docs/sensors.md)"},
 	{.key = NULL},
 };
 
@@ -65,7 +74,29 @@ struct sim {
 	struct sim_signal signals[SIM_MAX_SIGNALS];
 	size_t n_signals;
 	uint64_t sent;
+	struct ioca_sensor *sensor; /* rules; NULL when there are none */
 };
+
+/* Reading names a rule may name: the configured signals, or the defaults. */
+struct sim_names {
+	const struct ioca_host *host;
+	const struct ioca_opts *opts;
+};
+
+static bool sim_known_reading(void *ctx, const char *name)
+{
+	const struct sim_names *k = ctx;
+	size_t n = k->host->opt_count(k->opts, "signals");
+
+	if (n == 0)
+		return strcmp(name, "temperature") == 0 || strcmp(name, "pm25") == 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *sn = k->host->opt_string(k->host->opt_group_at(k->opts, "signals", i), "name");
+		if (sn && strcmp(sn, name) == 0)
+			return true;
+	}
+	return false;
+}
 
 static enum ioca_severity parse_severity(const char *s)
 {
@@ -99,6 +130,8 @@ static int sim_check(const struct ioca_host *host, const struct ioca_opts *opts,
 			problems++;
 		}
 	}
+	struct sim_names names = {.host = host, .opts = opts};
+	problems += ioca_sensor_check(host, opts, sim_known_reading, &names, report, ctx);
 	const char *type = host->opt_string(opts, "event_type");
 	for (const char *p = type; p && *p; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
@@ -150,7 +183,18 @@ static int sim_create(const struct ioca_host *host, struct ioca_instance *inst,
 		default_signals(sim);
 	for (size_t i = 0; i < sim->n_signals; i++)
 		sim_signal_init(&sim->signals[i], seed + i);
-	if (!sim->event_type || (pad > 0 && !sim->pad)) {
+	if (host->opt_count(opts, "rules") > 0) {
+		sim->sensor = ioca_sensor_new(host, inst, opts);
+		for (size_t i = 0; sim->sensor && i < sim->n_signals; i++)
+			ioca_sensor_add_reading(sim->sensor, sim->signals[i].name,
+						sim->signals[i].unit && *sim->signals[i].unit
+							? sim->signals[i].unit
+							: NULL,
+						0);
+	}
+	if (!sim->event_type || (pad > 0 && !sim->pad) ||
+	    (host->opt_count(opts, "rules") > 0 && !sim->sensor)) {
+		ioca_sensor_free(sim->sensor);
 		free(sim->event_type);
 		free(sim->pad);
 		free(sim);
@@ -158,6 +202,16 @@ static int sim_create(const struct ioca_host *host, struct ioca_instance *inst,
 	}
 	*state = sim;
 	return IOCA_OK;
+}
+
+/* Let the rules see one sampled value of signal i. */
+static void feed_rules(struct sim *sim, size_t i, double value)
+{
+	const struct ioca_host *h = sim->host;
+
+	if (sim->sensor)
+		ioca_sensor_sample(sim->sensor, (int)i, IOCA_READING_OK, value, NULL,
+				   h->now_mono_ms(), h->now_wall_ms());
 }
 
 static int emit_one(struct sim *sim, double t_s)
@@ -171,12 +225,14 @@ static int emit_one(struct sim *sim, double t_s)
 						     .value = sim_signal_sample(s, t_s),
 						     .unit = s->unit && *s->unit ? s->unit : NULL,
 						     .status = IOCA_READING_OK};
+			feed_rules(sim, i, r[i].value);
 		}
 		return h->emit_telemetry(sim->inst, 0, r, sim->n_signals);
 	}
 	char small[256];
 	char *data = small;
 	double v = sim_signal_sample(&sim->signals[0], t_s);
+	feed_rules(sim, 0, v);
 	size_t need = 128 + (sim->pad ? strlen(sim->pad) : 0);
 	if (need > sizeof small) {
 		data = malloc(need);
@@ -234,6 +290,7 @@ static void sim_stop(void *state)
 static void sim_destroy(void *state)
 {
 	struct sim *sim = state;
+	ioca_sensor_free(sim->sensor);
 	free(sim->event_type);
 	free(sim->pad);
 	free(sim);
