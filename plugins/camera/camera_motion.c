@@ -30,6 +30,9 @@
 #define FG_ISOLATED 4              /* moving but alone: noise */
 #define NEIGHBOURS_MIN 3           /* moving neighbours a moving pixel needs to count */
 
+_Static_assert(FG_STILL + FG_MOVING == 3 && FG_MOVING == 2 * FG_STILL,
+	       "classify_and_learn() encodes fg as changed + moving");
+
 struct zone {
 	char name[IOCA_MOTION_NAME_MAX];
 	double *xy;
@@ -160,10 +163,38 @@ void ioca_motion_scaled_size(int width, int height, int target_width, int *out_w
 }
 
 /*
+ * Sums of fx adjacent column sums, one per output pixel. Called with a
+ * constant fx from downscale_row() so the compiler unrolls the inner loop.
+ */
+static inline void block_sums(const uint16_t *restrict col, uint32_t *restrict sums, int out_w,
+			      int fx)
+{
+	for (int ox = 0; ox < out_w; ox++) {
+		uint32_t sum = 0;
+		for (int dx = 0; dx < fx; dx++)
+			sum += col[(size_t)ox * (size_t)fx + (size_t)dx];
+		sums[ox] = sum;
+	}
+}
+
+static void block_sums_any(const uint16_t *col, uint32_t *sums, int out_w, int fx)
+{
+	switch (fx) {
+	case 1: block_sums(col, sums, out_w, 1); break;
+	case 2: block_sums(col, sums, out_w, 2); break;
+	case 3: block_sums(col, sums, out_w, 3); break;
+	case 4: block_sums(col, sums, out_w, 4); break;
+	case 6: block_sums(col, sums, out_w, 6); break;
+	case 8: block_sums(col, sums, out_w, 8); break;
+	default: block_sums(col, sums, out_w, fx); break;
+	}
+}
+
+/*
  * Column sums first (a contiguous add over each source row, which the compiler
- * vectorises), then the horizontal sums of each block: every source pixel is
- * touched once by the cheap loop. uint32 sums: a block is at most
- * IOCA_MOTION_MAX_DIM^2 pixels of 255.
+ * vectorises), then the horizontal sums of each block (unrolled for the usual
+ * factors): every source pixel is touched once by the cheap loop. 16-bit
+ * column sums (twice the vector width) while fy * 255 fits, else 32-bit.
  */
 void ioca_motion_downscale(const uint8_t *luma, int width, int height, int stride, uint8_t *out,
 			   int out_w, int out_h)
@@ -175,13 +206,14 @@ void ioca_motion_downscale(const uint8_t *luma, int width, int height, int strid
 	/* Rounded division by area as a multiply: exact for areas up to 256, within one
 	 * level above (per-pixel divisions cost more than the rest of the analysis). */
 	uint64_t inv = ((UINT64_C(1) << 32) + area - 1) / area;
-	/* 16-bit column sums (twice the vector width) while fy * 255 fits. */
 	bool narrow = fy <= UINT16_MAX / 255;
 	uint32_t *col = malloc(used_w * sizeof *col);
 	uint16_t *col16 = malloc(used_w * sizeof *col16);
-	if (!col || !col16) {
+	uint32_t *sums = malloc((size_t)out_w * sizeof *sums);
+	if (!col || !col16 || !sums) {
 		free(col);
 		free(col16);
+		free(sums);
 		memset(out, 0, (size_t)out_w * (size_t)out_h);
 		return;
 	}
@@ -195,8 +227,7 @@ void ioca_motion_downscale(const uint8_t *luma, int width, int height, int strid
 				for (size_t x = 0; x < used_w; x++)
 					col16[x] = (uint16_t)(col16[x] + row[x]);
 			}
-			for (size_t x = 0; x < used_w; x++)
-				col[x] = col16[x];
+			block_sums_any(col16, sums, out_w, fx);
 		} else {
 			memset(col, 0, used_w * sizeof *col);
 			for (int dy = 0; dy < fy; dy++) {
@@ -204,19 +235,23 @@ void ioca_motion_downscale(const uint8_t *luma, int width, int height, int strid
 				for (size_t x = 0; x < used_w; x++)
 					col[x] += row[x];
 			}
+			const uint32_t *c = col;
+			for (int ox = 0; ox < out_w; ox++, c += fx) {
+				uint32_t sum = 0;
+				for (int dx = 0; dx < fx; dx++)
+					sum += c[dx];
+				sums[ox] = sum;
+			}
 		}
 		uint8_t *o = out + (size_t)oy * (size_t)out_w;
-		const uint32_t *c = col;
-		for (int ox = 0; ox < out_w; ox++, c += fx) {
-			uint64_t sum = 0;
-			for (int dx = 0; dx < fx; dx++)
-				sum += c[dx];
-			uint64_t q = ((sum + area / 2) * inv) >> 32;
+		for (int ox = 0; ox < out_w; ox++) {
+			uint64_t q = (((uint64_t)sums[ox] + area / 2) * inv) >> 32;
 			o[ox] = (uint8_t)(q > 255 ? 255 : q);
 		}
 	}
 	free(col);
 	free(col16);
+	free(sums);
 }
 
 /* Even-odd rule at point (px, py). */
@@ -310,11 +345,6 @@ static void learn_all(struct ioca_motion *m)
 	m->learnt = true;
 }
 
-static int bg_at(const struct ioca_motion *m, size_t i)
-{
-	return (m->bg[i] + BG_ONE / 2) >> BG_SHIFT;
-}
-
 static int median_of(const uint32_t *hist, size_t total)
 {
 	if (total == 0)
@@ -338,14 +368,19 @@ static void measure(const struct ioca_motion *m, int *shift, int *shift_prev, do
 {
 	uint32_t hist_bg[DIFF_RANGE] = {0}, hist_prev[DIFF_RANGE] = {0};
 	size_t n = (size_t)m->aw * (size_t)m->ah, total = 0, changed = 0;
-	int thr = (int)m->cfg.threshold;
+	const int thr = (int)m->cfg.threshold;
+	const uint8_t *restrict cur = m->cur;
+	const uint8_t *restrict prev = m->prev;
+	const uint16_t *restrict bgp = m->bg;
+	const uint8_t *restrict unmasked = m->unmasked;
 	for (size_t i = 0; i < n; i++) {
-		if (!m->unmasked[i])
+		if (!unmasked[i])
 			continue;
-		int d = (int)m->cur[i] - bg_at(m, i);
+		int c = cur[i];
+		int d = c - ((bgp[i] + BG_ONE / 2) >> BG_SHIFT);
 		hist_bg[d + 255]++;
-		hist_prev[(int)m->cur[i] - (int)m->prev[i] + 255]++;
-		changed += (d > thr || d < -thr);
+		hist_prev[c - (int)prev[i] + 255]++;
+		changed += (d > thr) | (d < -thr);
 		total++;
 	}
 	*shift = median_of(hist_bg, total);
@@ -363,28 +398,38 @@ static void measure(const struct ioca_motion *m, int *shift, int *shift_prev, do
 static void classify_and_learn(struct ioca_motion *m, int shift, int shift_prev)
 {
 	size_t n = (size_t)m->aw * (size_t)m->ah;
-	int thr = (int)m->cfg.threshold;
+	const int thr = (int)m->cfg.threshold;
+	const int bg_shift = shift * BG_ONE;
+	/* Local restrict pointers and branch-free arithmetic: the compiler vectorises
+	 * this loop (with noisy pictures the signs of d and gap are random, and the
+	 * branches of a scalar loop were mispredicted about once per pixel). */
+	const uint8_t *restrict cur = m->cur;
+	uint8_t *restrict prev = m->prev;
+	uint8_t *restrict fg = m->fg;
+	uint16_t *restrict bgp = m->bg;
+	const uint32_t *restrict zonebits = m->zonebits;
 	for (size_t z = 0; z < m->nzones; z++)
 		m->zones[z].changed = 0;
 	for (size_t i = 0; i < n; i++) {
-		int bg = (int)m->bg[i] + shift * BG_ONE;
-		if (bg < 0)
-			bg = 0;
-		if (bg > 255 * BG_ONE)
-			bg = 255 * BG_ONE;
-		int d = (int)m->cur[i] - ((bg + BG_ONE / 2) >> BG_SHIFT);
-		int dp = (int)m->cur[i] - (int)m->prev[i] - shift_prev;
-		bool changed = d > thr || d < -thr;
-		bool moving = changed && (dp > thr || dp < -thr);
-		uint32_t bits = m->zonebits[i];
-		m->fg[i] = !bits ? 0 : moving ? FG_MOVING : changed ? FG_STILL : 0;
-		m->prev[i] = m->cur[i];
-		/* Move bg towards the frame by 1/2^rate of the gap, at least one unit (shifts:
-		 * this loop runs over every analysis pixel of every analysed frame). */
-		int gap = ((int)m->cur[i] << BG_SHIFT) - bg;
-		int rate = moving ? LEARN_SHIFT_MOVING : LEARN_SHIFT_STILL;
-		int step = gap >= 0 ? (gap + (1 << rate) - 1) >> rate : -((-gap + (1 << rate) - 1) >> rate);
-		m->bg[i] = (uint16_t)(bg + step);
+		int bg = (int)bgp[i] + bg_shift;
+		bg = bg < 0 ? 0 : bg;
+		bg = bg > 255 * BG_ONE ? 255 * BG_ONE : bg;
+		int c = cur[i];
+		int d = c - ((bg + BG_ONE / 2) >> BG_SHIFT);
+		int dp = c - (int)prev[i] - shift_prev;
+		int changed = (d > thr) | (d < -thr);
+		int moving = changed & ((dp > thr) | (dp < -thr));
+		/* FG_STILL + FG_MOVING encoding: changed alone = 1, moving = 2. */
+		fg[i] = (uint8_t)((zonebits[i] != 0) * (changed + moving));
+		prev[i] = (uint8_t)c;
+		/* Move bg towards the frame by 1/2^rate of the gap, rounded away from
+		 * zero so it moves at least one unit: both rates computed, one kept. */
+		int gap = (c << BG_SHIFT) - bg;
+		int mag = gap < 0 ? -gap : gap;
+		int still = (mag + (1 << LEARN_SHIFT_STILL) - 1) >> LEARN_SHIFT_STILL;
+		int slow = (mag + (1 << LEARN_SHIFT_MOVING) - 1) >> LEARN_SHIFT_MOVING;
+		int step = moving ? slow : still;
+		bgp[i] = (uint16_t)(gap < 0 ? bg - step : bg + step);
 	}
 }
 
