@@ -835,8 +835,10 @@ void ioca_supervisor_info(const struct ioca_supervisor *s, size_t i,
 	memset(out, 0, sizeof *out);
 	out->name = w->name;
 	out->plugin = w->plugin;
+	/* the status vocabulary is running | restarting | failed: an instance
+	 * being stopped for a reload is restarting; one being removed goes away */
 	if (w->phase == PHASE_STOPPING)
-		out->state = "stopping";
+		out->state = "restarting";
 	else if (w->phase == PHASE_RUNNING && w->hello)
 		out->state = "running";
 	else if (w->consecutive_failures >= FAILED_AFTER_CONSECUTIVE)

@@ -60,7 +60,7 @@ struct ioca_sup_callbacks {
 struct ioca_sup_instance_info {
 	const char *name;
 	const char *plugin;
-	const char *state;     /* "running", "restarting", "failed", "stopping" */
+	const char *state;     /* "running", "restarting", "failed" */
 	pid_t pid;             /* 0 when not running */
 	unsigned restarts;
 	uint64_t messages_in;  /* accepted from the worker */
