@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,139 +17,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "fake_sysfs.h"
 #include "plugin_harness.h"
+#include "reading_expect.h"
 
 #define WAIT_MS 5000
 #define STOP_LIMIT_MS 1000
 #define EPS 1e-9
 
-struct got {
-	char status[16];
-	char error[160];
-	char unit[16];
-	double value;
-	int has_value;
-	size_t record;
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int reading_in(const char *json, const char *name, struct got *g)
-{
-	cJSON *root = cJSON_Parse(json);
-	int found = 0;
-	const cJSON *r;
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(root, "readings"))
-	{
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "name");
-		if (!cJSON_IsString(n) || strcmp(n->valuestring, name) != 0)
-			continue;
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "status");
-		const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
-		const cJSON *unit = cJSON_GetObjectItemCaseSensitive(r, "unit");
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "value");
-		snprintf(g->status, sizeof g->status, "%s", cJSON_IsString(st) ? st->valuestring : "");
-		snprintf(g->error, sizeof g->error, "%s", cJSON_IsString(err) ? err->valuestring : "");
-		snprintf(g->unit, sizeof g->unit, "%s", cJSON_IsString(unit) ? unit->valuestring : "");
-		g->has_value = cJSON_IsNumber(v);
-		g->value = g->has_value ? v->valuedouble : NAN;
-		found = 1;
-		break;
-	}
-	cJSON_Delete(root);
-	return found;
-}
-
-/* JSON of the newest record mentioning `name` (for failure messages). */
-static const char *last_with(struct ioca_harness *h, const char *name)
-{
-	for (size_t i = ioca_harness_count(h, NULL); i-- > 0;) {
-		const struct ioca_harness_record *r = ioca_harness_get(h, i);
-		if (r && r->json && strstr(r->json, name))
-			return r->json;
-	}
-	return "none";
-}
-
-/* Whether reading `g` is what is expected: status, then value (ok) or reason (error). */
-static int matches(const struct got *g, const char *status, double value, const char *error)
-{
-	if (strcmp(g->status, status) != 0)
-		return 0;
-	if (strcmp(status, "error") == 0)
-		return !g->has_value && strcmp(g->error, error) == 0;
-	return g->has_value && fabs(g->value - value) <= EPS;
-}
-
-/*
- * Wait for a telemetry record at index >= from whose reading `name` has the
- * expected status and value (ok) or reason (error); fails with the newest
- * record naming the reading when none comes within WAIT_MS.
- */
-static struct got wait_match(struct ioca_harness *h, const char *name, size_t from,
-			     const char *status, double value, const char *error)
-{
-	struct got g;
-	memset(&g, 0, sizeof g);
-	int64_t end = now_ms() + WAIT_MS;
-	for (size_t k = from;; k++) {
-		int64_t left = end - now_ms();
-		const struct ioca_harness_record *r =
-			ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
-		if (!r)
-			fail_msg("no telemetry with %s %s (%g / %s) after record %zu; newest: %s", name,
-				 status, value, error ? error : "-", from, last_with(h, name));
-		if (reading_in(r->json, name, &g) && matches(&g, status, value, error)) {
-			g.record = k;
-			return g;
-		}
-	}
-}
-
-/* The record index of the match: later expectations start from it. */
-static size_t expect_ok(struct ioca_harness *h, const char *name, size_t from, double value,
-			const char *unit)
-{
-	struct got g = wait_match(h, name, from, "ok", value, NULL);
-	assert_string_equal(g.unit, unit);
-	return g.record;
-}
-
-static size_t expect_error(struct ioca_harness *h, const char *name, size_t from,
-			   const char *error)
-{
-	return wait_match(h, name, from, "error", 0.0, error).record;
-}
-
-static void expect_event(struct ioca_harness *h, const char *type, size_t skip, const char *error,
-			 const char *reading)
-{
-	const struct ioca_harness_record *r = ioca_harness_wait_for_nth(h, type, skip, WAIT_MS);
-	if (!r)
-		fail_msg("no %s event #%zu", type, skip + 1);
-	cJSON *root = cJSON_Parse(r->json);
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-	assert_true(cJSON_IsString(e));
-	assert_string_equal(e->valuestring, error);
-	int listed = 0;
-	const cJSON *n;
-	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(root, "readings"))
-		listed |= cJSON_IsString(n) && strcmp(n->valuestring, reading) == 0;
-	if (!listed)
-		fail_msg("%s event does not list %s: %s", type, reading, r->json);
-	cJSON_Delete(root);
-}
+/* Readings match exactly (values to EPS) within WAIT_MS. */
+static const struct ioca_expect EXPECT = { .wait_ms = WAIT_MS, .eps = EPS, .strict_value = false };
 
 static struct ioca_harness *start(const char *root, const char *devices)
 {
@@ -198,18 +77,18 @@ static void test_values_and_units(void **state)
 		"    { channel = \"voltage1\"; name = \"battery\"; scale = 2.0; unit = \"Vbat\"; } ); },"
 		"{ type = \"hwmon\"; device = \"coretemp\"; },"
 		"{ type = \"hwmon\"; device = \"hwmon1\"; prefix = \"board_\"; }");
-	expect_ok(h, "air_temp", 0, 25.0, "degC");
-	expect_ok(h, "pressure", 0, 1007.5, "hPa");
-	expect_ok(h, "rh", 0, 61.25, "%RH");
-	expect_ok(h, "battery", 0, 6.144, "Vbat"); /* 2048 * 1.5 mV * 2 */
-	expect_ok(h, "coretemp_temp1", 0, 45.0, "degC");
-	expect_ok(h, "coretemp_temp2", 0, -5.5, "degC");
-	expect_ok(h, "board_in0", 0, 1.224, "V");
-	expect_ok(h, "board_fan1", 0, 1350.0, "rpm");
-	expect_ok(h, "board_power1", 0, 12.5, "W");
+	ioca_expect_ok(&EXPECT, h, "air_temp", 0, 25.0, "degC");
+	ioca_expect_ok(&EXPECT, h, "pressure", 0, 1007.5, "hPa");
+	ioca_expect_ok(&EXPECT, h, "rh", 0, 61.25, "%RH");
+	ioca_expect_ok(&EXPECT, h, "battery", 0, 6.144, "Vbat"); /* 2048 * 1.5 mV * 2 */
+	ioca_expect_ok(&EXPECT, h, "coretemp_temp1", 0, 45.0, "degC");
+	ioca_expect_ok(&EXPECT, h, "coretemp_temp2", 0, -5.5, "degC");
+	ioca_expect_ok(&EXPECT, h, "board_in0", 0, 1.224, "V");
+	ioca_expect_ok(&EXPECT, h, "board_fan1", 0, 1350.0, "rpm");
+	ioca_expect_ok(&EXPECT, h, "board_power1", 0, 12.5, "W");
 	/* a new value shows up at the next poll */
 	fake_sysfs_write(root, "class/hwmon/hwmon0/temp1_input", "47125");
-	expect_ok(h, "coretemp_temp1", 0, 47.125, "degC");
+	ioca_expect_ok(&EXPECT, h, "coretemp_temp1", 0, 47.125, "degC");
 	assert_int_equal(ioca_harness_count(h, "sensor.fault"), 0);
 	assert_int_equal(ioca_harness_stat(h, "read_errors"), 0);
 	finish(h);
@@ -227,30 +106,30 @@ static void test_missing_and_unreadable(void **state)
 		"    { channel = \"voltage0\"; name = \"v0\"; },"
 		"    { channel = \"voltage9\"; name = \"v9\"; } ); },"
 		"{ type = \"hwmon\"; device = \"nosuch\"; channels = ( { channel = \"temp1\"; name = \"ghost\"; } ); }");
-	expect_ok(h, "air_temp", 0, 25.0, "degC");
-	expect_ok(h, "v0", 0, 0.805664062, "V");
-	expect_error(h, "v9", 0, "missing in_voltage9_raw");
-	expect_error(h, "ghost", 0, "device_not_found");
-	expect_event(h, "sensor.fault", 0, "missing in_voltage9_raw", "v9");
+	ioca_expect_ok(&EXPECT, h, "air_temp", 0, 25.0, "degC");
+	ioca_expect_ok(&EXPECT, h, "v0", 0, 0.805664062, "V");
+	ioca_expect_error(&EXPECT, h, "v9", 0, "missing in_voltage9_raw");
+	ioca_expect_error(&EXPECT, h, "ghost", 0, "device_not_found");
+	ioca_expect_event(&EXPECT, h, "sensor.fault", 0, "missing in_voltage9_raw", "v9");
 	assert_true(ioca_harness_stat(h, "devices_missing") >= 2);
 
 	/* the scale file turns into a directory: a real read error (EISDIR) */
 	snprintf(rel, sizeof rel, "%sin_temp_scale", d0);
 	fake_sysfs_make_dir(root, rel);
 	size_t n = ioca_harness_count(h, "telemetry");
-	n = expect_error(h, "air_temp", n, "unreadable in_temp_scale: Is a directory");
+	n = ioca_expect_error(&EXPECT, h, "air_temp", n, "unreadable in_temp_scale: Is a directory");
 	/* the raw file becomes a FIFO nobody writes: nothing to read */
 	fake_sysfs_unlink(root, rel);
 	fake_sysfs_write(root, rel, "10.000000");
 	snprintf(rel, sizeof rel, "%sin_temp_raw", d0);
 	fake_sysfs_make_fifo(root, rel);
-	n = expect_error(h, "air_temp", n, "empty in_temp_raw");
+	n = ioca_expect_error(&EXPECT, h, "air_temp", n, "empty in_temp_raw");
 	/* the raw file vanishes */
 	fake_sysfs_unlink(root, rel);
-	n = expect_error(h, "air_temp", n, "missing in_temp_raw");
+	n = ioca_expect_error(&EXPECT, h, "air_temp", n, "missing in_temp_raw");
 	/* and comes back: sensor.recovered */
 	fake_sysfs_write(root, rel, "2512");
-	expect_ok(h, "air_temp", n, 25.0, "degC");
+	ioca_expect_ok(&EXPECT, h, "air_temp", n, 25.0, "degC");
 	const struct ioca_harness_record *rec = ioca_harness_wait_for(h, "sensor.recovered", WAIT_MS);
 	assert_non_null(rec);
 	assert_int_equal(ioca_harness_log_count(h, IOCA_LOG_WARNING, "unreadable in_temp_scale"), 1);
@@ -264,7 +143,7 @@ static void test_hwmon_renumbered(void **state)
 	struct ioca_harness *h = start(root,
 		"{ type = \"hwmon\"; device = \"coretemp\"; channels = ("
 		"    { channel = \"temp1\"; name = \"cpu\"; } ); }");
-	expect_ok(h, "cpu", 0, 45.0, "degC");
+	ioca_expect_ok(&EXPECT, h, "cpu", 0, 45.0, "degC");
 	/* the driver reloads and comes back as hwmon7 */
 	char from[PATH_MAX + 32];
 	char to[PATH_MAX + 32];
@@ -272,7 +151,7 @@ static void test_hwmon_renumbered(void **state)
 	snprintf(to, sizeof to, "%s/class/hwmon/hwmon7", root);
 	assert_int_equal(rename(from, to), 0);
 	fake_sysfs_write(root, "class/hwmon/hwmon7/temp1_input", "51000");
-	expect_ok(h, "cpu", 0, 51.0, "degC");
+	ioca_expect_ok(&EXPECT, h, "cpu", 0, 51.0, "degC");
 	assert_int_equal(ioca_harness_log_count(h, IOCA_LOG_WARNING, "disappeared"), 1);
 	assert_int_equal(ioca_harness_count(h, "sensor.fault"), 0);
 	finish(h);
@@ -286,12 +165,12 @@ static void test_device_appears_late(void **state)
 	struct ioca_harness *h = start(root,
 		"{ device = \"sht4x\"; channels = ( { channel = \"humidityrelative\"; name = \"rh\"; "
 		"valid_min = 0.0; valid_max = 100.0; } ); }");
-	expect_error(h, "rh", 0, "device_not_found");
-	expect_event(h, "sensor.fault", 0, "device_not_found", "rh");
+	ioca_expect_error(&EXPECT, h, "rh", 0, "device_not_found");
+	ioca_expect_event(&EXPECT, h, "sensor.fault", 0, "device_not_found", "rh");
 	fake_sysfs_write(root, "bus/iio/devices/iio:device5/in_humidityrelative_input", "55500");
 	fake_sysfs_write(root, "bus/iio/devices/iio:device5/name", "sht4x");
-	expect_ok(h, "rh", 0, 55.5, "%RH");
-	expect_event(h, "sensor.recovered", 0, "device_not_found", "rh");
+	ioca_expect_ok(&EXPECT, h, "rh", 0, 55.5, "%RH");
+	ioca_expect_event(&EXPECT, h, "sensor.recovered", 0, "device_not_found", "rh");
 	finish(h);
 	fake_sysfs_unlink(root, "bus/iio/devices/iio:device5/in_humidityrelative_input");
 	fake_sysfs_unlink(root, "bus/iio/devices/iio:device5/name");

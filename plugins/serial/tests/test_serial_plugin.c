@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "plugin_harness.h"
+#include "reading_expect.h"
 
 #define WAIT_MS 5000
 #define STOP_LIMIT_MS 1000
@@ -39,14 +39,8 @@ struct instrument {
 	char link[272];
 };
 
-struct got {
-	char status[16];
-	char error[64];
-	char unit[16];
-	double value;
-	int has_value;
-	size_t record; /* index among telemetry records */
-};
+/* Readings match exactly (values to EPS) within WAIT_MS; a value is a number or null. */
+static const struct ioca_expect EXPECT = { .wait_ms = WAIT_MS, .eps = EPS, .strict_value = true };
 
 static void instrument_open(struct instrument *in)
 {
@@ -119,114 +113,6 @@ static void wait_stat(struct ioca_harness *h, const char *name, double value)
 	}
 }
 
-static int reading_in(const char *json, const char *name, struct got *g)
-{
-	cJSON *root = cJSON_Parse(json);
-	int found = 0;
-	const cJSON *r;
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(root, "readings"))
-	{
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "name");
-		if (!cJSON_IsString(n) || strcmp(n->valuestring, name) != 0)
-			continue;
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "status");
-		const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
-		const cJSON *unit = cJSON_GetObjectItemCaseSensitive(r, "unit");
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "value");
-		snprintf(g->status, sizeof g->status, "%s", cJSON_IsString(st) ? st->valuestring : "");
-		snprintf(g->error, sizeof g->error, "%s", cJSON_IsString(err) ? err->valuestring : "");
-		snprintf(g->unit, sizeof g->unit, "%s", cJSON_IsString(unit) ? unit->valuestring : "");
-		g->has_value = cJSON_IsNumber(v);
-		g->value = g->has_value ? v->valuedouble : NAN;
-		if (!cJSON_IsNull(v) && !g->has_value)
-			fail_msg("reading %s: value neither number nor null", name);
-		found = 1;
-		break;
-	}
-	cJSON_Delete(root);
-	return found;
-}
-
-/* JSON of the newest record mentioning `name` (for failure messages). */
-static const char *last_with(struct ioca_harness *h, const char *name)
-{
-	for (size_t i = ioca_harness_count(h, NULL); i-- > 0;) {
-		const struct ioca_harness_record *r = ioca_harness_get(h, i);
-		if (r && r->json && strstr(r->json, name))
-			return r->json;
-	}
-	return "none";
-}
-
-/* Whether reading `g` is what is expected: status, then value (ok) or reason (error). */
-static int matches(const struct got *g, const char *status, double value, const char *error)
-{
-	if (strcmp(g->status, status) != 0)
-		return 0;
-	if (strcmp(status, "error") == 0)
-		return !g->has_value && strcmp(g->error, error) == 0;
-	return g->has_value && fabs(g->value - value) <= EPS;
-}
-
-/*
- * Wait for a telemetry record at index >= from whose reading `name` has the
- * expected status and value (ok) or reason (error); fails with the newest
- * record naming the reading when none comes within WAIT_MS.
- */
-static struct got wait_match(struct ioca_harness *h, const char *name, size_t from,
-			     const char *status, double value, const char *error)
-{
-	struct got g;
-	memset(&g, 0, sizeof g);
-	int64_t end = now_ms() + WAIT_MS;
-	for (size_t k = from;; k++) {
-		int64_t left = end - now_ms();
-		const struct ioca_harness_record *r =
-			ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
-		if (!r)
-			fail_msg("no telemetry with %s %s (%g / %s) after record %zu; newest: %s", name,
-				 status, value, error ? error : "-", from, last_with(h, name));
-		if (reading_in(r->json, name, &g) && matches(&g, status, value, error)) {
-			g.record = k;
-			return g;
-		}
-	}
-}
-
-/* The record index of the match: later expectations start from it. */
-static size_t expect_ok(struct ioca_harness *h, const char *name, size_t from, double value,
-			const char *unit)
-{
-	struct got g = wait_match(h, name, from, "ok", value, NULL);
-	assert_string_equal(g.unit, unit);
-	return g.record;
-}
-
-static size_t expect_error(struct ioca_harness *h, const char *name, size_t from,
-			   const char *error)
-{
-	return wait_match(h, name, from, "error", 0.0, error).record;
-}
-
-/* The skip-th event of `type`: its data must name `error` and list `reading`. */
-static void expect_event(struct ioca_harness *h, const char *type, size_t skip,
-			 const char *error, const char *reading)
-{
-	const struct ioca_harness_record *r = ioca_harness_wait_for_nth(h, type, skip, WAIT_MS);
-	if (!r)
-		fail_msg("no %s event #%zu", type, skip + 1);
-	cJSON *root = cJSON_Parse(r->json);
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-	assert_true(cJSON_IsString(e));
-	assert_string_equal(e->valuestring, error);
-	int listed = 0;
-	const cJSON *n;
-	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(root, "readings"))
-		listed |= cJSON_IsString(n) && strcmp(n->valuestring, reading) == 0;
-	assert_true(listed);
-	cJSON_Delete(root);
-}
-
 static size_t telemetry_count(struct ioca_harness *h)
 {
 	return ioca_harness_count(h, "telemetry");
@@ -281,16 +167,16 @@ static void test_nmea_valid(void **state)
 	instrument_open(in);
 	struct ioca_harness *h = start(in, "protocol = \"nmea\";");
 	send_nmea(in, "WIMDA,29.7544,I,1.0076,B,26.8,C,,C,71.5,,21.2,C,135.0,T,,M,5.8,N,3.0,M");
-	expect_ok(h, "pressure", 0, 1007.6, "hPa");
-	expect_ok(h, "air_temp", 0, 26.8, "degC");
-	expect_ok(h, "humidity", 0, 71.5, "%RH");
-	expect_ok(h, "dew_point", 0, 21.2, "degC");
-	expect_ok(h, "wind_dir_true", 0, 135.0, "deg");
-	expect_ok(h, "wind_speed", 0, 3.0, "m/s");
+	ioca_expect_ok(&EXPECT, h, "pressure", 0, 1007.6, "hPa");
+	ioca_expect_ok(&EXPECT, h, "air_temp", 0, 26.8, "degC");
+	ioca_expect_ok(&EXPECT, h, "humidity", 0, 71.5, "%RH");
+	ioca_expect_ok(&EXPECT, h, "dew_point", 0, 21.2, "degC");
+	ioca_expect_ok(&EXPECT, h, "wind_dir_true", 0, 135.0, "deg");
+	ioca_expect_ok(&EXPECT, h, "wind_speed", 0, 3.0, "m/s");
 	size_t n = telemetry_count(h);
 	send_nmea(in, "WIMWV,214.8,R,36.0,K,A");
-	expect_ok(h, "wind_angle_relative", n, 214.8, "deg");
-	expect_ok(h, "wind_speed_relative", n, 10.0, "m/s");
+	ioca_expect_ok(&EXPECT, h, "wind_angle_relative", n, 214.8, "deg");
+	ioca_expect_ok(&EXPECT, h, "wind_speed_relative", n, 10.0, "m/s");
 	/* a sentence type that is not decoded is counted, not published */
 	send_nmea(in, "GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,");
 	wait_stat(h, "unsupported_sentences", 1);
@@ -307,23 +193,23 @@ static void test_nmea_bad_lines(void **state)
 	instrument_open(in);
 	struct ioca_harness *h = start(in, "protocol = \"nmea\"; fault_after = 2; max_line = 80;");
 	send_nmea(in, "WIMWV,10.0,R,2.0,M,A");
-	expect_ok(h, "wind_speed_relative", 0, 2.0, "m/s");
+	ioca_expect_ok(&EXPECT, h, "wind_speed_relative", 0, 2.0, "m/s");
 
 	/* wrong checksum, twice: error samples, then sensor.fault */
 	size_t n = telemetry_count(h);
 	send_text(in, "$WIMWV,10.0,R,2.0,M,A*00\r\n");
-	expect_error(h, "wind_speed_relative", n, "checksum");
+	ioca_expect_error(&EXPECT, h, "wind_speed_relative", n, "checksum");
 	n = telemetry_count(h);
 	send_text(in, "$WIMWV,11.0,R,2.5,M,A*7F\r\n");
-	expect_error(h, "wind_angle_relative", n, "checksum");
-	expect_event(h, "sensor.fault", 0, "checksum", "wind_speed_relative");
+	ioca_expect_error(&EXPECT, h, "wind_angle_relative", n, "checksum");
+	ioca_expect_event(&EXPECT, h, "sensor.fault", 0, "checksum", "wind_speed_relative");
 	assert_int_equal(ioca_harness_stat(h, "checksum_errors"), 2);
 	/* the keys the instrument never sent (true wind) did not appear */
 	for (size_t i = 0; i < ioca_harness_count(h, NULL); i++) {
 		const struct ioca_harness_record *r = ioca_harness_get(h, i);
-		struct got g;
+		struct ioca_expect_reading g;
 		assert_false(r->kind == IOCA_HARNESS_TELEMETRY &&
-			     reading_in(r->json, "wind_angle_true", &g));
+			     ioca_expect_reading_in(&EXPECT, r->json, "wind_angle_true", &g));
 	}
 
 	/* garbage and an over-long line are counted and dropped; nothing published */
@@ -339,8 +225,8 @@ static void test_nmea_bad_lines(void **state)
 
 	/* the next good sentence is read whole and ends the fault */
 	send_nmea(in, "WIMWV,12.0,R,4.0,M,A");
-	expect_ok(h, "wind_speed_relative", n, 4.0, "m/s");
-	expect_event(h, "sensor.recovered", 0, "checksum", "wind_speed_relative");
+	ioca_expect_ok(&EXPECT, h, "wind_speed_relative", n, 4.0, "m/s");
+	ioca_expect_event(&EXPECT, h, "sensor.recovered", 0, "checksum", "wind_speed_relative");
 	assert_int_equal(ioca_harness_stat(h, "garbage_lines"), 3);
 	assert_int_equal(ioca_harness_stat(h, "lines_overlong"), 1);
 	assert_int_equal(ioca_harness_count(h, "sensor.fault"), 1);
@@ -358,19 +244,20 @@ static void test_kv_fields(void **state)
 		"           { name = \"temp_f\"; key = \"T\"; unit = \"degC\"; scale = 0.1; offset = -40.0; },"
 		"           { name = \"rh\"; key = \"RH\"; unit = \"%RH\"; valid_min = 0.0; valid_max = 100.0; } );");
 	send_text(in, "PM2.5=35.2ug/m3 T=652 RH=61.5 other=1\r\n");
-	expect_ok(h, "pm25", 0, 35.2, "ug/m3");
-	expect_ok(h, "temp_f", 0, 25.2, "degC");
-	expect_ok(h, "rh", 0, 61.5, "%RH");
+	ioca_expect_ok(&EXPECT, h, "pm25", 0, 35.2, "ug/m3");
+	ioca_expect_ok(&EXPECT, h, "temp_f", 0, 25.2, "degC");
+	ioca_expect_ok(&EXPECT, h, "rh", 0, 61.5, "%RH");
 	/* keys without a field are not published */
 	for (size_t i = 0; i < ioca_harness_count(h, NULL); i++) {
 		const struct ioca_harness_record *r = ioca_harness_get(h, i);
-		struct got g;
-		assert_false(r->kind == IOCA_HARNESS_TELEMETRY && reading_in(r->json, "other", &g));
+		struct ioca_expect_reading g;
+		assert_false(r->kind == IOCA_HARNESS_TELEMETRY &&
+			     ioca_expect_reading_in(&EXPECT, r->json, "other", &g));
 	}
 	size_t n = telemetry_count(h);
 	send_text(in, "PM2.5=ERR T=652 RH=140\r\n");
-	expect_error(h, "pm25", n, "parse");
-	expect_error(h, "rh", n, "out_of_range");
+	ioca_expect_error(&EXPECT, h, "pm25", n, "parse");
+	ioca_expect_error(&EXPECT, h, "rh", n, "out_of_range");
 	finish(h);
 	instrument_close(in);
 }
@@ -384,24 +271,24 @@ static void test_csv_columns(void **state)
 		"fields = ( { name = \"pm10\"; column = 3; unit = \"ug/m3\"; },"
 		"           { name = \"level\"; column = 5; unit = \"m\"; scale = 0.01; } );");
 	send_text(in, "2026-11-25T10:00:00;ST01;35.2;48.0;x;\"1234\"\n");
-	expect_ok(h, "pm10", 0, 48.0, "ug/m3");
-	expect_ok(h, "level", 0, 12.34, "m");
+	ioca_expect_ok(&EXPECT, h, "pm10", 0, 48.0, "ug/m3");
+	ioca_expect_ok(&EXPECT, h, "level", 0, 12.34, "m");
 	size_t n = telemetry_count(h);
 	send_text(in, "2026-11-25T10:01:00;ST01;35.2;n/a\n");
-	expect_error(h, "pm10", n, "parse");
-	expect_error(h, "level", n, "missing_column");
+	ioca_expect_error(&EXPECT, h, "pm10", n, "parse");
+	ioca_expect_error(&EXPECT, h, "level", n, "missing_column");
 	n = telemetry_count(h);
 	send_text(in, "2026-11-25T10:02:00;ST01;35.2;50.0; E ;\"1300\"\n");
-	expect_error(h, "pm10", n, "instrument_status:E");
-	expect_error(h, "level", n, "instrument_status:E");
+	ioca_expect_error(&EXPECT, h, "pm10", n, "instrument_status:E");
+	ioca_expect_error(&EXPECT, h, "level", n, "instrument_status:E");
 	send_text(in, "1;\"unterminated\n");
 	wait_stat(h, "garbage_lines", 1);
 	finish(h);
 	instrument_close(in);
 }
 
-static struct got wait_status(struct ioca_harness *h, const char *name, size_t from,
-			     const char *status)
+static struct ioca_expect_reading wait_status(struct ioca_harness *h, const char *name, size_t from,
+					      const char *status)
 {
 	int64_t end = now_ms() + WAIT_MS;
 	for (size_t k = from;; k++) {
@@ -409,9 +296,11 @@ static struct got wait_status(struct ioca_harness *h, const char *name, size_t f
 		const struct ioca_harness_record *r =
 			ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
 		if (!r)
-			fail_msg("no %s with status %s; newest: %s", name, status, last_with(h, name));
-		struct got g;
-		if (reading_in(r->json, name, &g) && strcmp(g.status, status) == 0) {
+			fail_msg("no %s with status %s; newest: %s", name, status,
+				 ioca_expect_last_with(h, name));
+		struct ioca_expect_reading g;
+		if (ioca_expect_reading_in(&EXPECT, r->json, name, &g) &&
+		    strcmp(g.status, status) == 0) {
 			g.record = k;
 			return g;
 		}
@@ -427,25 +316,26 @@ static void test_instrument_status(void **state)
 		"error_values = [ \"FAIL\" ]; fault_after = 1;"
 		"rules = ( { reading = \"no2\"; high = 100.0; } );");
 	send_text(in, "no2=20 ST=OK\n");
-	size_t at = expect_ok(h, "no2", 0, 20.0, "");
+	size_t at = ioca_expect_ok(&EXPECT, h, "no2", 0, 20.0, "");
 	/* calibrating: the value is published with its status and drives no rule */
 	send_text(in, "no2=400 ST=ZERO\n");
-	struct got g = wait_status(h, "no2", at + 1, "calibrating");
+	struct ioca_expect_reading g = wait_status(h, "no2", at + 1, "calibrating");
 	assert_true(g.has_value);
 	assert_true(fabs(g.value - 400.0) <= EPS);
 	/* instrument error: the line's readings fail with the status text */
 	send_text(in, "no2=21 ST=FAIL\n");
-	expect_error(h, "no2", g.record + 1, "instrument_status:FAIL");
-	expect_event(h, "sensor.fault", 0, "instrument_status:FAIL", "no2");
+	ioca_expect_error(&EXPECT, h, "no2", g.record + 1, "instrument_status:FAIL");
+	ioca_expect_event(&EXPECT, h, "sensor.fault", 0, "instrument_status:FAIL", "no2");
 	send_text(in, "no2=22 ST=OK\n");
-	expect_ok(h, "no2", g.record + 1, 22.0, "");
-	expect_event(h, "sensor.recovered", 0, "instrument_status:FAIL", "no2");
+	ioca_expect_ok(&EXPECT, h, "no2", g.record + 1, 22.0, "");
+	ioca_expect_event(&EXPECT, h, "sensor.recovered", 0, "instrument_status:FAIL", "no2");
 	assert_int_equal(ioca_harness_count(h, "threshold.exceeded"), 0);
 	/* the status key itself is no reading */
 	for (size_t i = 0; i < ioca_harness_count(h, NULL); i++) {
 		const struct ioca_harness_record *r = ioca_harness_get(h, i);
-		struct got x;
-		assert_false(r->kind == IOCA_HARNESS_TELEMETRY && reading_in(r->json, "ST", &x));
+		struct ioca_expect_reading x;
+		assert_false(r->kind == IOCA_HARNESS_TELEMETRY &&
+			     ioca_expect_reading_in(&EXPECT, r->json, "ST", &x));
 	}
 	finish(h);
 	instrument_close(in);
@@ -457,10 +347,10 @@ static void test_silent_device(void **state)
 	instrument_open(in);
 	struct ioca_harness *h = start(in, "protocol = \"kv\"; fault_after = 2; silence_timeout = 0.5;");
 	send_text(in, "level=1.25\n");
-	size_t ok_at = expect_ok(h, "level", 0, 1.25, "");
+	size_t ok_at = ioca_expect_ok(&EXPECT, h, "level", 0, 1.25, "");
 	/* silence: no_data after 0.5 s, again 0.5 s later -> sensor.fault */
-	expect_error(h, "level", ok_at, "no_data");
-	expect_event(h, "sensor.fault", 0, "no_data", "level");
+	ioca_expect_error(&EXPECT, h, "level", ok_at, "no_data");
+	ioca_expect_event(&EXPECT, h, "sensor.fault", 0, "no_data", "level");
 	int64_t ok_ms = ioca_harness_wait_for_nth(h, "telemetry", ok_at, 0)->mono_ms;
 	int64_t fault_ms = ioca_harness_wait_for(h, "sensor.fault", 0)->mono_ms;
 	/* two silence_timeout rounds after the last data (one poll slice of slack) */
@@ -473,8 +363,8 @@ static void test_silent_device(void **state)
 	size_t n = telemetry_count(h);
 	assert_true(n > ok_at);
 	send_text(in, "level=1.5\n");
-	expect_ok(h, "level", n, 1.5, "");
-	expect_event(h, "sensor.recovered", 0, "no_data", "level");
+	ioca_expect_ok(&EXPECT, h, "level", n, 1.5, "");
+	ioca_expect_event(&EXPECT, h, "sensor.recovered", 0, "no_data", "level");
 	assert_int_equal(ioca_harness_count(h, "sensor.fault"), 1);
 	finish(h);
 	instrument_close(in);
@@ -486,13 +376,13 @@ static void test_device_disappears(void **state)
 	instrument_open(in);
 	struct ioca_harness *h = start(in, "protocol = \"kv\"; fault_after = 2; silence_timeout = 30.0;");
 	send_text(in, "level=2\n");
-	expect_ok(h, "level", 0, 2.0, "");
+	ioca_expect_ok(&EXPECT, h, "level", 0, 2.0, "");
 	size_t n = telemetry_count(h);
 	/* unplug: the pty goes away and its link dangles */
 	instrument_close(in);
 	unlink(in->link);
-	expect_error(h, "level", n, "disconnected");
-	expect_event(h, "sensor.fault", 0, "open_failed", "level");
+	ioca_expect_error(&EXPECT, h, "level", n, "disconnected");
+	ioca_expect_event(&EXPECT, h, "sensor.fault", 0, "open_failed", "level");
 	wait_stat(h, "open_failures", 2);
 	assert_int_equal(ioca_harness_stat(h, "disconnects"), 1);
 	assert_int_equal(ioca_harness_stat(h, "connected"), 0);
@@ -502,8 +392,8 @@ static void test_device_disappears(void **state)
 	assert_int_equal(ioca_harness_stat(h, "connected"), 1);
 	n = telemetry_count(h);
 	send_text(in, "level=3\n");
-	expect_ok(h, "level", n, 3.0, "");
-	expect_event(h, "sensor.recovered", 0, "open_failed", "level");
+	ioca_expect_ok(&EXPECT, h, "level", n, 3.0, "");
+	ioca_expect_event(&EXPECT, h, "sensor.recovered", 0, "open_failed", "level");
 	finish(h);
 	instrument_close(in);
 }
