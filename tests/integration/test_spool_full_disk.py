@@ -37,8 +37,13 @@ class SpoolFullDiskTest(it.AgentTestCase):
         if not can_mount():
             self.skipTest("cannot mount a tmpfs in a private mount namespace here "
                           "(tests/unit/test_spool_disk.c covers the spool with its write seam)")
-        broker = it.Broker(self.tmp, persistence=False)
+        # the subscriber's persistent session exists before the agent can publish,
+        # so nothing the agent sends after the broker returns can miss it
+        broker = it.Broker(self.tmp, persistence=True)
         self.addCleanup(broker.kill)
+        broker.start()
+        sub = self.subscriber(broker.port, topics=("ioc/itest-agent/#",), qos=1, persistent=True)
+        broker.stop()
         spool = {"spool": {"segment_bytes": 65536, "memory_buffer_bytes": 262144, "fsync": "interval"}}
         agent = self.agent(start=False, broker_url=broker.url,
                            instances=[it.sim("sim-1", rate=RATE, kind="event", count=COUNT,
@@ -62,8 +67,11 @@ class SpoolFullDiskTest(it.AgentTestCase):
         self.assertTrue(agent.running(), agent.log()[-3000:])
 
         broker.start()
-        sub = self.subscriber(broker.port, topics=("ioc/itest-agent/#",), qos=1, persistent=True)
         self.assertTrue(agent.wait_log("writing to disk again", 60), agent.log()[-3000:])
+        def sim_done():  # under load the sim may still be catching up on its schedule
+            ms = sub.messages(it.topic_is("ioc/itest-agent/metrics"))
+            return ms and ms[-1].json()["instances"]["sim-1"]["events_in"] >= COUNT
+        self.assertTrue(it.wait_until(sim_done, 90, interval=0.2), "the sim did not finish")
         last = [0, time.monotonic()]
 
         def quiet():  # no new event for QUIET_S (metrics keep coming every second)
