@@ -27,6 +27,7 @@ Run one file by hand from a build folder B:
 import calendar
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -51,6 +52,9 @@ PLUGIN_DIR = os.environ.get("IOCA_PLUGIN_DIR", "")
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 START_TIMEOUT_S = 10.0
+EPHEMERAL_LOW_DEFAULT = 32768
+FREE_PORT_SPAN = 12000
+FREE_PORT_TRIES = 200
 STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.05
 
@@ -60,7 +64,24 @@ POLL_INTERVAL_S = 0.05
 # --------------------------------------------------------------------------
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing uses right now, taken below the
+    kernel's ephemeral range: a test that stops a server and starts it again on
+    the same port must not find it taken by some client connection meanwhile."""
+    low = EPHEMERAL_LOW_DEFAULT
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    first = max(1024, low - FREE_PORT_SPAN)
+    for _ in range(FREE_PORT_TRIES):
+        port = random.randrange(first, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #define START_TIMEOUT_MS 10000
+#define EPHEMERAL_LOW_DEFAULT 32768
+#define FREE_PORT_SPAN 12000
+#define FREE_PORT_TRIES 200
 #define STOP_TIMEOUT_MS 5000
 #define POLL_STEP_MS 20
 #define CERT_DAYS "2"
@@ -73,19 +76,41 @@ static void sleep_ms(int ms)
 		;
 }
 
-int ioca_free_port(void)
+static int bind_probe(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
-	int port = -1;
+	int got = -1;
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
+		got = ntohs(a.sin_port);
 	close(fd);
-	return port;
+	return got;
+}
+
+/* Below the kernel's ephemeral range: a server stopped and started again on
+ * the same port must not find it taken by a client connection meanwhile. */
+int ioca_free_port(void)
+{
+	int low = EPHEMERAL_LOW_DEFAULT, high;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	if (f) {
+		if (fscanf(f, "%d %d", &low, &high) != 2)
+			low = EPHEMERAL_LOW_DEFAULT;
+		fclose(f);
+	}
+	int first = low - FREE_PORT_SPAN > 1024 ? low - FREE_PORT_SPAN : 1024;
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	for (int i = 0; i < FREE_PORT_TRIES && first < low; i++) {
+		int port = first + (int)(rand_r(&seed) % (unsigned)(low - first));
+		if (bind_probe(port) == port)
+			return port;
+	}
+	return bind_probe(0);
 }
 
 int ioca_wait_port(int port, int timeout_ms)

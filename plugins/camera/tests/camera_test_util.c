@@ -4,6 +4,8 @@
  */
 #include "camera_test_util.h"
 
+#include "broker.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -175,14 +177,9 @@ void ct_signal(pid_t pid, int sig)
 
 int ct_free_port(void)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(s >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t l = sizeof a;
-	getsockname(s, (struct sockaddr *)&a, &l);
-	close(s);
-	return ntohs(a.sin_port);
+	int port = ioca_free_port();
+	assert_true(port > 0);
+	return port;
 }
 
 struct ioca_harness *ct_harness(const char *options)
