@@ -80,7 +80,7 @@ static int list_plugins(const char *path, int verbose)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], IOCA_WORKER_FLAG) == 0)
-		return ioca_worker_main(argc - 1, argv + 1);
+		return ioca_worker_main(argc, argv);
 
 	enum { OPT_LIST_PLUGINS = 256 };
 	static const struct option longopts[] = {

@@ -19,8 +19,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "queue.h"
+
+enum ioca_fsync_mode {
+	IOCA_FSYNC_ALWAYS = 0,
+	IOCA_FSYNC_INTERVAL = 1,
+	IOCA_FSYNC_NEVER = 2,
+};
+
+/* The spool section of the configuration (docs/spool.md). */
+struct ioca_spool_config {
+	int64_t max_bytes;
+	int64_t max_age_s;        /* 0: no age bound */
+	enum ioca_fsync_mode fsync;
+	int fsync_interval_ms;
+	int inflight;
+	int64_t memory_buffer_bytes; /* held in memory while the disk refuses writes */
+	int64_t segment_bytes;    /* size at which a segment file is closed */
+};
 
 /*
  * Reports for the core (agent.spool_corrupt / agent.spool_dropped events,

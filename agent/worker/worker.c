@@ -138,26 +138,26 @@ static int read_options(config_t *cfg)
 	return rc;
 }
 
-static void limit_memory(long long mb, const char *name)
+static void limit_memory(int64_t mb, const char *name)
 {
 	if (mb <= 0)
 		return;
 	struct rlimit rl = {.rlim_cur = (rlim_t)mb * BYTES_PER_MIB,
 			    .rlim_max = (rlim_t)mb * BYTES_PER_MIB};
 	if (setrlimit(RLIMIT_AS, &rl) != 0)
-		ioca_warn("[%s] cannot set memory limit of %lld MiB: %m", name, mb);
+		ioca_warn("[%s] cannot set memory limit of %lld MiB: %m", name, (long long)mb);
 }
 
 int ioca_worker_main(int argc, char **argv)
 {
-	if (argc != 6) {
-		fprintf(stderr,
-			"usage: iocagent --worker NAME PLUGIN_PATH LOG_LEVEL MEMORY_MB MAX_RATE\n");
+	struct ioca_worker_args args;
+	char err[512] = "";
+	if (ioca_worker_args_decode(argc, argv, &args, err, sizeof err) != 0) {
+		fprintf(stderr, "iocagent worker: %s\n", err);
 		return IOCA_WORKER_EXIT_SETUP_FAILED;
 	}
-	struct worker w = {.name = argv[1], .sig_fd = -1, .wake_pipe = {-1, -1}};
-	const char *plugin_path = argv[2];
-	ioca_log_init(atoi(argv[3]));
+	struct worker w = {.name = args.name, .sig_fd = -1, .wake_pipe = {-1, -1}};
+	ioca_log_init(args.log_level);
 
 	/* die with the core, whatever the plugin is doing (had the core already
 	 * gone, the socket reads EOF and the worker stops by itself) */
@@ -173,15 +173,14 @@ int ioca_worker_main(int argc, char **argv)
 		ioca_error("[%s] worker setup: %m", w.name);
 		return IOCA_WORKER_EXIT_SETUP_FAILED;
 	}
-	limit_memory(atoll(argv[4]), w.name);
+	limit_memory(args.memory_limit_mb, w.name);
 
 	config_t cfg;
 	config_init(&cfg);
-	char err[512];
 	const struct ioca_host *host =
-		ioca_worker_host_init(IOCA_WORKER_SOCKET_FD, w.name, strtod(argv[5], NULL));
+		ioca_worker_host_init(IOCA_WORKER_SOCKET_FD, w.name, args.max_rate);
 	if (read_options(&cfg) != IOCA_OK ||
-	    ioca_plugin_open_path(plugin_path, &w.plugin, err, sizeof err) != IOCA_OK) {
+	    ioca_plugin_open_path(args.plugin_path, &w.plugin, err, sizeof err) != IOCA_OK) {
 		if (w.plugin.handle == NULL && err[0])
 			ioca_error("[%s] %s", w.name, err);
 		config_destroy(&cfg);

@@ -32,6 +32,9 @@ const char *ioca_severity_name(enum ioca_severity s);
 /* Whether text is a JSON object, compactly re-encoded into *compact (malloc'd)
  * when compact is not NULL. */
 bool ioca_json_object_valid(const char *text, char **compact);
+/* The same for `len` bytes that need not be NUL-terminated: the check both
+ * the worker (at emit) and the core (on every frame) apply. */
+bool ioca_json_object_valid_len(const char *data, size_t len, char **compact);
 
 /* {"readings":[{"name":..,"value":..,"unit":..,"status":..,"error":..},...]}
  * malloc'd, or NULL on invalid readings (reason in err). */

@@ -36,205 +36,6 @@ static struct ioca_spool *sp(struct ioca_queue *q)
 	return (struct ioca_spool *)q;
 }
 
-/* ---- utilities -------------------------------------------------------- */
-
-void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-	if (!s->cb.corrupt) /* otherwise the owner of the callback reports it */
-		ioca_warn("spool: damaged data in %s: %llu bytes skipped", path, (unsigned long long)bytes);
-	if (s->nreports == IOCA_SPOOL_MAX_PENDING_REPORTS) {
-		/* Fold into the last one rather than grow without bound. */
-		s->reports[s->nreports - 1].bytes += bytes;
-		return;
-	}
-	char *dup = strdup(path);
-	if (!dup)
-		return;
-	s->reports[s->nreports].file = dup;
-	s->reports[s->nreports].bytes = bytes;
-	s->nreports++;
-}
-
-struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id)
-{
-	if (s->nsegs == s->capsegs) {
-		size_t cap = s->capsegs ? s->capsegs * 2 : 16;
-		struct ioca_spool_seg *n = realloc(s->segs, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		s->segs = n;
-		s->capsegs = cap;
-	}
-	struct ioca_spool_seg *g = &s->segs[s->nsegs++];
-	memset(g, 0, sizeof(*g));
-	g->id = id;
-	if (id >= s->next_seg_id)
-		s->next_seg_id = id + 1;
-	return g;
-}
-
-static struct ioca_spool_seg *seg_by_id(struct ioca_spool *s, uint64_t id)
-{
-	size_t lo = 0, hi = s->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->segs[mid].id == id)
-			return &s->segs[mid];
-		if (s->segs[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static struct ioca_spool_seg *active_seg(struct ioca_spool *s)
-{
-	if (s->wfd < 0 || s->nsegs == 0)
-		return NULL;
-	return &s->segs[s->nsegs - 1];
-}
-
-static bool sync_enabled(const struct ioca_spool *s)
-{
-	return s->cfg.fsync != IOCA_FSYNC_NEVER;
-}
-
-static uint64_t delivery_floor(struct ioca_spool *s)
-{
-	if (s->win_n)
-		return ioca_spool_win_at(s, 0)->seq;
-	return s->rd_high_seq + 1;
-}
-
-/* Seqs acked above the floor, ascending: acked window entries and those
- * acked before the last stop, still above the floor. */
-static void collect_acked(struct ioca_spool *s, struct ioca_spool_cursor *c)
-{
-	size_t i = 0, k = 0;
-	while (k < s->n_pre_acked && s->pre_acked[k] <= c->floor)
-		k++;
-	c->n_acked = 0;
-	while (c->n_acked < IOCA_SPOOL_CURSOR_MAX_ACKED) {
-		while (i < s->win_n && ioca_spool_win_at(s, i)->state != IOCA_SPOOL_ENT_ACKED)
-			i++;
-		uint64_t w = i < s->win_n ? ioca_spool_win_at(s, i)->seq : UINT64_MAX;
-		uint64_t p = k < s->n_pre_acked ? s->pre_acked[k] : UINT64_MAX;
-		if (w == UINT64_MAX && p == UINT64_MAX)
-			break;
-		if (w < p) {
-			c->acked[c->n_acked++] = w;
-			i++;
-		} else {
-			c->acked[c->n_acked++] = p;
-			k++;
-			if (w == p)
-				i++;
-		}
-	}
-}
-
-int ioca_spool_store_cursor(struct ioca_spool *s, bool clean)
-{
-	struct ioca_spool_cursor c;
-	memset(&c, 0, sizeof(c));
-	c.floor = delivery_floor(s);
-	c.next_seq = s->next_seq;
-	c.seq_reserved = s->seq_reserved;
-	c.flags = clean ? IOCA_SPOOL_CURSOR_CLEAN : 0;
-	memcpy(c.boot_id, s->boot_id, sizeof(c.boot_id));
-	collect_acked(s, &c);
-	if (ioca_spool_cursor_store(s->dirfd, &c, sync_enabled(s)) != IOCA_OK) {
-		ioca_log_limited(&s->cursor_rl, IOCA_LL_WARNING, "spool: write %s/%s: %s", s->dir,
-				 IOCA_SPOOL_CURSOR_NAME, strerror(errno));
-		return IOCA_ERROR;
-	}
-	ioca_log_resolved(&s->cursor_rl, IOCA_LL_INFO, "spool: cursor written again");
-	s->floor_stored = c.floor;
-	return IOCA_OK;
-}
-
-/* ---- degraded mode ---------------------------------------------------- */
-
-static void close_writer(struct ioca_spool *s)
-{
-	if (s->wfd >= 0) {
-		close(s->wfd);
-		s->wfd = -1;
-	}
-	if (s->nsegs)
-		s->segs[s->nsegs - 1].sealed = true;
-}
-
-void ioca_spool_enter_degraded(struct ioca_spool *s, const char *op, const char *name, int err)
-{
-	close_writer(s);
-	s->retry_at_mono = 0; /* the next tick schedules the retry on its clock */
-	if (s->degraded)
-		return;
-	s->degraded = true;
-	s->degraded_unreported = true;
-	snprintf(s->reason, sizeof(s->reason), "%s %s: %s", op, name, strerror(err));
-	ioca_log_limited(&s->write_rl, IOCA_LL_ERROR,
-			 "spool: %s: %s: holding new records in memory (at most %lld bytes) until the disk accepts writes",
-			 s->dir, s->reason, (long long)s->cfg.memory_buffer_bytes);
-}
-
-static int sync_now(struct ioca_spool *s)
-{
-	if (!s->dirty || s->wfd < 0)
-		return IOCA_OK;
-	s->fsyncs++;
-	if (fdatasync(s->wfd) != 0) {
-		char name[IOCA_SPOOL_SEG_NAME_LEN];
-		ioca_spool_segment_name(s->segs[s->nsegs - 1].id, name);
-		ioca_spool_enter_degraded(s, "fsync", name, errno);
-		s->dirty = false;
-		return IOCA_ERROR;
-	}
-	s->dirty = false;
-	s->last_sync_mono = ioca_now_mono_ms();
-	return IOCA_OK;
-}
-
-/* Seal the active segment (durable unless fsync = never) and start a new one. */
-int ioca_spool_roll(struct ioca_spool *s)
-{
-	if (s->wfd >= 0 && sync_enabled(s) && sync_now(s) != IOCA_OK)
-		return IOCA_ERROR;
-	close_writer(s);
-	uint64_t id = s->next_seg_id;
-	char name[IOCA_SPOOL_SEG_NAME_LEN];
-	ioca_spool_segment_name(id, name);
-	int fd = ioca_spool_segment_create(s->dirfd, id, s->next_seq);
-	if (fd < 0) {
-		ioca_spool_enter_degraded(s, "create", name, errno);
-		return IOCA_ERROR;
-	}
-	if (sync_enabled(s) && fsync(s->dirfd) != 0) {
-		int e = errno;
-		close(fd);
-		unlinkat(s->dirfd, name, 0);
-		ioca_spool_enter_degraded(s, "fsync", ".", e);
-		return IOCA_ERROR;
-	}
-	struct ioca_spool_seg *g = ioca_spool_seg_add(s, id);
-	if (!g) {
-		close(fd);
-		unlinkat(s->dirfd, name, 0);
-		ioca_spool_enter_degraded(s, "create", name, ENOMEM);
-		return IOCA_ERROR;
-	}
-	g->size = IOCA_SPOOL_SEG_HDR_BYTES;
-	s->disk_bytes += g->size;
-	s->wfd = fd;
-	s->dirty = false;
-	s->writeback_off = 0;
-	return IOCA_OK;
-}
-
 /* ---- dropping --------------------------------------------------------- */
 
 static void count_drop(struct ioca_spool *s, uint64_t records, uint64_t bytes)
@@ -300,7 +101,7 @@ static void drop_front_segment(struct ioca_spool *s, const char *why)
 	memmove(&s->segs[0], &s->segs[1], (s->nsegs - 1) * sizeof(*s->segs));
 	s->nsegs--;
 	if (was_active)
-		close_writer(s);
+		ioca_spool_close_writer(s);
 }
 
 static void enforce_size_bound(struct ioca_spool *s)
@@ -353,11 +154,11 @@ static uint64_t sp_next_seq(struct ioca_queue *q)
 static int write_record(struct ioca_spool *s, const struct ioca_record *rec, size_t size, uint64_t *seg_id,
 			uint64_t *off)
 {
-	struct ioca_spool_seg *g = active_seg(s);
+	struct ioca_spool_seg *g = ioca_spool_active_seg(s);
 	if (!g || (g->size + size > (uint64_t)s->cfg.segment_bytes && g->size > IOCA_SPOOL_SEG_HDR_BYTES)) {
 		if (ioca_spool_roll(s) != IOCA_OK)
 			return IOCA_ERROR;
-		g = active_seg(s);
+		g = ioca_spool_active_seg(s);
 	}
 	uint8_t hdr[IOCA_SPOOL_REC_HDR_BYTES];
 	ioca_spool_record_header(rec, hdr);
@@ -516,7 +317,7 @@ static int disk_peek(struct ioca_spool *s, struct ioca_spool_rec_view *v, uint64
 
 static void release_disk(struct ioca_spool *s, uint64_t seg_id, uint32_t len)
 {
-	struct ioca_spool_seg *g = seg_by_id(s, seg_id);
+	struct ioca_spool_seg *g = ioca_spool_seg_by_id(s, seg_id);
 	if (!g)
 		return; /* dropped meanwhile: already uncounted */
 	g->done++;
@@ -657,7 +458,7 @@ static int sp_next(struct ioca_queue *q, struct ioca_record *out)
 	/* Group commit: what was pushed since the last sync becomes durable
 	 * before any of it is published. */
 	if (s->cfg.fsync == IOCA_FSYNC_ALWAYS && s->dirty)
-		sync_now(s);
+		ioca_spool_sync_now(s);
 	if (next_from_disk(s, out) == IOCA_OK)
 		return IOCA_OK;
 	return next_from_memory(s, out);
@@ -697,7 +498,7 @@ static void sp_ack(struct ioca_queue *q, uint64_t seq)
 static bool drop_lost_pending(struct ioca_spool *s, struct ioca_spool_ent *e, void *arg)
 {
 	(void)arg;
-	if (e->seg_id == IOCA_SPOOL_MEM_SEG || e->state != IOCA_SPOOL_ENT_PENDING || seg_by_id(s, e->seg_id))
+	if (e->seg_id == IOCA_SPOOL_MEM_SEG || e->state != IOCA_SPOOL_ENT_PENDING || ioca_spool_seg_by_id(s, e->seg_id))
 		return false;
 	count_drop(s, 1, e->len);
 	return true;
@@ -834,7 +635,7 @@ static void deliver_reports(struct ioca_spool *s, int64_t now)
  * left to do and the loop is not stalled by it. */
 static void start_writeback(struct ioca_spool *s)
 {
-	struct ioca_spool_seg *g = active_seg(s);
+	struct ioca_spool_seg *g = ioca_spool_active_seg(s);
 	if (!g || g->size < s->writeback_off + WRITEBACK_CHUNK_BYTES)
 		return;
 	if (sync_file_range(s->wfd, (off_t)s->writeback_off, (off_t)(g->size - s->writeback_off),
@@ -850,12 +651,12 @@ static void sp_tick(struct ioca_queue *q, int64_t now)
 	if (s->dirty) {
 		if (s->cfg.fsync == IOCA_FSYNC_ALWAYS ||
 		    (s->cfg.fsync == IOCA_FSYNC_INTERVAL && now - s->last_sync_mono >= s->cfg.fsync_interval_ms))
-			sync_now(s);
+			ioca_spool_sync_now(s);
 	}
 	if (s->degraded)
 		try_recover(s, now);
 	enforce_age_bound(s);
-	if (delivery_floor(s) != s->floor_stored && now - s->cursor_at_mono >= CURSOR_PERSIST_MS) {
+	if (ioca_spool_delivery_floor(s) != s->floor_stored && now - s->cursor_at_mono >= CURSOR_PERSIST_MS) {
 		s->cursor_at_mono = now;
 		ioca_spool_store_cursor(s, false);
 	}
@@ -865,9 +666,9 @@ static void sp_tick(struct ioca_queue *q, int64_t now)
 static int sp_flush(struct ioca_queue *q)
 {
 	struct ioca_spool *s = sp(q);
-	if (!sync_enabled(s))
+	if (!ioca_spool_sync_enabled(s))
 		return IOCA_OK;
-	return sync_now(s);
+	return ioca_spool_sync_now(s);
 }
 
 static void sp_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
@@ -923,10 +724,10 @@ static void sp_close(struct ioca_queue *q)
 				   (unsigned long long)ms.records, s->reason);
 		ioca_queue_close(s->mem);
 	}
-	if (sync_enabled(s))
-		sync_now(s);
+	if (ioca_spool_sync_enabled(s))
+		ioca_spool_sync_now(s);
 	ioca_spool_store_cursor(s, true);
-	close_writer(s);
+	ioca_spool_close_writer(s);
 	reader_close(s);
 	ioca_spool_reader_free(&s->rd);
 	for (size_t i = 0; i < s->nreports; i++)

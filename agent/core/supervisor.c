@@ -9,7 +9,6 @@
  */
 #include "supervisor.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,9 +22,11 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "emit.h"
 #include "log.h"
 #include "timeutil.h"
-#include "worker.h"
+#include "token_bucket.h"
+#include "worker_args.h"
 
 extern char **environ;
 
@@ -35,7 +36,6 @@ extern char **environ;
 #define STOP_GRACE_MS 3000
 #define READ_CHUNK_BYTES (256u * 1024u)
 #define MAX_FRAMES_PER_POLL 512
-#define MIN_BURST 10.0
 #define FAILED_AFTER_CONSECUTIVE 5
 #define MAX_WORKER_STATS 64
 #define TICK_IDLE_MS 1000
@@ -76,8 +76,7 @@ struct worker {
 	unsigned restarts;
 	unsigned consecutive_failures;
 
-	double tokens;
-	int64_t tokens_ms;
+	struct ioca_token_bucket rate;
 	bool throttled;
 	int64_t throttled_since_ms;
 	uint64_t throttled_ms;
@@ -227,12 +226,18 @@ static int spawn_worker(struct ioca_supervisor *s, struct worker *w, int64_t now
 	int optfd = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	char level[8], mem[24], rate[32];
-	snprintf(level, sizeof level, "%d", ioca_log_level());
-	snprintf(mem, sizeof mem, "%lld", (long long)w->memory_limit_mb);
-	snprintf(rate, sizeof rate, "%.17g", w->max_rate);
-	char *argv[] = {"iocagent-worker", IOCA_WORKER_FLAG, w->name, w->plugin_path,
-			level, mem, rate, NULL};
+	struct ioca_worker_args args = {.name = w->name,
+					.plugin_path = w->plugin_path,
+					.log_level = ioca_log_level(),
+					.memory_limit_mb = w->memory_limit_mb,
+					.max_rate = w->max_rate};
+	struct ioca_worker_argv wargv;
+	if (ioca_worker_args_encode(&args, &wargv) < 0) {
+		char err[128];
+		ioca_worker_args_valid(&args, err, sizeof err);
+		ioca_error("instance %s: cannot start worker: %s", w->name, err);
+		return IOCA_ERROR;
+	}
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		ioca_error("instance %s: socketpair: %m", w->name);
@@ -263,7 +268,7 @@ static int spawn_worker(struct ioca_supervisor *s, struct worker *w, int64_t now
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
 	pid_t pid;
-	int rc = posix_spawn(&pid, s->self_exe, &fa, &attr, argv, environ);
+	int rc = posix_spawn(&pid, s->self_exe, &fa, &attr, wargv.argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(sv[1]);
@@ -285,8 +290,7 @@ static int spawn_worker(struct ioca_supervisor *s, struct worker *w, int64_t now
 	w->started_ms = now;
 	w->last_frame_ms = now;
 	w->last_idle_ms = 0;
-	w->tokens = w->max_rate > 0 ? (w->max_rate > MIN_BURST ? w->max_rate : MIN_BURST) : 0;
-	w->tokens_ms = now;
+	ioca_token_bucket_init(&w->rate, w->max_rate, now);
 	w->throttled = false;
 	ioca_frame_reader_free(&w->rd);
 	ioca_frame_reader_init(&w->rd);
@@ -435,14 +439,6 @@ static void note_stat(void *ctx, const struct ioca_frame_stat *st)
 	w->stat_values[w->n_stats++] = st->value;
 }
 
-static bool json_object_ok(const char *data, size_t len)
-{
-	cJSON *j = cJSON_ParseWithLength(data, len);
-	bool ok = cJSON_IsObject(j);
-	cJSON_Delete(j);
-	return ok;
-}
-
 /* Handle one frame. IOCA_ERROR: malformed (detail in err). */
 static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struct ioca_frame *f,
 			char *err, size_t errlen)
@@ -470,7 +466,7 @@ static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struc
 						  : ioca_frame_parse_telemetry(f, &ev, err, errlen)) !=
 		    IOCA_OK)
 			return IOCA_ERROR;
-		if (!json_object_ok(ev.data, ev.data_len)) {
+		if (!ioca_json_object_valid_len(ev.data, ev.data_len, NULL)) {
 			snprintf(err, errlen, "%s data is not a JSON object", ev.type);
 			return IOCA_ERROR;
 		}
@@ -505,25 +501,14 @@ static bool counts_against_rate(const struct ioca_frame_reader *r)
 	return t == IOCA_FRAME_EVENT || t == IOCA_FRAME_TELEMETRY || t == IOCA_FRAME_BLOB;
 }
 
-static void refill(struct worker *w, int64_t now)
-{
-	if (w->max_rate <= 0)
-		return;
-	double burst = w->max_rate > MIN_BURST ? w->max_rate : MIN_BURST;
-	w->tokens += (double)(now - w->tokens_ms) * w->max_rate / 1000.0;
-	if (w->tokens > burst)
-		w->tokens = burst;
-	w->tokens_ms = now;
-}
-
 /* Process buffered frames as far as the rate allows. */
 static void drain_frames(struct ioca_supervisor *s, struct worker *w, int64_t now)
 {
 	char err[256];
-	refill(w, now);
+	ioca_token_bucket_refill(&w->rate, now);
 	for (int i = 0; i < MAX_FRAMES_PER_POLL && !w->kill_reason; i++) {
-		if (w->max_rate > 0 && counts_against_rate(&w->rd)) {
-			if (w->tokens < 1.0) {
+		if (counts_against_rate(&w->rd)) {
+			if (!ioca_token_bucket_ready(&w->rate)) {
 				if (!w->throttled) {
 					w->throttled = true;
 					w->throttled_since_ms = now;
@@ -544,7 +529,7 @@ static void drain_frames(struct ioca_supervisor *s, struct worker *w, int64_t no
 		w->last_frame_ms = now;
 		if (f.type == IOCA_FRAME_EVENT || f.type == IOCA_FRAME_TELEMETRY ||
 		    f.type == IOCA_FRAME_BLOB)
-			w->tokens -= 1.0;
+			ioca_token_bucket_take(&w->rate);
 		if (handle_frame(s, w, &f, err, sizeof err) != IOCA_OK) {
 			char detail[sizeof err + 32];
 			snprintf(detail, sizeof detail, "malformed frame: %s", err);
@@ -661,10 +646,10 @@ static void on_exit_status(struct ioca_supervisor *s, size_t idx, int status, in
 				break;
 			ioca_frame_reader_commit(&w->rd, (size_t)n);
 			/* ignore the rate here: the process is gone */
-			double saved = w->max_rate;
-			w->max_rate = 0;
+			double saved = w->rate.rate_per_s;
+			w->rate.rate_per_s = 0;
 			drain_frames(s, w, now);
-			w->max_rate = saved;
+			w->rate.rate_per_s = saved;
 		}
 		close(w->fd);
 		w->fd = -1;

@@ -120,11 +120,22 @@ struct ioca_spool {
 /* spool_open.c */
 int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen);
 
-/* spool.c (used by the other parts) */
+/* spool_state.c (beneath spool.c and spool_open.c) */
 void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes);
 struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id);
+struct ioca_spool_seg *ioca_spool_seg_by_id(struct ioca_spool *s, uint64_t id);
+/* The segment being written, or NULL. */
+struct ioca_spool_seg *ioca_spool_active_seg(struct ioca_spool *s);
+bool ioca_spool_sync_enabled(const struct ioca_spool *s);
+/* Lowest seq not yet acked: what the cursor persists. */
+uint64_t ioca_spool_delivery_floor(struct ioca_spool *s);
 int ioca_spool_store_cursor(struct ioca_spool *s, bool clean);
+/* fdatasync the active segment if written since the last one. */
+int ioca_spool_sync_now(struct ioca_spool *s);
+/* Seal the active segment (durable unless fsync = never) and start a new one. */
 int ioca_spool_roll(struct ioca_spool *s);
+/* Close the active segment (sealed); writing resumes with a roll. */
+void ioca_spool_close_writer(struct ioca_spool *s);
 void ioca_spool_enter_degraded(struct ioca_spool *s, const char *op, const char *name, int err);
 
 /* spool_window.c */

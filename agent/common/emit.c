@@ -76,23 +76,33 @@ const char *ioca_severity_name(enum ioca_severity s)
 	return NULL;
 }
 
-bool ioca_json_object_valid(const char *text, char **compact)
+bool ioca_json_object_valid_len(const char *data, size_t len, char **compact)
 {
 	if (compact)
 		*compact = NULL;
-	if (!text)
+	if (!data)
 		return false;
 	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
+	cJSON *j = cJSON_ParseWithLengthOpts(data, len, &end, 0);
 	if (!j)
 		return false;
-	bool ok = cJSON_IsObject(j);
+	/* nothing but white space may follow the object */
+	while (end < data + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	bool ok = cJSON_IsObject(j) && (end == data + len || (*end == '\0' && end + 1 == data + len));
 	if (ok && compact) {
 		*compact = cJSON_PrintUnformatted(j);
 		ok = *compact != NULL;
 	}
 	cJSON_Delete(j);
 	return ok;
+}
+
+bool ioca_json_object_valid(const char *text, char **compact)
+{
+	if (compact)
+		*compact = NULL;
+	return text && ioca_json_object_valid_len(text, strlen(text), compact);
 }
 
 static const char *status_name(enum ioca_reading_status s)

@@ -8,17 +8,10 @@
 #ifndef IOCA_WORKER_H
 #define IOCA_WORKER_H
 
-#define IOCA_WORKER_FLAG "--worker"
-#define IOCA_WORKER_SOCKET_FD 3
-#define IOCA_WORKER_OPTIONS_FD 4
-
-/* Worker exit codes (besides 0: run() returned). */
-#define IOCA_WORKER_EXIT_RUN_FAILED 1
-#define IOCA_WORKER_EXIT_CREATE_FAILED 2
-#define IOCA_WORKER_EXIT_SETUP_FAILED 3
+#include "worker_args.h"
 
 /*
- * argv: iocagent --worker NAME PLUGIN_PATH LOG_LEVEL MEMORY_LIMIT_MB MAX_RATE
+ * argv as ioca_worker_args_encode() wrote it (argv[1] is IOCA_WORKER_FLAG).
  * Returns the process exit code.
  */
 int ioca_worker_main(int argc, char **argv);

@@ -25,11 +25,11 @@
 #include "opts.h"
 #include "stop_latch.h"
 #include "timeutil.h"
+#include "token_bucket.h"
 
 #define MAX_STATS 256
 #define STATS_FRAME_MAX 8192
 #define HEAD_MAX 256
-#define MIN_BURST 10.0
 
 struct stat_slot {
 	char name[IOCA_STAT_NAME_MAX + 1];
@@ -48,8 +48,7 @@ struct ioca_instance {
 	/* pacing to max_rate: a token bucket with one second of burst */
 	pthread_mutex_t rate_lock;
 	double max_rate;
-	double tokens;
-	int64_t tokens_ms;
+	struct ioca_token_bucket rate;
 	struct stat_slot stats[MAX_STATS];
 	size_t n_stats;
 };
@@ -69,23 +68,18 @@ static void pace(struct ioca_instance *inst)
 {
 	if (inst->max_rate <= 0)
 		return;
-	double burst = inst->max_rate > MIN_BURST ? inst->max_rate : MIN_BURST;
 	pthread_mutex_lock(&inst->rate_lock);
 	for (;;) {
-		int64_t now = ioca_now_mono_ms();
-		inst->tokens += (double)(now - inst->tokens_ms) * inst->max_rate / 1000.0;
-		if (inst->tokens > burst)
-			inst->tokens = burst;
-		inst->tokens_ms = now;
-		if (inst->tokens >= 1.0 || ioca_stop_latch_is_set(&inst->stop))
+		ioca_token_bucket_refill(&inst->rate, ioca_now_mono_ms());
+		if (ioca_token_bucket_ready(&inst->rate) || ioca_stop_latch_is_set(&inst->stop))
 			break;
-		double wait_ms = (1.0 - inst->tokens) * 1000.0 / inst->max_rate;
+		double wait_ms = ioca_token_bucket_wait_ms(&inst->rate);
 		struct timespec ts = {.tv_sec = (time_t)(wait_ms / 1000),
 				      .tv_nsec = (long)(fmod(wait_ms, 1000.0) * 1e6) + 1};
 		nanosleep(&ts, NULL);
 		alive(inst); /* waiting for the rate is not a hang */
 	}
-	inst->tokens -= 1.0;
+	ioca_token_bucket_take(&inst->rate);
 	pthread_mutex_unlock(&inst->rate_lock);
 }
 
@@ -282,8 +276,7 @@ const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double m
 	struct ioca_instance *inst = &instance;
 	inst->fd = fd;
 	inst->max_rate = max_rate;
-	inst->tokens = max_rate > MIN_BURST ? max_rate : MIN_BURST;
-	inst->tokens_ms = ioca_now_mono_ms();
+	ioca_token_bucket_init(&inst->rate, max_rate, ioca_now_mono_ms());
 	pthread_mutex_init(&inst->rate_lock, NULL);
 	snprintf(inst->name, sizeof inst->name, "%s", name);
 	pthread_mutex_init(&inst->write_lock, NULL);

@@ -13,14 +13,10 @@
 
 #include "diag.h"
 #include "retcode.h"
+#include "spool.h"
 
 #define IOCA_DEFAULT_CONFIG_PATH "/etc/iocagent/iocagent.conf"
 
-enum ioca_fsync_mode {
-	IOCA_FSYNC_ALWAYS = 0,
-	IOCA_FSYNC_INTERVAL = 1,
-	IOCA_FSYNC_NEVER = 2,
-};
 
 struct ioca_agent_config {
 	char *id;                 /* [A-Za-z0-9_-]{1,64} */
@@ -63,15 +59,6 @@ struct ioca_mqtt_config {
 	int reconnect_max_s;
 };
 
-struct ioca_spool_config {
-	int64_t max_bytes;
-	int64_t max_age_s;        /* 0: no age bound */
-	enum ioca_fsync_mode fsync;
-	int fsync_interval_ms;
-	int inflight;
-	int64_t memory_buffer_bytes; /* held in memory while the disk refuses writes */
-	int64_t segment_bytes;    /* size at which a segment file is closed */
-};
 
 struct ioca_instance_config {
 	char *name;
