@@ -13,9 +13,9 @@
 #include "log.h"
 
 #define WORKER_PROGRAM_NAME "iocagent-worker"
-#define WORKER_ARGC 7 /* program, flag, name, plugin, level, memory, rate */
+#define WORKER_ARGC         7 /* program, flag, name, plugin, level, memory, rate */
 #define MAX_MEMORY_LIMIT_MB (INT64_C(1) << 40)
-#define MAX_RATE_PER_S 1e9
+#define MAX_RATE_PER_S      1e9
 
 bool ioca_worker_args_valid(const struct ioca_worker_args *a, char *err, size_t errlen)
 {
@@ -78,7 +78,8 @@ int ioca_worker_args_decode(int argc, char **argv, struct ioca_worker_args *out,
 			    size_t errlen)
 {
 	if (argc != WORKER_ARGC || strcmp(argv[1], IOCA_WORKER_FLAG) != 0) {
-		snprintf(err, errlen, "usage: iocagent %s NAME PLUGIN_PATH LOG_LEVEL MEMORY_MB MAX_RATE",
+		snprintf(err, errlen,
+			 "usage: iocagent %s NAME PLUGIN_PATH LOG_LEVEL MEMORY_MB MAX_RATE",
 			 IOCA_WORKER_FLAG);
 		return -1;
 	}

@@ -14,14 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IOCA_WORKER_FLAG "--worker"
-#define IOCA_WORKER_SOCKET_FD 3  /* the socketpair end: frames both ways */
+#define IOCA_WORKER_FLAG       "--worker"
+#define IOCA_WORKER_SOCKET_FD  3 /* the socketpair end: frames both ways */
 #define IOCA_WORKER_OPTIONS_FD 4 /* memfd with the instance's libconfig text */
 
 /* Worker exit codes (besides 0: run() returned). */
-#define IOCA_WORKER_EXIT_RUN_FAILED 1
+#define IOCA_WORKER_EXIT_RUN_FAILED    1
 #define IOCA_WORKER_EXIT_CREATE_FAILED 2
-#define IOCA_WORKER_EXIT_SETUP_FAILED 3
+#define IOCA_WORKER_EXIT_SETUP_FAILED  3
 
 struct ioca_worker_args {
 	const char *name;        /* instance name */

@@ -59,9 +59,9 @@ static void test_unlimited(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_burst_is_one_second_at_least_min),
-		cmocka_unit_test(test_refill_rate_and_cap),
-		cmocka_unit_test(test_unlimited),
+	    cmocka_unit_test(test_burst_is_one_second_at_least_min),
+	    cmocka_unit_test(test_refill_rate_and_cap),
+	    cmocka_unit_test(test_unlimited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,11 +11,11 @@
 #include "worker_args.h"
 
 static const struct ioca_worker_args good = {
-	.name = "cam-ngatu-01",
-	.plugin_path = "/usr/lib/iocagent/plugins/camera.so",
-	.log_level = IOCA_LL_INFO,
-	.memory_limit_mb = 512,
-	.max_rate = 0.1,
+    .name = "cam-ngatu-01",
+    .plugin_path = "/usr/lib/iocagent/plugins/camera.so",
+    .log_level = IOCA_LL_INFO,
+    .memory_limit_mb = 512,
+    .max_rate = 0.1,
 };
 
 static int argc_of(char **argv)
@@ -90,9 +90,9 @@ static void test_decode_refuses_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_encode_refuses_invalid),
-		cmocka_unit_test(test_decode_refuses_garbage),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_encode_refuses_invalid),
+	    cmocka_unit_test(test_decode_refuses_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
