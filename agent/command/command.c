@@ -28,6 +28,7 @@ static const char *const result_names[IOCA_CMD_RESULT_COUNT] = {
     [IOCA_CMD_UNAUTHORIZED] = "unauthorized",
     [IOCA_CMD_EXPIRED] = "expired",
     [IOCA_CMD_REPLAYED] = "replayed",
+    [IOCA_CMD_FAILED] = "failed",
 };
 
 static const char *const kind_names[IOCA_CMD_KIND_COUNT] = {

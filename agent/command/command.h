@@ -45,6 +45,7 @@ enum ioca_cmd_result {
 	IOCA_CMD_UNAUTHORIZED, /* HMAC missing or wrong */
 	IOCA_CMD_EXPIRED,      /* time outside now ± max skew */
 	IOCA_CMD_REPLAYED,     /* request id already used */
+	IOCA_CMD_FAILED,       /* authorised, but could not be done (detail says why) */
 	IOCA_CMD_RESULT_COUNT
 };
 

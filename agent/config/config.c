@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config_schema.h"
 #include "config_source.h"
 #include "iocagent/plugin.h"
@@ -32,6 +33,7 @@
 
 #define PASSWORD_MAX_BYTES 65535 /* MQTT binary data limit */
 #define TOPIC_PREFIX_MAX_LEN 128
+#define COMMAND_KEY_MIN_BYTES 16 /* HMAC-SHA256 keys shorter than this are guessable */
 #define MESSAGE_MAX_LEN 1024
 #define PLUGIN_ERROR_MAX_LEN 1024
 #define WHAT_MAX_LEN 128
@@ -414,6 +416,70 @@ static void load_mqtt(struct loader *ld, const config_setting_t *mqtt)
 
 /* ---- spool ------------------------------------------------------------ */
 
+/* The HMAC key: the file's bytes without a trailing newline. Problems name
+ * the file, never its content. */
+static void load_command_key(struct loader *ld, const config_setting_t *commands)
+{
+	struct ioca_commands_config *cc = &ld->cfg->commands;
+	const config_setting_t *s = member(commands, "key_file");
+	const char *path = get_string(commands, "key_file");
+	if (!path) {
+		if (cc->n_enabled)
+			report(ld, member(commands, "enabled"),
+			       "commands: enabled commands need a key_file to check requests with");
+		return;
+	}
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return; /* optcheck reported that it is unreadable */
+	uint8_t buf[IOCA_COMMAND_KEY_MAX_BYTES + 2];
+	size_t len = fread(buf, 1, sizeof buf, f);
+	bool failed = ferror(f) != 0;
+	fclose(f);
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (failed)
+		report(ld, s, "commands: cannot read key_file '%s'", path);
+	else if (len < COMMAND_KEY_MIN_BYTES || len > IOCA_COMMAND_KEY_MAX_BYTES)
+		report(ld, s, "commands: key_file '%s' must hold %d..%d bytes", path,
+		       COMMAND_KEY_MIN_BYTES, IOCA_COMMAND_KEY_MAX_BYTES);
+	else {
+		memcpy(cc->key, buf, len);
+		cc->key_len = len;
+	}
+	explicit_bzero(buf, sizeof buf);
+}
+
+static void load_commands(struct loader *ld, const config_setting_t *commands)
+{
+	struct ioca_commands_config *cc = &ld->cfg->commands;
+	cc->max_request_bytes = get_int(commands, "max_request_bytes", 4096);
+	cc->max_skew_s = get_int(commands, "max_skew", 60);
+	const config_setting_t *list = member(commands, "enabled");
+	int n = list && config_setting_is_array(list) ? config_setting_length(list) : 0;
+	cc->enabled = n > 0 ? calloc((size_t)n, sizeof *cc->enabled) : NULL;
+	if (n > 0 && !cc->enabled) {
+		ld->oom = 1;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *name = config_setting_get_string(e);
+		if (!name)
+			continue; /* optcheck reported the type */
+		int kind = ioca_cmd_kind_of(name);
+		if (kind < 0)
+			report(ld, e, "commands: unknown command '%s' (known: status, ping, reload, restart)",
+			       name);
+		else if (kind == IOCA_CMD_SNAPSHOT || kind == IOCA_CMD_REPLAY)
+			report(ld, e, "commands: '%s' cannot be enabled: this agent does not answer it",
+			       name);
+		else
+			cc->enabled[cc->n_enabled++] = dup_str(ld, name);
+	}
+	load_command_key(ld, commands);
+}
+
 static void load_spool(struct loader *ld, const config_setting_t *spool)
 {
 	struct ioca_spool_config *sp = &ld->cfg->spool;
@@ -787,6 +853,9 @@ static void validate(struct loader *ld, config_t *lc, const char *plugin_dir_ove
 	config_setting_t *spool = check_section(ld, root, "spool", ioca_schema_spool, false);
 	if (spool)
 		load_spool(ld, spool);
+	config_setting_t *commands = check_section(ld, root, "commands", ioca_schema_commands, false);
+	if (commands)
+		load_commands(ld, commands);
 
 	if (plugin_dir_override) {
 		free(ld->cfg->agent.plugin_dir);
@@ -876,6 +945,10 @@ void ioca_config_free(struct ioca_config *cfg)
 	free(cfg->mqtt.tls.cert_file);
 	free(cfg->mqtt.tls.key_file);
 	free(cfg->mqtt.topic_prefix);
+	for (size_t i = 0; i < cfg->commands.n_enabled; i++)
+		free(cfg->commands.enabled[i]);
+	free(cfg->commands.enabled);
+	explicit_bzero(cfg->commands.key, sizeof cfg->commands.key);
 	for (size_t i = 0; i < cfg->n_instances; i++) {
 		free(cfg->instances[i].name);
 		free(cfg->instances[i].plugin);

@@ -60,6 +60,17 @@ struct ioca_mqtt_config {
 };
 
 
+/* Remote commands (docs/commands.md): off unless some are enabled. */
+#define IOCA_COMMAND_KEY_MAX_BYTES 128
+struct ioca_commands_config {
+	char **enabled;           /* command names */
+	size_t n_enabled;
+	uint8_t key[IOCA_COMMAND_KEY_MAX_BYTES]; /* from key_file; never logged */
+	size_t key_len;
+	int64_t max_request_bytes;
+	int64_t max_skew_s;
+};
+
 struct ioca_instance_config {
 	char *name;
 	char *plugin;
@@ -78,6 +89,7 @@ struct ioca_config {
 	struct ioca_agent_config agent;
 	struct ioca_mqtt_config mqtt;
 	struct ioca_spool_config spool;
+	struct ioca_commands_config commands;
 	struct ioca_instance_config *instances;
 	size_t n_instances;
 };

@@ -27,8 +27,10 @@
 #define HANG_TIMEOUT_MIN_S 3
 #define HANG_TIMEOUT_MAX_S 3600
 #define BROKERS_MAX 16
+#define COMMANDS_MAX 16
+#define REQUEST_BYTES_MAX (64 * 1024)
 
-const char *const ioca_schema_sections[] = {"agent", "mqtt", "spool", "instances", NULL};
+const char *const ioca_schema_sections[] = {"agent", "mqtt", "spool", "commands", "instances", NULL};
 
 const struct ioca_option ioca_schema_agent[] = {
 	{.key = "id", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
@@ -106,6 +108,19 @@ const struct ioca_option ioca_schema_spool[] = {
 	 .max = (double)GIB, .help = "bytes held in memory while the disk refuses writes"},
 	{.key = "segment_bytes", .type = IOCA_OPT_INT, .def_int = 16 * MIB, .min = (double)(64 * KIB),
 	 .max = (double)GIB, .help = "size at which a spool segment file is closed"},
+	{.key = NULL},
+};
+
+const struct ioca_option ioca_schema_commands[] = {
+	{.key = "enabled", .type = IOCA_OPT_STRING_ARRAY, .min_count = 0,
+	 .max_count = COMMANDS_MAX,
+	 .help = "commands answered on <prefix>/<agent>/cmd/<name>: status, ping, reload, restart"},
+	{.key = "key_file", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_FILE,
+	 .help = "file holding the HMAC-SHA256 key requests are signed with (16..128 bytes)"},
+	{.key = "max_request_bytes", .type = IOCA_OPT_INT, .def_int = 4096, .min = 256,
+	 .max = REQUEST_BYTES_MAX, .help = "largest request payload accepted"},
+	{.key = "max_skew", .type = IOCA_OPT_INT, .def_int = 60, .min = 1, .max = 3600,
+	 .help = "seconds a request's time may differ from the agent's clock"},
 	{.key = NULL},
 };
 

@@ -30,6 +30,7 @@ extern const struct ioca_option ioca_schema_agent[];
 extern const struct ioca_option ioca_schema_mqtt[];
 extern const struct ioca_option ioca_schema_tls[];
 extern const struct ioca_option ioca_schema_spool[];
+extern const struct ioca_option ioca_schema_commands[];
 
 /*
  * Core keys of an instance group. The defaults of `qos` and

@@ -28,6 +28,7 @@
 #include "intake.h"
 #include "log.h"
 #include "mqtt_session.h"
+#include "remote.h"
 #include "report.h"
 #include "spool.h"
 #include "supervisor.h"
@@ -50,6 +51,9 @@ struct core {
 	struct ioca_supervisor *sup;
 	struct ioca_intake intake;
 	struct ioca_report_ctx report;
+	struct ioca_remote *remote; /* NULL: no remote commands enabled */
+	bool reload_requested;      /* by a command: done at the end of the loop turn */
+	struct ioca_remote_actions remote_actions;
 	int sig_fd;
 	int lock_fd;
 	bool stopping;
@@ -68,6 +72,7 @@ static void on_message(void *ctx, const struct ioca_sup_message *m)
 {
 	struct core *c = ctx;
 	ioca_intake_worker_message(&c->intake, m);
+	ioca_remote_note_message(c->remote, m->instance, ioca_now_wall_ms());
 }
 
 static void on_failure(void *ctx, const struct ioca_sup_failure *f)
@@ -257,6 +262,27 @@ static void notify_systemd(struct core *c, int64_t now)
 	}
 }
 
+/* ---- remote commands ---------------------------------------------------- */
+
+static char *remote_status_json(void *ctx)
+{
+	struct core *c = ctx;
+	update_report_ctx(c);
+	return ioca_report_status_online(&c->report);
+}
+
+static void remote_request_reload(void *ctx)
+{
+	struct core *c = ctx;
+	c->reload_requested = true;
+}
+
+static int remote_restart_instance(void *ctx, const char *name)
+{
+	struct core *c = ctx;
+	return ioca_supervisor_restart(c->sup, name);
+}
+
 /* ---- reload ------------------------------------------------------------- */
 
 static bool mqtt_changed(const struct ioca_config *a, const struct ioca_config *b)
@@ -318,13 +344,13 @@ static void keep_restart_only_keys(struct core *c, struct ioca_config *next)
 		ioca_warn("reload: spool settings change takes effect at the next restart");
 }
 
-static void reload(struct core *c)
+static bool reload(struct core *c)
 {
 	ioca_info("reload: reading %s", c->config_path);
 	struct ioca_config next;
 	if (load_config(c->config_path, &next) != IOCA_OK) {
 		ioca_error("reload: the new configuration is invalid; keeping the running one");
-		return;
+		return false;
 	}
 	keep_restart_only_keys(c, &next);
 	ioca_log_set_level(next.agent.log_level);
@@ -333,7 +359,7 @@ static void reload(struct core *c)
 		if (!m) {
 			ioca_error("reload: keeping the running configuration");
 			ioca_config_free(&next);
-			return;
+			return false;
 		}
 		ioca_info("reload: MQTT settings changed, reconnecting");
 		ioca_mqtt_free(c->mqtt);
@@ -349,7 +375,13 @@ static void reload(struct core *c)
 	ioca_intake_set_config(&c->intake, &c->cfg);
 	c->status_dirty = true;
 	c->status_sent_ms = 0;
+	struct ioca_remote *remote = ioca_remote_new(&c->cfg, &c->remote_actions);
+	ioca_remote_take_over(remote, c->remote);
+	c->remote = remote;
+	c->report.remote = remote;
+	ioca_remote_attach(c->remote, c->mqtt);
 	ioca_info("reload: done, %zu instances", c->cfg.n_instances);
+	return true;
 }
 
 /* ---- loop --------------------------------------------------------------- */
@@ -428,6 +460,13 @@ static void loop_once(struct core *c, int max_wait_ms)
 	if (!c->stopping) {
 		publish_status(c, now);
 		publish_metrics(c, now);
+	}
+	if (c->reload_requested && !c->stopping) {
+		c->reload_requested = false;
+		sd_notify(0, "RELOADING=1");
+		bool applied = reload(c);
+		sd_notify(0, "READY=1");
+		ioca_remote_reload_done(c->remote, c->mqtt, applied);
 	}
 	notify_systemd(c, now);
 }
@@ -540,6 +579,13 @@ int ioca_core_run(const char *config_path)
 		  c->cfg.agent.id, c->cfg.n_instances, config_path);
 	emit_started(c);
 	ioca_supervisor_apply(c->sup, &c->cfg);
+	c->remote_actions = (struct ioca_remote_actions){.ctx = c,
+							 .status_json = remote_status_json,
+							 .request_reload = remote_request_reload,
+							 .restart_instance = remote_restart_instance};
+	c->remote = ioca_remote_new(&c->cfg, &c->remote_actions);
+	c->report.remote = c->remote;
+	ioca_remote_attach(c->remote, c->mqtt);
 	ioca_mqtt_start(c->mqtt);
 	/* the first status waits a moment so workers can report in */
 	c->status_dirty = true;
@@ -561,6 +607,7 @@ int ioca_core_run(const char *config_path)
 out:
 	ioca_supervisor_free(c->sup);
 	ioca_mqtt_free(c->mqtt);
+	ioca_remote_free(c->remote);
 	ioca_intake_free(&c->intake);
 	ioca_queue_close(c->queue);
 	if (c->sig_fd >= 0)

@@ -147,6 +147,8 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 	cJSON_AddNumberToObject(m, "latency_ms_avg", ms.latency_ms_avg);
 	cJSON_AddNumberToObject(m, "latency_ms_max", ms.latency_ms_max);
 
+	ioca_remote_metrics(r->remote, o);
+
 	cJSON *insts = cJSON_AddObjectToObject(o, "instances");
 	size_t n = ioca_supervisor_count(r->sup);
 	for (size_t i = 0; i < n; i++) {

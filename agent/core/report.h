@@ -10,6 +10,7 @@
 #include "config.h"
 #include "mqtt_session.h"
 #include "queue.h"
+#include "remote.h"
 #include "supervisor.h"
 
 struct ioca_report_ctx {
@@ -21,6 +22,7 @@ struct ioca_report_ctx {
 	int64_t started_mono_ms;
 	uint64_t accepted;  /* records accepted by the intake */
 	uint64_t refused;   /* records the queue could keep nowhere */
+	const struct ioca_remote *remote; /* NULL: no remote commands */
 };
 
 /* {"v":1,"state":"online",...} malloc'd. */

@@ -58,6 +58,7 @@ struct worker {
 	/* a changed configuration waiting for the old process to exit */
 	struct worker *pending;
 	bool removed;
+	bool restart_requested; /* stopped on purpose, to start again at once */
 
 	enum phase phase;
 	pid_t pid;
@@ -670,6 +671,10 @@ static void on_exit_status(struct ioca_supervisor *s, size_t idx, int status, in
 			ioca_backoff_reset(&w->backoff);
 			if (!s->shutting_down)
 				start_or_schedule(s, w, now);
+		} else if (w->restart_requested) {
+			w->restart_requested = false;
+			if (!s->shutting_down)
+				start_or_schedule(s, w, now);
 		}
 		state_changed(s);
 		return;
@@ -837,4 +842,23 @@ void ioca_supervisor_info(const struct ioca_supervisor *s, size_t i,
 	out->n_stats = w->n_stats;
 	out->stat_names = (const char *const *)w->stat_names;
 	out->stat_values = w->stat_values;
+}
+
+int ioca_supervisor_restart(struct ioca_supervisor *s, const char *name)
+{
+	struct worker *w = find_worker(s, name);
+	if (!w || w->removed || s->shutting_down)
+		return IOCA_ERROR;
+	int64_t now = ioca_now_mono_ms();
+	ioca_info("instance %s: restart requested", name);
+	ioca_backoff_reset(&w->backoff);
+	w->consecutive_failures = 0;
+	if (w->phase == PHASE_IDLE) {
+		start_or_schedule(s, w, now);
+	} else {
+		w->restart_requested = true;
+		request_stop(w, now);
+	}
+	state_changed(s);
+	return IOCA_OK;
 }

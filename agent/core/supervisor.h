@@ -101,4 +101,8 @@ void ioca_supervisor_info(const struct ioca_supervisor *s, size_t i,
 /* Workers with a process and a hello received. */
 size_t ioca_supervisor_running(const struct ioca_supervisor *s);
 
+/* Stop instance `name` and start it again at once (backoff reset), as a
+ * deliberate restart: no agent.instance_failed. IOCA_ERROR: no such instance. */
+int ioca_supervisor_restart(struct ioca_supervisor *s, const char *name);
+
 #endif

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "timeutil.h"
 
+#define INBOX_QOS 1 /* requests to the agent are delivered at least once */
 #define JSON_CONTENT_TYPE "application/json"
 /* Loop wake-up while a session is up (keepalive has 1 s resolution). */
 #define MISC_INTERVAL_MS 1000
@@ -139,6 +140,11 @@ struct ioca_mqtt {
 	struct ioca_ratelimit rl_conn;
 	struct ioca_ratelimit rl_refused;
 	struct ioca_ratelimit rl_queue;
+
+	/* inbox: one subscription, (re)made on every connect */
+	char *sub_filter;
+	ioca_mqtt_message_fn on_message;
+	void *on_message_ctx;
 };
 
 /* ---- small utilities --------------------------------------------------- */
@@ -384,6 +390,8 @@ static void schedule_retry(struct ioca_mqtt *m, bool was_connected, int64_t now)
 		m->failures++;
 }
 
+static void subscribe_inbox(struct ioca_mqtt *m);
+
 static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 			  const mosquitto_property *props)
 {
@@ -411,6 +419,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 		  (flags & 1) ? "present" : "new", m->n_records);
 	if (m->status_json)
 		publish_status(m, m->status_json);
+	subscribe_inbox(m);
 }
 
 static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
@@ -705,6 +714,9 @@ nomem:
 	return IOCA_ERROR;
 }
 
+static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+			  const mosquitto_property *props);
+
 static int setup_mosquitto(struct ioca_mqtt *m, const struct ioca_config *cfg,
 			   const char *offline_will_json, char *err, size_t errlen)
 {
@@ -722,6 +734,7 @@ static int setup_mosquitto(struct ioca_mqtt *m, const struct ioca_config *cfg,
 	mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect_cb);
 	mosquitto_publish_v5_callback_set(m->mosq, on_publish_cb);
 	mosquitto_log_callback_set(m->mosq, on_log_cb);
+	mosquitto_message_v5_callback_set(m->mosq, on_message_cb);
 
 	int rc = mosquitto_username_pw_set(m->mosq, c->username, c->password);
 	if (rc) {
@@ -1014,5 +1027,92 @@ void ioca_mqtt_free(struct ioca_mqtt *m)
 	free(m->slots);
 	free(m->status_topic);
 	free(m->status_json);
+	free(m->sub_filter);
 	free(m);
+}
+
+/* ---- inbox: requests to the agent and replies ---------------------------- */
+
+static void subscribe_inbox(struct ioca_mqtt *m)
+{
+	if (!m->sub_filter || m->state != ST_CONNECTED)
+		return;
+	int rc = m->protocol == MQTT_PROTOCOL_V5
+			 ? mosquitto_subscribe_v5(m->mosq, NULL, m->sub_filter, INBOX_QOS, 0, NULL)
+			 : mosquitto_subscribe(m->mosq, NULL, m->sub_filter, INBOX_QOS);
+	if (rc != MOSQ_ERR_SUCCESS)
+		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: cannot subscribe to %s: %s",
+				 m->sub_filter, mosquitto_strerror(rc));
+}
+
+static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+			  const mosquitto_property *props)
+{
+	(void)mosq;
+	struct ioca_mqtt *m = obj;
+	if (!m->on_message || !msg->topic || msg->payloadlen < 0)
+		return;
+	struct ioca_mqtt_message in = {
+		.topic = msg->topic,
+		.payload = msg->payload,
+		.len = (size_t)msg->payloadlen,
+	};
+	char *response_topic = NULL;
+	void *correlation = NULL;
+	uint16_t correlation_len = 0;
+	if (props) {
+		mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &response_topic,
+					       false);
+		mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &correlation,
+					       &correlation_len, false);
+	}
+	in.response_topic = response_topic;
+	in.correlation = correlation;
+	in.correlation_len = correlation_len;
+	m->on_message(m->on_message_ctx, &in);
+	free(response_topic);
+	free(correlation);
+}
+
+int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_message_fn fn,
+			void *ctx)
+{
+	char *copy = filter ? strdup(filter) : NULL;
+	if (filter && !copy)
+		return IOCA_ERROR;
+	/* the session persists on the broker: drop a subscription no longer wanted */
+	if (m->sub_filter && (!filter || strcmp(filter, m->sub_filter) != 0) &&
+	    m->state == ST_CONNECTED)
+		mosquitto_unsubscribe(m->mosq, NULL, m->sub_filter);
+	free(m->sub_filter);
+	m->sub_filter = copy;
+	m->on_message = fn;
+	m->on_message_ctx = ctx;
+	subscribe_inbox(m);
+	return IOCA_OK;
+}
+
+void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void *payload,
+			     size_t len, const void *correlation, size_t correlation_len)
+{
+	if (m->state != ST_CONNECTED || m->n_other >= EXTRA_SLOTS)
+		return;
+	mosquitto_property *props = NULL;
+	if (m->protocol == MQTT_PROTOCOL_V5) {
+		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
+		if (correlation && correlation_len && correlation_len <= UINT16_MAX)
+			mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
+						      correlation, (uint16_t)correlation_len);
+	}
+	int mid = 0;
+	m->in_publish = true;
+	m->early_done = false;
+	int rc = do_publish(m, &mid, topic, payload, len, 0, false, props);
+	m->in_publish = false;
+	mosquitto_property_free_all(&props);
+	if (rc == MOSQ_ERR_SUCCESS && !(m->early_done && m->early_mid == (uint16_t)mid))
+		track_other(m, mid, 0);
+	else if (rc != MOSQ_ERR_SUCCESS)
+		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s", topic,
+				 mosquitto_strerror(rc));
 }

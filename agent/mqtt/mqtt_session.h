@@ -69,6 +69,28 @@ void ioca_mqtt_publish_volatile(struct ioca_mqtt *m, const char *topic, const vo
 
 bool ioca_mqtt_connected(const struct ioca_mqtt *m);
 
+/* A message that arrived on the subscription, with its MQTT 5 request/response
+ * properties (NULL / 0 when absent or with MQTT 3.1.1). Valid during the call. */
+struct ioca_mqtt_message {
+	const char *topic;
+	const void *payload;
+	size_t len;
+	const char *response_topic;
+	const void *correlation;
+	size_t correlation_len;
+};
+typedef void (*ioca_mqtt_message_fn)(void *ctx, const struct ioca_mqtt_message *msg);
+
+/* Subscribe to `filter` (QoS 1) now and after every connect, handing each
+ * message to fn from the poll loop. NULL filter: no subscription. */
+int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_message_fn fn,
+			void *ctx);
+
+/* Publish a reply outside the queue: QoS 0, not retained, with the MQTT 5
+ * Correlation Data of the request when given. Skipped when not connected. */
+void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void *payload,
+			     size_t len, const void *correlation, size_t correlation_len);
+
 /*
  * Graceful stop: wait up to timeout_ms for in-flight publishes to complete,
  * publish `offline_status_json` retained, disconnect cleanly.

@@ -496,6 +496,52 @@ static void test_password_file(void **state)
 	free(pw_empty);
 }
 
+static void test_commands(void **state)
+{
+	(void)state;
+	char *key = tmp_path("cmd.key");
+	char *short_key = tmp_path("short.key");
+	write_file(key, "0123456789abcdef0123456789abcdef\n");
+	write_file(short_key, "abc\n");
+	char text[1024];
+	char want[512];
+	struct ioca_config cfg;
+
+	load_ok(BASE, &cfg);
+	assert_int_equal(cfg.commands.n_enabled, 0); /* off by default */
+	ioca_config_free(&cfg);
+
+	snprintf(text, sizeof text,
+		 BASE "commands: { enabled = [ \"status\", \"restart\" ]; key_file = \"%s\"; "
+		      "max_skew = 30; };\n",
+		 key);
+	load_ok(text, &cfg);
+	assert_int_equal(cfg.commands.n_enabled, 2);
+	assert_string_equal(cfg.commands.enabled[1], "restart");
+	assert_int_equal(cfg.commands.key_len, 32); /* the newline is not part of the key */
+	assert_memory_equal(cfg.commands.key, "0123456789abcdef0123456789abcdef", 32);
+	assert_int_equal(cfg.commands.max_skew_s, 30);
+	assert_int_equal(cfg.commands.max_request_bytes, 4096);
+	ioca_config_free(&cfg);
+
+	EXPECT(BASE "commands: { enabled = [ \"status\" ]; };\n",
+	       "t.conf:3: commands: enabled commands need a key_file to check requests with");
+	snprintf(text, sizeof text,
+		 BASE "commands: { enabled = [ \"reboot\" ]; key_file = \"%s\"; };\n", key);
+	EXPECT(text,
+	       "t.conf:3: commands: unknown command 'reboot' (known: status, ping, reload, restart)");
+	snprintf(text, sizeof text,
+		 BASE "commands: { enabled = [ \"snapshot\" ]; key_file = \"%s\"; };\n", key);
+	EXPECT(text, "t.conf:3: commands: 'snapshot' cannot be enabled: this agent does not answer it");
+	snprintf(text, sizeof text,
+		 BASE "commands: { enabled = [ \"ping\" ]; key_file = \"%s\"; };\n", short_key);
+	snprintf(want, sizeof want, "t.conf:3: commands: key_file '%s' must hold 16..128 bytes",
+		 short_key);
+	EXPECT(text, want);
+	free(key);
+	free(short_key);
+}
+
 static void test_tls(void **state)
 {
 	(void)state;
@@ -1207,6 +1253,7 @@ int main(void)
 		cmocka_unit_test(test_mqtt_cross_checks),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_password_file),
+		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_instance_core_keys),
 		cmocka_unit_test(test_instance_duplicate),
