@@ -222,8 +222,10 @@ class Broker:
     only accounts (password file made by mosquitto_passwd).
     """
 
-    def __init__(self, workdir, certs=None, mutual=False, persistence=False, users=None):
+    def __init__(self, workdir, certs=None, mutual=False, persistence=False, users=None,
+                 extra_lines=()):
         self.dir = os.path.join(workdir, "broker-%d" % free_port())
+        self.extra_lines = list(extra_lines)
         os.makedirs(self.dir)
         self.port = free_port()
         self.tls_port = free_port() if certs else None
@@ -265,6 +267,7 @@ class Broker:
                       "autosave_interval 1"]
         else:
             lines += ["persistence false"]
+        lines += self.extra_lines  # e.g. a bridge: "connection ..." and its settings go last
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
