@@ -1,7 +1,8 @@
 /*
  * iocagent's command line: run the agent, check a configuration, list
- * plugins, or (internally) act as a worker process. Exit codes follow
- * sysexits: 0 ok, 64 usage, 78 configuration.
+ * plugins, run one instance in the foreground (--test, --snapshot: probe/),
+ * or (internally) act as a worker process. Exit codes follow sysexits: 0 ok,
+ * 64 usage, 78 configuration (probe.h adds those of --test / --snapshot).
  */
 #include <getopt.h>
 #include <libconfig.h>
@@ -14,23 +15,34 @@
 #include "core.h"
 #include "log.h"
 #include "plugin_loader.h"
+#include "probe.h"
 #include "worker.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: iocagent [-c FILE]              run until SIGTERM/SIGINT (SIGHUP reloads)\n"
-		"       iocagent -t [-c FILE]           check the configuration and exit\n"
-		"       iocagent --list-plugins [-c FILE] [-v]\n"
-		"       iocagent --version | --help\n"
-		"options:\n"
-		"  -c, --config FILE    configuration file (default %s)\n"
-		"  -t, --check-config   validate everything, print 'configuration OK' or the problems\n"
-		"      --list-plugins   one line per plugin in plugin_dir (-v: with options)\n"
-		"  -v, --verbose        more detail for --list-plugins\n"
-		"  -V, --version        print the version\n"
-		"  -h, --help           this text\n",
-		IOCA_DEFAULT_CONFIG_PATH);
+	fprintf(
+	    out,
+	    "usage: iocagent [-c FILE]              run until SIGTERM/SIGINT (SIGHUP reloads)\n"
+	    "       iocagent -t [-c FILE]           check the configuration and exit\n"
+	    "       iocagent --list-plugins [-c FILE] [-v]\n"
+	    "       iocagent --test INSTANCE [-c FILE] [--seconds N]\n"
+	    "       iocagent --snapshot INSTANCE -o FILE.jpg [--overlay] [-c FILE]\n"
+	    "       iocagent --version | --help\n"
+	    "options:\n"
+	    "  -c, --config FILE    configuration file (default %s)\n"
+	    "  -t, --check-config   validate everything, print 'configuration OK' or the problems\n"
+	    "      --list-plugins   one line per plugin in plugin_dir (-v: with options)\n"
+	    "  -v, --verbose        more detail for --list-plugins\n"
+	    "      --test INSTANCE  run one instance in the foreground and print what it\n"
+	    "                       emits as JSON lines; publishes nothing, no state_dir\n"
+	    "      --seconds N      --test: run N seconds (default: a camera's camera.online\n"
+	    "                       and one analysed second, or any instance's first message)\n"
+	    "      --snapshot INSTANCE  grab one picture of a camera instance into -o FILE.jpg\n"
+	    "  -o, --output FILE    --snapshot: the JPEG to write\n"
+	    "      --overlay        --snapshot: draw zones, masks, analysis grid and foreground\n"
+	    "  -V, --version        print the version\n"
+	    "  -h, --help           this text\n",
+	    IOCA_DEFAULT_CONFIG_PATH);
 }
 
 static int check_config(const char *path)
@@ -82,19 +94,26 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], IOCA_WORKER_FLAG) == 0)
 		return ioca_worker_main(argc, argv);
 
-	enum { OPT_LIST_PLUGINS = 256 };
+	enum { OPT_LIST_PLUGINS = 256, OPT_TEST, OPT_SECONDS, OPT_SNAPSHOT, OPT_OVERLAY };
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 't'},
-		{"list-plugins", no_argument, NULL, OPT_LIST_PLUGINS},
-		{"verbose", no_argument, NULL, 'v'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 't'},
+	    {"list-plugins", no_argument, NULL, OPT_LIST_PLUGINS},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"test", required_argument, NULL, OPT_TEST},
+	    {"seconds", required_argument, NULL, OPT_SECONDS},
+	    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+	    {"output", required_argument, NULL, 'o'},
+	    {"overlay", no_argument, NULL, OPT_OVERLAY},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = IOCA_DEFAULT_CONFIG_PATH;
 	int check = 0, list = 0, verbose = 0, opt;
-	while ((opt = getopt_long(argc, argv, "c:tvVh", longopts, NULL)) != -1) {
+	struct ioca_probe_opts probe = {0};
+	const char *test = NULL, *snapshot = NULL, *seconds = NULL;
+	while ((opt = getopt_long(argc, argv, "c:to:vVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -108,6 +127,21 @@ int main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case OPT_TEST:
+			test = optarg;
+			break;
+		case OPT_SECONDS:
+			seconds = optarg;
+			break;
+		case OPT_SNAPSHOT:
+			snapshot = optarg;
+			break;
+		case 'o':
+			probe.output = optarg;
+			break;
+		case OPT_OVERLAY:
+			probe.overlay = true;
+			break;
 		case 'V':
 			printf("iocagent %s (plugin ABI %d.%d)\n", IOCA_VERSION,
 			       IOCA_PLUGIN_ABI_MAJOR, IOCA_PLUGIN_ABI_MINOR);
@@ -120,11 +154,22 @@ int main(int argc, char **argv)
 			return IOCA_EXIT_USAGE;
 		}
 	}
-	if (optind < argc || (check && list)) {
+	if (optind < argc || check + list + !!test + !!snapshot > 1) {
 		if (optind < argc)
 			fprintf(stderr, "iocagent: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return IOCA_EXIT_USAGE;
+	}
+	probe.config_path = config_path;
+	if (test || snapshot || seconds || probe.output || probe.overlay) {
+		const char *err =
+		    ioca_probe_opts_set(&probe, test ? test : snapshot, !!snapshot, seconds);
+		if (err) {
+			fprintf(stderr, "iocagent: %s\n", err);
+			usage(stderr);
+			return IOCA_EXIT_USAGE;
+		}
+		return snapshot ? ioca_probe_snapshot(&probe) : ioca_probe_test(&probe);
 	}
 	if (check)
 		return check_config(config_path);

@@ -123,7 +123,7 @@ int ioca_envelope_build(struct ioca_buf *b, const struct ioca_envelope_ctx *ctx,
 		rc |= ioca_buf_append(b, ev->data, ev->data_len);
 	else
 		rc |= ioca_buf_puts(b, "{}");
-	rc |= ioca_buf_puts(b, "}");
+	rc |= ioca_buf_puts(b, ctx->test ? ",\"test\":true}" : "}");
 	return rc ? IOCA_ERROR : IOCA_OK;
 }
 

@@ -8,6 +8,7 @@
 #ifndef IOCA_ENVELOPE_H
 #define IOCA_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@ void ioca_buf_free(struct ioca_buf *b);
 struct ioca_envelope_ctx {
 	const char *agent_id;
 	const char *site; /* NULL: no "site" member */
+	bool test;        /* iocagent --test: a last member "test":true */
 };
 
 struct ioca_envelope_event {

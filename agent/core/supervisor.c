@@ -95,6 +95,7 @@ struct ioca_supervisor {
 	size_t n_workers;
 	size_t cap_workers;
 	bool shutting_down;
+	bool no_restart; /* one-shot runs (--test, --snapshot): an exit is final */
 	int log_level;
 	int64_t default_memory_mb;
 };
@@ -603,6 +604,23 @@ static void schedule_restart(struct ioca_supervisor *s, struct worker *w, int64_
 		ioca_backoff_reset(&w->backoff);
 		w->consecutive_failures = 0;
 	}
+	if (s->no_restart) {
+		ioca_debug("instance %s: worker %s%s%s", w->name, reason,
+			   detail && *detail ? ": " : "", detail ? detail : "");
+		w->phase = PHASE_IDLE;
+		w->next_start_ms = INT64_MAX;
+		if (s->cb.on_failure) {
+			struct ioca_sup_failure f = {.instance = w->name,
+						     .plugin = w->plugin,
+						     .reason = reason,
+						     .signal = sig,
+						     .exit_code = code,
+						     .detail = detail,
+						     .retry_in_s = -1};
+			s->cb.on_failure(s->cb.ctx, &f);
+		}
+		return;
+	}
 	int64_t delay = ioca_backoff_next(&w->backoff);
 	w->consecutive_failures++;
 	w->restarts++;
@@ -783,6 +801,11 @@ int ioca_supervisor_timeout_ms(const struct ioca_supervisor *s, int64_t now)
 		}
 	}
 	return t < 0 ? 0 : (int)t;
+}
+
+void ioca_supervisor_set_no_restart(struct ioca_supervisor *s)
+{
+	s->no_restart = true;
 }
 
 void ioca_supervisor_stop_all(struct ioca_supervisor *s, int64_t grace_ms)

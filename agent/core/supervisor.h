@@ -90,6 +90,11 @@ void ioca_supervisor_tick(struct ioca_supervisor *s, int64_t now_mono_ms);
 /* Longest the loop may sleep (ms). */
 int ioca_supervisor_timeout_ms(const struct ioca_supervisor *s, int64_t now_mono_ms);
 
+/* One-shot supervision (iocagent --test / --snapshot): a worker that ends is
+ * not restarted; its end is reported through on_failure (retry_in_s = -1,
+ * also for a clean exit with exit_code 0) and logged at debug level only. */
+void ioca_supervisor_set_no_restart(struct ioca_supervisor *s);
+
 /* Ask every worker to stop; then keep calling on_poll/reap/tick until
  * ioca_supervisor_all_stopped(). Workers still running after grace_ms are killed. */
 void ioca_supervisor_stop_all(struct ioca_supervisor *s, int64_t grace_ms);

@@ -28,6 +28,7 @@
 #include "optcheck.h"
 #include "opts.h"
 #include "plugin_loader.h"
+#include "run_mode.h"
 #include "worker_host.h"
 
 #define CONTROL_PERIOD_MS 1000
@@ -187,6 +188,15 @@ int ioca_worker_main(int argc, char **argv)
 		return IOCA_WORKER_EXIT_SETUP_FAILED;
 	}
 	const struct ioca_plugin *desc = w.plugin.desc;
+	struct ioca_run_request run;
+	if (ioca_run_request_take(config_root_setting(&cfg), &run) != IOCA_OK ||
+	    (run.mode == IOCA_RUN_SNAPSHOT &&
+	     !(ioca_plugin_features(desc) & IOCA_PLUGIN_F_SNAPSHOT))) {
+		ioca_error("[%s] plugin %s cannot run in the requested mode", w.name, desc->name);
+		config_destroy(&cfg);
+		return IOCA_WORKER_EXIT_SETUP_FAILED;
+	}
+	ioca_worker_host_set_run_mode(run.mode, run.flags);
 	/* the core sends only what was written: fill in the defaults again */
 	struct ioca_diag diag = {0};
 	if (ioca_optcheck_group(config_root_setting(&cfg), desc->options, ioca_instance_core_keys,
@@ -224,7 +234,7 @@ int ioca_worker_main(int argc, char **argv)
 		int rc = desc->run(w.state);
 		if (rc != IOCA_OK)
 			exit_code = IOCA_WORKER_EXIT_RUN_FAILED;
-		else if (!ioca_worker_host_stop_requested())
+		else if (!ioca_worker_host_stop_requested() && run.mode == IOCA_RUN_SERVICE)
 			ioca_warn("[%s] plugin %s: run() returned without a stop request", w.name,
 				  desc->name);
 		atomic_store(&w.created, false);

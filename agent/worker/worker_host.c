@@ -51,6 +51,8 @@ struct ioca_instance {
 	struct ioca_token_bucket rate;
 	struct stat_slot stats[MAX_STATS];
 	size_t n_stats;
+	enum ioca_run_mode run_mode; /* set before create(), constant afterwards */
+	unsigned run_flags;
 };
 
 static struct ioca_instance instance;
@@ -271,6 +273,13 @@ static const char *host_instance_name(const struct ioca_instance *inst)
 	return inst->name;
 }
 
+static enum ioca_run_mode host_run_mode(const struct ioca_instance *inst, unsigned *flags)
+{
+	if (flags)
+		*flags = inst->run_flags;
+	return inst->run_mode;
+}
+
 const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate)
 {
 	struct ioca_instance *inst = &instance;
@@ -300,12 +309,19 @@ const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double m
 	host.now_wall_ms = ioca_now_wall_ms;
 	host.now_mono_ms = ioca_now_mono_ms;
 	host.instance_name = host_instance_name;
+	host.run_mode = host_run_mode;
 	return &host;
 }
 
 struct ioca_instance *ioca_worker_instance(void)
 {
 	return &instance;
+}
+
+void ioca_worker_host_set_run_mode(enum ioca_run_mode mode, unsigned flags)
+{
+	instance.run_mode = mode;
+	instance.run_flags = flags;
 }
 
 void ioca_worker_host_request_stop(void)

@@ -16,6 +16,9 @@
 const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate);
 struct ioca_instance *ioca_worker_instance(void);
 
+/* What host->run_mode() answers (default IOCA_RUN_SERVICE); before create(). */
+void ioca_worker_host_set_run_mode(enum ioca_run_mode mode, unsigned flags);
+
 /* Ask the plugin to stop: should_stop() turns true and wait() returns. */
 void ioca_worker_host_request_stop(void);
 bool ioca_worker_host_stop_requested(void);

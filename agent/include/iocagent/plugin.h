@@ -32,6 +32,11 @@
  * appends to struct ioca_host and never changes what is there). A mismatch is
  * refused with an error naming both versions.
  *
+ * ABI history: 1.0 the base; 1.1 appends host->run_mode() and the
+ * descriptor's `features` (test and snapshot modes of `iocagent --test` /
+ * `--snapshot`). A plugin reads a 1.1 member only when host->abi_minor >= 1;
+ * the agent reads `features` only from a plugin with abi_minor >= 1.
+ *
  * Return values: functions returning int use IOCA_OK (0) for success and
  * IOCA_ERROR (-1) for failure, nothing else, everywhere in the ABI.
  *
@@ -53,7 +58,7 @@ extern "C" {
 
 /* ABI version implemented by this header. */
 #define IOCA_PLUGIN_ABI_MAJOR 1
-#define IOCA_PLUGIN_ABI_MINOR 0
+#define IOCA_PLUGIN_ABI_MINOR 1
 
 /* Name of the exported descriptor symbol. */
 #define IOCA_PLUGIN_SYMBOL "ioca_plugin_descriptor"
@@ -88,6 +93,42 @@ enum ioca_reading_status {
 	IOCA_READING_CALIBRATING = 1,
 	IOCA_READING_ERROR = 2,
 };
+
+/*
+ * How the agent runs an instance (host->run_mode(), ABI 1.1).
+ *
+ *   IOCA_RUN_SERVICE   the service: run until asked to stop.
+ *   IOCA_RUN_TEST      `iocagent --test`: what the plugin emits is printed on
+ *                      the operator's terminal instead of being published.
+ *                      Behave exactly as in service. With IOCA_RUN_F_SAMPLE, a
+ *                      plugin that declares IOCA_PLUGIN_F_TEST_SAMPLE returns
+ *                      IOCA_OK from run(), without a stop request, once it has
+ *                      shown a representative sample (the camera: its first
+ *                      camera.online plus one analysed second of stream).
+ *   IOCA_RUN_SNAPSHOT  `iocagent --snapshot`: emit one picture of what the
+ *                      instance sees with emit_blob(IOCA_SNAPSHOT_SUBTOPIC,
+ *                      "image/jpeg", ...) and return IOCA_OK; events emitted
+ *                      meanwhile are discarded. With IOCA_RUN_F_OVERLAY, draw
+ *                      the analysis settings onto the picture (the camera:
+ *                      zones, masks, grid size, current foreground). Only
+ *                      plugins that declare IOCA_PLUGIN_F_SNAPSHOT are run so.
+ */
+enum ioca_run_mode {
+	IOCA_RUN_SERVICE = 0,
+	IOCA_RUN_TEST = 1,
+	IOCA_RUN_SNAPSHOT = 2,
+};
+
+/* Flags of a run mode (host->run_mode()'s *flags). */
+#define IOCA_RUN_F_SAMPLE 0x1u  /* TEST: end by returning after a representative sample */
+#define IOCA_RUN_F_OVERLAY 0x2u /* SNAPSHOT: draw the analysis settings onto the picture */
+
+/* Subtopic of the picture a plugin emits in IOCA_RUN_SNAPSHOT. */
+#define IOCA_SNAPSHOT_SUBTOPIC "snapshot"
+
+/* Plugin features (struct ioca_plugin.features, ABI 1.1). */
+#define IOCA_PLUGIN_F_TEST_SAMPLE 0x1u /* honours IOCA_RUN_F_SAMPLE */
+#define IOCA_PLUGIN_F_SNAPSHOT 0x2u    /* implements IOCA_RUN_SNAPSHOT */
 
 /* ------------------------------------------------------------------------ */
 /* Option table                                                             */
@@ -374,6 +415,24 @@ struct ioca_host {
 
 	/* The instance's configured name ("cam-ngatu-01"). */
 	const char *(*instance_name)(const struct ioca_instance *inst);
+
+	/* ---- ABI 1.1 ------------------------------------------------------ */
+
+	/*
+	 * Function: run_mode
+	 *
+	 * How the agent runs this instance (enum ioca_run_mode above). Constant
+	 * for the life of the instance; may be called from create() on. Present
+	 * only when abi_minor >= 1; NULL in the table given to check(), which
+	 * has no instance.
+	 *
+	 * Parameters:
+	 *   inst  - instance handle
+	 *   flags - out, may be NULL: IOCA_RUN_F_* bits of the mode
+	 *
+	 * Return value: the mode (IOCA_RUN_SERVICE in normal operation).
+	 */
+	enum ioca_run_mode (*run_mode)(const struct ioca_instance *inst, unsigned *flags);
 };
 
 /* Largest blob accepted by emit_blob(). */
@@ -464,6 +523,9 @@ struct ioca_plugin {
 	 * run() is never called).
 	 */
 	void (*destroy)(void *state);
+
+	/* ABI 1.1: IOCA_PLUGIN_F_* bits; read only when abi_minor >= 1. */
+	uint32_t features;
 };
 
 #ifdef __cplusplus
