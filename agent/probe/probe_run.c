@@ -207,6 +207,6 @@ int ioca_probe_run(const struct ioca_probe_target *t, const struct ioca_run_requ
 
 void ioca_probe_print_failure(const struct ioca_probe_target *t, const struct ioca_probe_outcome *o)
 {
-	fprintf(stderr, "iocagent: instance %s (plugin %s) failed: %s%s%s\n", t->inst->name,
-		t->inst->plugin, o->reason, o->detail[0] ? ": " : "", o->detail);
+	fprintf(stderr, "iocagent: instance %s (plugin %s) failed (%s): %s\n", t->inst->name,
+		t->inst->plugin, o->reason, o->detail[0] ? o->detail : "no detail");
 }

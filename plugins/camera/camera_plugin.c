@@ -26,6 +26,7 @@
 #include "camera_input.h"
 #include "camera_motion.h"
 #include "camera_options.h"
+#include "camera_probe.h"
 #include "camera_snapshot.h"
 #include "iocagent/plugin.h"
 
@@ -54,6 +55,7 @@ struct camera {
 	struct ioca_cam_stats stats;
 	struct ioca_cam_freeze freeze;
 	struct ioca_cam_clock clock;
+	struct ioca_cam_probe probe; /* test and snapshot modes */
 	uint8_t *small;           /* health picture when motion is off */
 	size_t small_len;
 
@@ -140,6 +142,7 @@ static void analyse(struct camera *c, const AVFrame *f, double t, int64_t wall)
 	if (c->motion) {
 		struct ioca_motion_result r;
 		if (ioca_motion_feed(c->motion, luma, f->width, f->height, stride, t, &r) == IOCA_OK) {
+			ioca_cam_probe_note_motion(&c->probe, &r);
 			if (r.lighting_change)
 				ioca_cam_emit_lighting(&c->em, wall, r.changed_pct);
 			if (r.ended)
@@ -176,12 +179,14 @@ static void on_frame(struct camera *c, const AVFrame *f)
 	}
 	bool due = t + ANALYSIS_TOLERANCE_S >= c->next_analysis_t;
 	ioca_cam_stats_frame(&c->stats, due);
-	if (!due)
-		return;
-	c->next_analysis_t += c->period_s;
-	if (c->next_analysis_t <= t)
-		c->next_analysis_t = t + c->period_s;
-	analyse(c, f, t, wall);
+	if (due) {
+		c->next_analysis_t += c->period_s;
+		if (c->next_analysis_t <= t)
+			c->next_analysis_t = t + c->period_s;
+		analyse(c, f, t, wall);
+	}
+	if (ioca_cam_probe_frame(&c->probe, &c->snap, f, t - c->anchor_t, due, wall))
+		atomic_store(&c->stop, true); /* the picture is out: the run is complete */
 }
 
 static void emit_stats(struct camera *c)
@@ -219,6 +224,10 @@ static bool on_packet(struct camera *c, AVPacket *pkt, const AVStream *st)
 	}
 	if (pace(c, c->pkt_t))
 		return true;
+	if (ioca_cam_probe_packet(&c->probe, c->pkt_t - c->anchor_t)) {
+		atomic_store(&c->stop, true); /* the test sample is complete */
+		return true;
+	}
 	c->session_packets++;
 	c->host->stat_add(c->inst, "packets", 1);
 	ioca_cam_stats_packet(&c->stats, (size_t)pkt->size, pkt->flags & AV_PKT_FLAG_KEY, c->pkt_t);
@@ -343,6 +352,22 @@ static enum ioca_cam_end session(struct camera *c, char *err, size_t errlen)
 	return why;
 }
 
+/* Test and snapshot runs end with their first session (camera_probe.h): a
+ * file read to its end is complete, anything else is the reason of a failure. */
+static int end_one_shot(struct camera *c, enum ioca_cam_end why, char *err, bool delivered)
+{
+	go_offline(c, IOCA_CAM_END_STOPPED, err, 0); /* closes an open motion event */
+	if (why == IOCA_CAM_END_EOF && !c->cfg.network && delivered &&
+	    !ioca_cam_probe_snapshot_mode(&c->probe))
+		return IOCA_OK;
+	if (why == IOCA_CAM_END_EOF && ioca_cam_probe_snapshot_mode(&c->probe))
+		snprintf(err, ERR_LEN, "the stream ended before the picture was due");
+	ioca_cam_emit_offline(&c->em, 0, ioca_cam_end_reason(why), err, 0, c->cfg.url_masked);
+	c->host->log(c->inst, IOCA_LOG_ERROR, "%s: %s (%s)", c->cfg.url_masked,
+		     ioca_cam_end_reason(why), err);
+	return IOCA_ERROR;
+}
+
 static int camera_run(void *state)
 {
 	struct camera *c = state;
@@ -351,9 +376,11 @@ static int camera_run(void *state)
 		enum ioca_cam_end why = session(c, err, sizeof err);
 		if (why == IOCA_CAM_END_STOPPED) {
 			go_offline(c, why, err, 0);
-			break;
+			return c->probe.failed ? IOCA_ERROR : IOCA_OK;
 		}
 		bool delivered = c->session_frames > 0 || c->session_packets > 0;
+		if (ioca_cam_probe_one_shot(&c->probe))
+			return end_one_shot(c, why, err, delivered);
 		c->session_frames = c->session_packets = 0;
 		if (delivered)
 			c->attempt = 0;
@@ -428,6 +455,9 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 	c->snap_cfg = c->in_cfg;
 	c->snap_cfg.url = c->cfg.snapshot_url;
 	c->em = (struct ioca_cam_emitter){host, inst, c->motion};
+	ioca_cam_probe_init(&c->probe, host, inst, &c->cfg, c->motion);
+	if (ioca_cam_probe_snapshot_mode(&c->probe))
+		c->cfg.snapshot = false; /* the one picture is the probe's */
 	ioca_cam_snapshot_init(&c->snap, c->cfg.snapshot_width, c->cfg.snapshot_quality);
 	ioca_cam_stats_init(&c->stats, host->now_mono_ms());
 	ioca_cam_freeze_init(&c->freeze, c->cfg.frozen_s);
@@ -453,4 +483,5 @@ IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
 	.run = camera_run,
 	.stop = camera_stop,
 	.destroy = camera_destroy,
+	.features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT,
 };

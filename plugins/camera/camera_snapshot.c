@@ -87,6 +87,13 @@ static int setup(struct ioca_cam_snapshot *s, const AVFrame *f)
 int ioca_cam_snapshot_encode(struct ioca_cam_snapshot *s, const AVFrame *frame,
 			     const uint8_t **jpeg, size_t *len)
 {
+	return ioca_cam_snapshot_encode_drawn(s, frame, NULL, NULL, jpeg, len);
+}
+
+int ioca_cam_snapshot_encode_drawn(struct ioca_cam_snapshot *s, const AVFrame *frame,
+				   ioca_cam_draw_fn draw, void *draw_ctx, const uint8_t **jpeg,
+				   size_t *len)
+{
 	if (!frame || frame->width < 1 || frame->height < 1)
 		return IOCA_ERROR;
 	if (frame->width != s->src_w || frame->height != s->src_h || frame->format != s->src_fmt ||
@@ -100,6 +107,8 @@ int ioca_cam_snapshot_encode(struct ioca_cam_snapshot *s, const AVFrame *frame,
 		return IOCA_ERROR;
 	sws_scale(s->sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
 		  s->scaled->data, s->scaled->linesize);
+	if (draw)
+		draw(draw_ctx, s->scaled);
 	s->scaled->quality = s->enc->global_quality;
 	s->scaled->pts++;
 	av_packet_unref(s->pkt);

@@ -33,6 +33,15 @@ void ioca_cam_snapshot_free(struct ioca_cam_snapshot *s);
 int ioca_cam_snapshot_encode(struct ioca_cam_snapshot *s, const AVFrame *frame,
 			     const uint8_t **jpeg, size_t *len);
 
+/* Draws onto the scaled picture (AV_PIX_FMT_YUVJ420P) before it is encoded. */
+typedef void (*ioca_cam_draw_fn)(void *ctx, AVFrame *scaled);
+
+/* Encode `frame` like ioca_cam_snapshot_encode(), calling draw (may be NULL)
+ * on the scaled picture first. */
+int ioca_cam_snapshot_encode_drawn(struct ioca_cam_snapshot *s, const AVFrame *frame,
+				   ioca_cam_draw_fn draw, void *draw_ctx, const uint8_t **jpeg,
+				   size_t *len);
+
 /*
  * Open `cfg->url` (a main stream), decode its first picture within the
  * configured open timeout and encode it. `in` supplies the host, instance
