@@ -101,6 +101,15 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* First pixel whose centre is at or right of x (normalised), within 0..width. */
+static int span_px(double x, int width)
+{
+	double p = ceil(x * width - 0.5);
+	if (!(p > 0)) /* also NaN */
+		return 0;
+	return p > width ? width : (int)p;
+}
+
 void ioca_overlay_hatch(const struct ioca_overlay_image *img, const double *xy, size_t npoints,
 			int period, int width, struct ioca_overlay_color c)
 {
@@ -116,15 +125,14 @@ void ioca_overlay_hatch(const struct ioca_overlay_image *img, const double *xy, 
 			       yj = xy[2 * j + 1];
 			if ((yi > yc) == (yj > yc))
 				continue;
-			cross[n++] = xi + (yc - yi) * (xj - xi) / (yj - yi);
+			double x = xi + (yc - yi) * (xj - xi) / (yj - yi);
+			cross[n++] = isfinite(x) ? x : xi > xj ? INFINITY : -INFINITY;
 		}
 		qsort(cross, n, sizeof cross[0], cmp_double);
 		for (size_t k = 0; k + 1 < n; k += 2) {
 			/* pixels whose centre lies inside [cross[k], cross[k+1]) */
-			double a = ceil(cross[k] * img->width - 0.5);
-			double b = ceil(cross[k + 1] * img->width - 0.5);
-			int x0 = a < 0 ? 0 : a > img->width ? img->width : (int)a;
-			int x1 = b < 0 ? 0 : b > img->width ? img->width : (int)b;
+			int x0 = span_px(cross[k], img->width);
+			int x1 = span_px(cross[k + 1], img->width);
 			for (int px = x0; px < x1; px++)
 				if ((px + py) % period < width)
 					put(img, px, py, c);

@@ -70,6 +70,26 @@ static void test_no_site_member_when_unset(void **state)
 	ioca_buf_free(&b);
 }
 
+static void test_test_member_last(void **state)
+{
+	(void)state;
+	struct ioca_buf b = {0};
+	struct ioca_envelope_ctx ctx = {.agent_id = "a1", .test = true};
+	struct ioca_envelope_event ev = {.seq = 3, .source = "s", .plugin = "p", .type = "x.y"};
+	assert_int_equal(ioca_envelope_build(&b, &ctx, &ev), IOCA_OK);
+	const char *tail = ",\"data\":{},\"test\":true}";
+	assert_true(b.len > strlen(tail));
+	assert_string_equal(b.p + b.len - strlen(tail), tail);
+	cJSON *o = cJSON_Parse(b.p);
+	assert_non_null(o);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "test")));
+	cJSON_Delete(o);
+	ctx.test = false;
+	assert_int_equal(ioca_envelope_build(&b, &ctx, &ev), IOCA_OK);
+	assert_null(strstr(b.p, "\"test\""));
+	ioca_buf_free(&b);
+}
+
 static void test_topics(void **state)
 {
 	(void)state;
@@ -93,10 +113,11 @@ static void test_topics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_envelope_exact),
-		cmocka_unit_test(test_envelope_escapes_and_parses),
-		cmocka_unit_test(test_no_site_member_when_unset),
-		cmocka_unit_test(test_topics),
+	    cmocka_unit_test(test_envelope_exact),
+	    cmocka_unit_test(test_envelope_escapes_and_parses),
+	    cmocka_unit_test(test_no_site_member_when_unset),
+	    cmocka_unit_test(test_test_member_last),
+	    cmocka_unit_test(test_topics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
