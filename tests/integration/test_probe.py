@@ -182,6 +182,14 @@ class TestMode(ProbeCase):
         self.assertEqual(r.returncode, EXIT_CONFIG)
         self.assertIn("broken.conf:", r.stderr)
 
+    def test_run_mode_group_cannot_come_from_a_file(self):
+        """The reserved group the probe hands its worker is refused in a configuration."""
+        reserved = {"mode": "snapshot", "sample": False, "overlay": True}
+        agent = self.write_config([it.sim("sim-1", ioca_run=reserved)])
+        r = it.run_binary(["-t", "-c", agent.conf_path])
+        self.assertEqual(r.returncode, EXIT_CONFIG)
+        self.assertIn("unknown option 'ioca_run'", r.stderr)
+
     def test_crash_is_a_failure_with_reason(self):
         agent = self.write_config([{"name": "boom", "plugin": "crashy", "mode": "segv",
                                     "events": 1, "delay_ms": 100}])

@@ -20,6 +20,7 @@
 #include "optcheck.h"
 #include "opts.h"
 #include "plugin_loader.h"
+#include "run_mode.h"
 #include "stop_latch.h"
 #include "timeutil.h"
 
@@ -45,6 +46,7 @@ struct ioca_harness {
 	pthread_t thread;
 	bool started;
 	bool stopped;
+	struct ioca_run_request run; /* from a reserved ioca_run group in the options */
 	struct ioca_stop_latch stop;
 	atomic_bool run_returned;
 	int run_rc;
@@ -257,6 +259,14 @@ static void host_heartbeat(struct ioca_instance *inst)
 	(void)inst;
 }
 
+static enum ioca_run_mode host_run_mode(const struct ioca_instance *inst, unsigned *flags)
+{
+	const struct ioca_harness *h = (const struct ioca_harness *)inst;
+	if (flags)
+		*flags = h->run.flags;
+	return h->run.mode;
+}
+
 static const char *host_instance_name(const struct ioca_instance *inst)
 {
 	return ((const struct ioca_harness *)inst)->name;
@@ -333,6 +343,7 @@ struct ioca_harness *ioca_harness_new(const char *so_path, const char *options, 
 	h->host.now_wall_ms = ioca_now_wall_ms;
 	h->host.now_mono_ms = ioca_now_mono_ms;
 	h->host.instance_name = host_instance_name;
+	h->host.run_mode = host_run_mode;
 
 	config_init(&h->cfg);
 	struct ioca_diag diag = {0};
@@ -342,6 +353,8 @@ struct ioca_harness *ioca_harness_new(const char *so_path, const char *options, 
 	} else {
 		config_setting_t *root = config_root_setting(&h->cfg);
 		const struct ioca_plugin *d = h->plugin.desc;
+		if (ioca_run_request_take(root, &h->run) != IOCA_OK)
+			ioca_diag_add(&diag, "options", 0, "malformed %s group", IOCA_RUN_KEY);
 		if (ioca_optcheck_group(root, d->options, ioca_instance_core_keys, "options",
 					"options", &diag) == 0 &&
 		    d->check) {

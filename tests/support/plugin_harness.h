@@ -5,7 +5,9 @@
  * agent uses, runs it on a thread of the test process with a host table that
  * records everything the plugin emits, and lets the test wait for and inspect
  * those records. The plugin cannot tell the difference from a worker: the ABI
- * is the same.
+ * is the same. A test runs the plugin in a test or snapshot mode as the probe
+ * does, by adding the reserved group to the options (agent/plugin/run_mode.h):
+ *     ioca_run = { mode = "snapshot"; sample = false; overlay = true; };
  *
  *     struct ioca_harness *h = ioca_harness_new(PLUGIN_SO, "url = \"clip.mp4\"; analyze_fps = 5;", err, sizeof err);
  *     ioca_harness_start(h);
