@@ -456,8 +456,15 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 	c->snap_cfg.url = c->cfg.snapshot_url;
 	c->em = (struct ioca_cam_emitter){host, inst, c->motion};
 	ioca_cam_probe_init(&c->probe, host, inst, &c->cfg, c->motion);
-	if (ioca_cam_probe_snapshot_mode(&c->probe))
+	if (ioca_cam_probe_snapshot_mode(&c->probe)) {
+		if (c->cfg.decode == IOCA_CAM_DECODE_NONE) {
+			host->log(inst, IOCA_LOG_ERROR,
+				  "a picture needs decode = \"full\" or \"keyframes\"");
+			camera_destroy(c);
+			return IOCA_ERROR;
+		}
 		c->cfg.snapshot = false; /* the one picture is the probe's */
+	}
 	ioca_cam_snapshot_init(&c->snap, c->cfg.snapshot_width, c->cfg.snapshot_quality);
 	ioca_cam_stats_init(&c->stats, host->now_mono_ms());
 	ioca_cam_freeze_init(&c->freeze, c->cfg.frozen_s);

@@ -269,6 +269,7 @@ class SnapshotMode(ProbeCase):
                 "zones": [{"name": "gate", "polygon": ZONE}],
                 "masks": [{"name": "tree", "polygon": MASK}]}
         inst.update(kw)
+        inst = {k: v for k, v in inst.items() if v is not None}  # None: leave the option out
         return self.write_config([inst, it.sim("sim-1")])
 
     def test_overlay_pixels(self):
@@ -324,6 +325,14 @@ class SnapshotMode(ProbeCase):
         self.assertEqual(r.returncode, EXIT_CANTCREAT)
         r, _ = self.run_probe(["--snapshot", "cam"], agent.conf_path)
         self.assertEqual(r.returncode, EXIT_USAGE)
+        self.assertFalse(os.path.exists(out))
+
+    def test_no_picture_without_decoding(self):
+        agent = self.camera(decode="none", motion=False, zones=None, masks=None)
+        out = os.path.join(self.tmp, "none.jpg")
+        r, _ = self.run_probe(["--snapshot", "cam", "-o", out], agent.conf_path)
+        self.assertEqual(r.returncode, EXIT_FAILED, r.stderr)
+        self.assertIn('a picture needs decode = "full" or "keyframes"', r.stderr)
         self.assertFalse(os.path.exists(out))
 
     def test_unreachable_camera_writes_nothing(self):
