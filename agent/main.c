@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "export_mode.h"
 #include "log.h"
 #include "plugin_loader.h"
 #include "probe.h"
@@ -27,6 +28,8 @@ static void usage(FILE *out)
 	    "       iocagent --list-plugins [-c FILE] [-v]\n"
 	    "       iocagent --test INSTANCE [-c FILE] [--seconds N]\n"
 	    "       iocagent --snapshot INSTANCE -o FILE.jpg [--overlay] [-c FILE]\n"
+	    "       iocagent --export --from TIME --to TIME [--instance NAME]\n"
+	    "                [--format jsonl|csv] [-c FILE]\n"
 	    "       iocagent --version | --help\n"
 	    "options:\n"
 	    "  -c, --config FILE    configuration file (default %s)\n"
@@ -40,6 +43,8 @@ static void usage(FILE *out)
 	    "      --snapshot INSTANCE  grab one picture of a camera instance into -o FILE.jpg\n"
 	    "  -o, --output FILE    --snapshot: the JPEG to write\n"
 	    "      --overlay        --snapshot: draw zones, masks, analysis grid and foreground\n"
+	    "      --export         print archived messages with --from <= time < --to\n"
+	    "                       (RFC 3339) to stdout, of one --instance or all\n"
 	    "  -V, --version        print the version\n"
 	    "  -h, --help           this text\n",
 	    IOCA_DEFAULT_CONFIG_PATH);
@@ -94,7 +99,18 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], IOCA_WORKER_FLAG) == 0)
 		return ioca_worker_main(argc, argv);
 
-	enum { OPT_LIST_PLUGINS = 256, OPT_TEST, OPT_SECONDS, OPT_SNAPSHOT, OPT_OVERLAY };
+	enum {
+		OPT_LIST_PLUGINS = 256,
+		OPT_TEST,
+		OPT_SECONDS,
+		OPT_SNAPSHOT,
+		OPT_OVERLAY,
+		OPT_EXPORT,
+		OPT_FROM,
+		OPT_TO,
+		OPT_INSTANCE,
+		OPT_FORMAT
+	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"check-config", no_argument, NULL, 't'},
@@ -105,12 +121,18 @@ int main(int argc, char **argv)
 	    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"overlay", no_argument, NULL, OPT_OVERLAY},
+	    {"export", no_argument, NULL, OPT_EXPORT},
+	    {"from", required_argument, NULL, OPT_FROM},
+	    {"to", required_argument, NULL, OPT_TO},
+	    {"instance", required_argument, NULL, OPT_INSTANCE},
+	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = IOCA_DEFAULT_CONFIG_PATH;
-	int check = 0, list = 0, verbose = 0, opt;
+	int check = 0, list = 0, verbose = 0, export = 0, opt;
+	struct ioca_export_args ex = {0};
 	struct ioca_probe_opts probe = {0};
 	const char *test = NULL, *snapshot = NULL, *seconds = NULL;
 	while ((opt = getopt_long(argc, argv, "c:to:vVh", longopts, NULL)) != -1) {
@@ -142,6 +164,21 @@ int main(int argc, char **argv)
 		case OPT_OVERLAY:
 			probe.overlay = true;
 			break;
+		case OPT_EXPORT:
+			export = 1;
+			break;
+		case OPT_FROM:
+			ex.from = optarg;
+			break;
+		case OPT_TO:
+			ex.to = optarg;
+			break;
+		case OPT_INSTANCE:
+			ex.instance = optarg;
+			break;
+		case OPT_FORMAT:
+			ex.format = optarg;
+			break;
 		case 'V':
 			printf("iocagent %s (plugin ABI %d.%d)\n", IOCA_VERSION,
 			       IOCA_PLUGIN_ABI_MAJOR, IOCA_PLUGIN_ABI_MINOR);
@@ -154,7 +191,8 @@ int main(int argc, char **argv)
 			return IOCA_EXIT_USAGE;
 		}
 	}
-	if (optind < argc || check + list + !!test + !!snapshot > 1) {
+	if (optind < argc || check + list + !!test + !!snapshot + export > 1 ||
+	    (!export && (ex.from || ex.to || ex.instance || ex.format))) {
 		if (optind < argc)
 			fprintf(stderr, "iocagent: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
@@ -175,5 +213,7 @@ int main(int argc, char **argv)
 		return check_config(config_path);
 	if (list)
 		return list_plugins(config_path, verbose);
+	if (export)
+		return ioca_export_main(config_path, &ex);
 	return ioca_core_run(config_path);
 }

@@ -6,7 +6,7 @@ set -eu
 
 build="build-essential cmake pkg-config libmosquitto-dev libconfig-dev libsystemd-dev
 libcjson-dev libmodbus-dev zlib1g-dev libavformat-dev libavcodec-dev libavutil-dev
-libswscale-dev libssl-dev"
+libswscale-dev libssl-dev libsqlite3-dev"
 demo="mosquitto mosquitto-clients python3-paho-mqtt ffmpeg gstreamer1.0-rtsp
 gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-base
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"

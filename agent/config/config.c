@@ -818,6 +818,14 @@ static void load_instances(struct loader *ld, config_setting_t *root)
 /* ---- the whole file ---------------------------------------------------- */
 
 /* A section: checked against its table when present; `required` ones must be. */
+static void load_retention(struct loader *ld, const config_setting_t *retention)
+{
+	struct ioca_retention_config *r = &ld->cfg->retention;
+	r->enabled = get_bool(retention, "enabled", true);
+	r->days = (int)get_int(retention, "days", 0);
+	r->max_bytes = get_int(retention, "max_bytes", 0);
+}
+
 static config_setting_t *check_section(struct loader *ld, config_setting_t *root, const char *name,
 				       const struct ioca_option *table, bool required)
 {
@@ -856,6 +864,10 @@ static void validate(struct loader *ld, config_t *lc, const char *plugin_dir_ove
 	config_setting_t *commands = check_section(ld, root, "commands", ioca_schema_commands, false);
 	if (commands)
 		load_commands(ld, commands);
+	config_setting_t *retention =
+		check_section(ld, root, "retention", ioca_schema_retention, false);
+	if (retention)
+		load_retention(ld, retention);
 
 	if (plugin_dir_override) {
 		free(ld->cfg->agent.plugin_dir);

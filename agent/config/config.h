@@ -60,6 +60,13 @@ struct ioca_mqtt_config {
 };
 
 
+/* The local archive (retention section). */
+struct ioca_retention_config {
+	bool enabled;
+	int days;          /* messages older than this are pruned */
+	int64_t max_bytes; /* disk use bound of the archive */
+};
+
 /* Remote commands (docs/commands.md): off unless some are enabled. */
 #define IOCA_COMMAND_KEY_MAX_BYTES 128
 struct ioca_commands_config {
@@ -90,6 +97,7 @@ struct ioca_config {
 	struct ioca_mqtt_config mqtt;
 	struct ioca_spool_config spool;
 	struct ioca_commands_config commands;
+	struct ioca_retention_config retention;
 	struct ioca_instance_config *instances;
 	size_t n_instances;
 };

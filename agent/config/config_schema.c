@@ -30,7 +30,11 @@
 #define COMMANDS_MAX 16
 #define REQUEST_BYTES_MAX (64 * 1024)
 
-const char *const ioca_schema_sections[] = {"agent", "mqtt", "spool", "commands", "instances", NULL};
+#define RETENTION_DAYS_DEFAULT 60 /* Circular 10/2021/TT-BTNMT art. 39: at least 60 days */
+#define RETENTION_DAYS_MAX 3650
+
+const char *const ioca_schema_sections[] = {"agent", "mqtt", "spool", "commands", "retention",
+					    "instances", NULL};
 
 const struct ioca_option ioca_schema_agent[] = {
 	{.key = "id", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
@@ -108,6 +112,16 @@ const struct ioca_option ioca_schema_spool[] = {
 	 .max = (double)GIB, .help = "bytes held in memory while the disk refuses writes"},
 	{.key = "segment_bytes", .type = IOCA_OPT_INT, .def_int = 16 * MIB, .min = (double)(64 * KIB),
 	 .max = (double)GIB, .help = "size at which a spool segment file is closed"},
+	{.key = NULL},
+};
+
+const struct ioca_option ioca_schema_retention[] = {
+	{.key = "enabled", .type = IOCA_OPT_BOOL, .def_bool = true,
+	 .help = "keep events and telemetry in the local archive (state_dir/archive.db)"},
+	{.key = "days", .type = IOCA_OPT_INT, .def_int = RETENTION_DAYS_DEFAULT, .min = 1,
+	 .max = RETENTION_DAYS_MAX, .help = "days archived messages are kept (by their time)"},
+	{.key = "max_bytes", .type = IOCA_OPT_INT, .def_int = GIB, .min = (double)(16 * MIB),
+	 .max = (double)TIB, .help = "archive disk use bound; the oldest messages are pruned beyond"},
 	{.key = NULL},
 };
 

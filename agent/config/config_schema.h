@@ -1,6 +1,6 @@
 /*
  * Option tables of the core's own configuration sections (agent, mqtt,
- * mqtt.tls, spool) and of the core keys of every instance, in the same
+ * mqtt.tls, spool, retention) and of the core keys of every instance, in the same
  * struct ioca_option form plugins use, so one validator (optcheck.c) checks
  * everything and every error reads the same.
  *
@@ -31,6 +31,7 @@ extern const struct ioca_option ioca_schema_mqtt[];
 extern const struct ioca_option ioca_schema_tls[];
 extern const struct ioca_option ioca_schema_spool[];
 extern const struct ioca_option ioca_schema_commands[];
+extern const struct ioca_option ioca_schema_retention[];
 
 /*
  * Core keys of an instance group. The defaults of `qos` and

@@ -24,6 +24,8 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "archive.h"
+#include "clock_report.h"
 #include "config.h"
 #include "intake.h"
 #include "log.h"
@@ -54,6 +56,8 @@ struct core {
 	struct ioca_remote *remote; /* NULL: no remote commands enabled */
 	bool reload_requested;      /* by a command: done at the end of the loop turn */
 	struct ioca_remote_actions remote_actions;
+	struct ioca_archive *archive;
+	struct ioca_clock_report clock;
 	int sig_fd;
 	int lock_fd;
 	bool stopping;
@@ -119,6 +123,15 @@ static void on_spool_dropped(void *ctx, uint64_t records, uint64_t bytes)
 	cJSON_AddNumberToObject(d, "events", (double)records);
 	cJSON_AddNumberToObject(d, "bytes", (double)bytes);
 	ioca_intake_agent_event(&c->intake, "agent.spool_dropped", IOCA_SEV_WARNING, d);
+}
+
+static void on_archive_corrupt(void *ctx, const char *set_aside, const char *reason)
+{
+	struct core *c = ctx;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "file", set_aside);
+	cJSON_AddStringToObject(d, "reason", reason);
+	ioca_intake_agent_event(&c->intake, "agent.archive_corrupt", IOCA_SEV_WARNING, d);
 }
 
 /* The spool logs the failure and the recovery itself; the status shows it. */
@@ -201,6 +214,26 @@ static int block_signals(void)
 	return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* The local archive in state_dir, fed by the intake (retention section). */
+static int open_archive(struct core *c)
+{
+	const struct ioca_retention_config *r = &c->cfg.retention;
+	if (!r->enabled)
+		return IOCA_OK;
+	char path[PATH_MAX], err[256] = "";
+	snprintf(path, sizeof path, "%s/%s", c->cfg.agent.state_dir, IOCA_ARCHIVE_FILE);
+	struct ioca_archive_settings set = {.max_age_ms = (int64_t)r->days * 86400 * 1000,
+					    .max_bytes = r->max_bytes};
+	struct ioca_archive_callbacks cb = {.ctx = c, .corrupt = on_archive_corrupt};
+	c->archive = ioca_archive_open(path, &set, &cb, err, sizeof err);
+	if (!c->archive) {
+		ioca_error("archive %s: %s", path, err);
+		return IOCA_ERROR;
+	}
+	c->intake.archive = c->archive;
+	return IOCA_OK;
+}
+
 /* ---- status, metrics, systemd ------------------------------------------- */
 
 static void update_report_ctx(struct core *c)
@@ -211,6 +244,8 @@ static void update_report_ctx(struct core *c)
 	c->report.mqtt = c->mqtt;
 	c->report.accepted = c->intake.accepted;
 	c->report.refused = c->intake.refused;
+	c->report.archive = c->archive;
+	c->report.clock_synced = ioca_clock_report_synced(&c->clock);
 }
 
 static void publish_status(struct core *c, int64_t now)
@@ -456,6 +491,10 @@ static void loop_once(struct core *c, int max_wait_ms)
 	now = ioca_now_mono_ms();
 	ioca_supervisor_tick(c->sup, now);
 	ioca_queue_tick(c->queue, now);
+	if (c->archive)
+		ioca_archive_tick(c->archive);
+	if (ioca_clock_report_tick(&c->clock, now, &c->intake))
+		c->status_dirty = true;
 	ioca_mqtt_tick(c->mqtt, now);
 	if (!c->stopping) {
 		publish_status(c, now);
@@ -553,6 +592,11 @@ int ioca_core_run(const char *config_path)
 		goto out;
 	}
 	ioca_intake_init(&c->intake, c->queue, &c->cfg);
+	if (open_archive(c) != IOCA_OK) {
+		rc = IOCA_EXIT_SOFTWARE;
+		goto out;
+	}
+	ioca_clock_report_init(&c->clock, &c->intake);
 	c->mqtt = new_session(c, &c->cfg);
 	if (!c->mqtt)
 		goto out;
@@ -609,6 +653,7 @@ out:
 	ioca_mqtt_free(c->mqtt);
 	ioca_remote_free(c->remote);
 	ioca_intake_free(&c->intake);
+	ioca_archive_close(c->archive);
 	ioca_queue_close(c->queue);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);

@@ -118,7 +118,8 @@ int ioca_envelope_build(struct ioca_buf *b, const struct ioca_envelope_ctx *ctx,
 	rc |= ioca_buf_json_string(b, ev->type);
 	rc |= ioca_buf_puts(b, ",\"severity\":\"");
 	rc |= ioca_buf_puts(b, sev);
-	rc |= ioca_buf_puts(b, "\",\"data\":");
+	rc |= ioca_buf_puts(b, ctx->clock_unsynced ? "\",\"clock\":\"unsynced\",\"data\":"
+						   : "\",\"clock\":\"synced\",\"data\":");
 	if (ev->data && ev->data_len)
 		rc |= ioca_buf_append(b, ev->data, ev->data_len);
 	else

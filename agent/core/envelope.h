@@ -1,7 +1,8 @@
 /*
  * The envelope of every event and telemetry message (INTERFACE.md):
  *   {"v":1,"id":"<agent>:<seq>","seq":N,"time":"<RFC 3339 ms>","agent":..,
- *    "site":..,"source":..,"plugin":..,"type":..,"severity":..,"data":{..}}
+ *    "site":..,"source":..,"plugin":..,"type":..,"severity":..,
+ *    "clock":"synced"|"unsynced","data":{..}}
  * and the topics messages go to. The data object is embedded as given: the
  * caller has validated it as a JSON object.
  */
@@ -31,8 +32,9 @@ void ioca_buf_free(struct ioca_buf *b);
 
 struct ioca_envelope_ctx {
 	const char *agent_id;
-	const char *site; /* NULL: no "site" member */
-	bool test;        /* iocagent --test: a last member "test":true */
+	const char *site;    /* NULL: no "site" member */
+	bool test;           /* iocagent --test: a last member "test":true */
+	bool clock_unsynced; /* "clock" of the envelopes built now: the kernel's NTP state */
 };
 
 struct ioca_envelope_event {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive_feed.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -33,16 +34,17 @@ void ioca_intake_free(struct ioca_intake *in)
 	ioca_buf_free(&in->buf);
 }
 
-static void push(struct ioca_intake *in, struct ioca_record *rec)
+static bool push(struct ioca_intake *in, struct ioca_record *rec)
 {
 	if (ioca_queue_push(in->queue, rec) == IOCA_OK) {
 		in->accepted++;
-		return;
+		return true;
 	}
 	in->refused++;
 	ioca_log_limited(&refuse_limit, IOCA_LL_ERROR,
 			 "queue refused a record for %s (%llu refused so far)", rec->topic,
 			 (unsigned long long)in->refused);
+	return false;
 }
 
 static void push_event(struct ioca_intake *in, const char *instance, const char *plugin, int qos,
@@ -80,7 +82,8 @@ static void push_event(struct ioca_intake *in, const char *instance, const char 
 		.payload = in->buf.p,
 		.payload_len = in->buf.len,
 	};
-	push(in, &rec);
+	if (push(in, &rec))
+		ioca_archive_feed(in->archive, &in->env, &e);
 }
 
 void ioca_intake_worker_message(struct ioca_intake *in, const struct ioca_sup_message *m)

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "archive.h"
 #include "config.h"
 #include "envelope.h"
 #include "queue.h"
@@ -24,7 +25,8 @@ struct ioca_intake {
 	struct ioca_envelope_ctx env;
 	struct ioca_buf buf;
 	uint64_t accepted;
-	uint64_t refused; /* records the queue could keep nowhere */
+	uint64_t refused;             /* records the queue could keep nowhere */
+	struct ioca_archive *archive; /* accepted envelopes are copied here; NULL: none */
 };
 
 void ioca_intake_init(struct ioca_intake *in, struct ioca_queue *q, const struct ioca_config *cfg);

@@ -61,6 +61,7 @@ char *ioca_report_status_online(const struct ioca_report_ctx *r)
 	if (qs.degraded)
 		cJSON_AddStringToObject(spool, "reason", qs.degraded_reason);
 	cJSON_AddNumberToObject(spool, "backlog", (double)qs.records);
+	cJSON_AddStringToObject(o, "clock", r->clock_synced ? "synced" : "unsynced");
 	return finish(o);
 }
 
@@ -97,6 +98,26 @@ static double cpu_seconds(int who)
 		return 0;
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void add_archive(cJSON *o, struct ioca_archive *a, int64_t now)
+{
+	if (!a)
+		return;
+	struct ioca_archive_stats as;
+	ioca_archive_stats(a, &as);
+	cJSON *j = cJSON_AddObjectToObject(o, "archive");
+	cJSON_AddNumberToObject(j, "messages", (double)as.rows);
+	cJSON_AddNumberToObject(j, "disk_bytes", (double)as.disk_bytes);
+	cJSON_AddNumberToObject(j, "written", (double)as.written);
+	cJSON_AddNumberToObject(j, "dropped", (double)as.dropped);
+	cJSON_AddNumberToObject(j, "pruned_age", (double)as.pruned_age);
+	cJSON_AddNumberToObject(j, "pruned_size", (double)as.pruned_size);
+	cJSON_AddNumberToObject(j, "corrupt", (double)as.corrupt);
+	cJSON_AddNumberToObject(j, "pending", (double)as.pending);
+	cJSON_AddNumberToObject(j, "oldest_age_s",
+				as.oldest_ms ? (double)(now - as.oldest_ms) / 1000.0 : 0.0);
+	cJSON_AddNumberToObject(j, "writer_cpu_s", as.writer_cpu_s);
 }
 
 char *ioca_report_metrics(const struct ioca_report_ctx *r)
@@ -148,6 +169,7 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 	cJSON_AddNumberToObject(m, "latency_ms_max", ms.latency_ms_max);
 
 	ioca_remote_metrics(r->remote, o);
+	add_archive(o, r->archive, now);
 
 	cJSON *insts = cJSON_AddObjectToObject(o, "instances");
 	size_t n = ioca_supervisor_count(r->sup);

@@ -5,8 +5,10 @@
 #ifndef IOCA_REPORT_H
 #define IOCA_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "archive.h"
 #include "config.h"
 #include "mqtt_session.h"
 #include "queue.h"
@@ -23,6 +25,8 @@ struct ioca_report_ctx {
 	uint64_t accepted;  /* records accepted by the intake */
 	uint64_t refused;   /* records the queue could keep nowhere */
 	const struct ioca_remote *remote; /* NULL: no remote commands */
+	struct ioca_archive *archive; /* NULL: retention disabled */
+	bool clock_synced;  /* the kernel's NTP state at the last sample */
 };
 
 /* {"v":1,"state":"online",...} malloc'd. */

@@ -30,7 +30,8 @@ static void test_envelope_exact(void **state)
 		b.p, "{\"v\":1,\"id\":\"dn-gianghia-01:42\",\"seq\":42,"
 		     "\"time\":\"2026-11-25T15:30:01.123Z\",\"agent\":\"dn-gianghia-01\","
 		     "\"site\":\"daknong/gianghia\",\"source\":\"cam-ngatu-01\",\"plugin\":\"camera\","
-		     "\"type\":\"motion.start\",\"severity\":\"info\",\"data\":{\"zones\":[\"gate\"]}}");
+		     "\"type\":\"motion.start\",\"severity\":\"info\",\"clock\":\"synced\","
+		     "\"data\":{\"zones\":[\"gate\"]}}");
 	assert_int_equal(b.len, strlen(b.p));
 	ioca_buf_free(&b);
 }
@@ -55,6 +56,25 @@ static void test_envelope_escapes_and_parses(void **state)
 			    "1970-01-01T00:00:00.000Z");
 	assert_string_equal(cJSON_GetObjectItem(j, "severity")->valuestring, "critical");
 	assert_true(cJSON_IsObject(cJSON_GetObjectItem(j, "data")));
+	cJSON_Delete(j);
+	ioca_buf_free(&b);
+}
+
+static void test_clock_member_follows_the_context(void **state)
+{
+	(void)state;
+	struct ioca_buf b = {0};
+	struct ioca_envelope_ctx ctx = {.agent_id = "a1", .clock_unsynced = true};
+	struct ioca_envelope_event ev = {
+	    .seq = 1, .source = "s", .plugin = "p", .type = "telemetry"};
+	assert_int_equal(ioca_envelope_build(&b, &ctx, &ev), IOCA_OK);
+	cJSON *j = cJSON_Parse(b.p);
+	assert_string_equal(cJSON_GetObjectItem(j, "clock")->valuestring, "unsynced");
+	cJSON_Delete(j);
+	ctx.clock_unsynced = false;
+	assert_int_equal(ioca_envelope_build(&b, &ctx, &ev), IOCA_OK);
+	j = cJSON_Parse(b.p);
+	assert_string_equal(cJSON_GetObjectItem(j, "clock")->valuestring, "synced");
 	cJSON_Delete(j);
 	ioca_buf_free(&b);
 }
@@ -117,6 +137,7 @@ int main(void)
 	    cmocka_unit_test(test_envelope_escapes_and_parses),
 	    cmocka_unit_test(test_no_site_member_when_unset),
 	    cmocka_unit_test(test_test_member_last),
+	    cmocka_unit_test(test_clock_member_follows_the_context),
 	    cmocka_unit_test(test_topics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
