@@ -377,6 +377,10 @@ static void keep_restart_only_keys(struct core *c, struct ioca_config *next)
 	    cur->spool.max_age_s != next->spool.max_age_s ||
 	    cur->spool.memory_buffer_bytes != next->spool.memory_buffer_bytes)
 		ioca_warn("reload: spool settings change takes effect at the next restart");
+	if (cur->retention.enabled != next->retention.enabled ||
+	    cur->retention.days != next->retention.days ||
+	    cur->retention.max_bytes != next->retention.max_bytes)
+		ioca_warn("reload: retention settings change takes effect at the next restart");
 }
 
 static bool reload(struct core *c)
