@@ -9,6 +9,7 @@
 #define RFC3339_YEAR_MIN 1970
 #define RFC3339_YEAR_MAX 9999
 #define OFFSET_HOURS_MAX 23
+#define RFC3339_SECONDS_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 static int64_t clock_ms(clockid_t id)
 {
@@ -116,6 +117,9 @@ int ioca_parse_rfc3339(const char *s, int64_t *wall_ms)
 			.tm_min = mi,
 			.tm_sec = sec};
 	int64_t secs = (int64_t)timegm(&tm) - (int64_t)offset_min * 60;
+	/* an offset can carry the instant out of the years accepted above */
+	if (secs < 0 || secs > RFC3339_SECONDS_MAX)
+		return -1;
 	*wall_ms = secs * 1000 + ms;
 	return 0;
 }

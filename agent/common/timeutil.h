@@ -14,7 +14,8 @@ int64_t ioca_now_mono_ms(void);
 char *ioca_format_rfc3339(int64_t wall_ms, char *buf, size_t len);
 /* Parse an RFC 3339 date-time ("2026-11-25T15:30:01Z", fractions of a
  * second and "+07:00"-style offsets allowed; 'T' may be 't' or ' ').
- * IOCA_OK-style: 0 with *wall_ms set, -1 when s is not one. */
+ * Instants before 1970 or after 9999 are refused.
+ * 0 with *wall_ms set, -1 when s is not one. */
 int ioca_parse_rfc3339(const char *s, int64_t *wall_ms);
 
 #endif

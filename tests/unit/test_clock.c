@@ -168,6 +168,8 @@ static void test_rfc3339_parse(void **state)
 			     "2026-11-25T15:30:01Zjunk",
 			     "2026-11-25T15:30:01+7:00",
 			     "1969-12-31T23:59:59Z",
+			     "1970-01-01T00:00:00+07:00", /* found by fuzz_rfc3339: before 1970 */
+			     "9999-12-31T23:59:59-00:01",
 			     "yesterday"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(ioca_parse_rfc3339(bad[i], &t), -1);
