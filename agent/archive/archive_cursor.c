@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive_codec.h"
 #include "archive_db.h"
 
 #define PAGE_ROWS 512
@@ -55,12 +56,42 @@ static char *column_copy(sqlite3_stmt *st, int col, char **dst)
 	return start;
 }
 
+/* The data column: text as is, or unpacked (archive_codec.h). */
+static int data_copy(struct ioca_archive_cursor *c, sqlite3_stmt *st, struct row *r, char **dst)
+{
+	if (sqlite3_column_type(st, 8) != SQLITE_BLOB) {
+		r->m.data_len = (size_t)sqlite3_column_bytes(st, 8);
+		r->m.data = column_copy(st, 8, dst);
+		return IOCA_OK;
+	}
+	const void *blob = sqlite3_column_blob(st, 8);
+	size_t n = (size_t)sqlite3_column_bytes(st, 8);
+	size_t len = ioca_archive_unpacked_len(blob, n);
+	if (ioca_archive_unpack(blob, n, *dst, len + 1) != 0) {
+		snprintf(c->err, sizeof c->err, "message seq %lld: damaged data",
+			 (long long)sqlite3_column_int64(st, 0));
+		return IOCA_ERROR;
+	}
+	r->m.data = *dst;
+	r->m.data_len = len;
+	*dst += len + 1;
+	return IOCA_OK;
+}
+
+static size_t data_size(sqlite3_stmt *st)
+{
+	if (sqlite3_column_type(st, 8) != SQLITE_BLOB)
+		return (size_t)sqlite3_column_bytes(st, 8);
+	return ioca_archive_unpacked_len(sqlite3_column_blob(st, 8),
+					 (size_t)sqlite3_column_bytes(st, 8));
+}
+
 static int keep_row(struct ioca_archive_cursor *c, sqlite3_stmt *st)
 {
 	size_t total = 0;
 	for (int col = 2; col <= 5; col++)
 		total += (size_t)sqlite3_column_bytes(st, col) + 1;
-	total += (size_t)sqlite3_column_bytes(st, 8) + 1;
+	total += data_size(st) + 1;
 	struct row *r = &c->rows[c->n_rows];
 	char *s = r->text = malloc(total);
 	if (!s) {
@@ -75,8 +106,10 @@ static int keep_row(struct ioca_archive_cursor *c, sqlite3_stmt *st)
 	r->m.type = column_copy(st, 5, &s);
 	r->m.severity = sqlite3_column_int(st, 6);
 	r->m.clock_synced = sqlite3_column_int(st, 7) != 0;
-	r->m.data_len = (size_t)sqlite3_column_bytes(st, 8);
-	r->m.data = column_copy(st, 8, &s);
+	if (data_copy(c, st, r, &s) != IOCA_OK) {
+		free(r->text);
+		return IOCA_ERROR;
+	}
 	c->n_rows++;
 	return IOCA_OK;
 }

@@ -1,8 +1,11 @@
 /*
  * The archive writer (see archive.h): a hand-off list filled by the core
  * thread and one thread that owns the SQLite connection. The thread commits
- * what is pending in one transaction per turn (at most BATCH_MAX messages),
- * prunes by age and size, and keeps the figures the core reports.
+ * what is pending in one transaction per turn (at most BATCH_MAX messages,
+ * COMMIT_INTERVAL_MS after the first of them arrived), prunes by age and
+ * size, and keeps the figures the core reports. With nothing to do it
+ * sleeps until the next prune: an agent sending one message a minute wakes
+ * the writer twice a minute, not every second.
  *
  * Invariant: `lock` guards everything below it in struct ioca_archive; the
  * SQLite handle and prepared statements belong to the thread alone.
@@ -17,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "archive_codec.h"
 #include "archive_db.h"
 #include "log.h"
 #include "timeutil.h"
@@ -24,9 +28,10 @@
 #define PENDING_MAX_BYTES   (16 * 1024 * 1024) /* hand-off bound */
 #define BATCH_MAX           2048               /* messages per transaction */
 #define COMMIT_INTERVAL_MS  1000               /* longest wait before a commit */
-#define PRUNE_INTERVAL_MS   60000
-#define PRUNE_ROWS_PER_STEP 2000              /* rows deleted per statement */
-#define SIZE_LOW_WATER_PCT  95                /* pruning by size stops here */
+#define PRUNE_INTERVAL_MS   600000 /* by age; by size also when the files outgrow the bound */
+#define SIZE_PRUNE_GAP_MS   10000  /* least time between two prunes the size asks for */
+#define PRUNE_ROWS_PER_STEP 2000   /* rows deleted per statement */
+#define SIZE_LOW_WATER_PCT  95     /* pruning by size stops here */
 #define WAL_ALLOWANCE_BYTES (4 * 1024 * 1024) /* kept free for the WAL */
 #define REOPEN_DELAY_MS     10000             /* after a database that cannot be opened */
 
@@ -47,7 +52,10 @@ struct ioca_archive {
 	sqlite3 *db;
 	sqlite3_stmt *insert;
 	int64_t prune_due_ms;
+	int64_t pruned_at_ms;
 	int64_t reopen_due_ms;
+	bool rows_counted; /* stats.rows was counted since the database was opened */
+	struct ioca_pack_buf pack;
 
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* to the thread: work, or stop */
@@ -55,7 +63,9 @@ struct ioca_archive {
 	struct pending *head, *tail;
 	size_t pending_bytes;
 	bool stop;
-	uint64_t committed_upto; /* count of added messages the thread has finished */
+	bool flush_now;           /* a sync() waits: commit without gathering */
+	int64_t first_pending_ms; /* monotonic time the oldest pending message arrived */
+	uint64_t committed_upto;  /* count of added messages the thread has finished */
 	struct ioca_archive_stats stats;
 	char corrupt_aside[PATH_MAX];
 	char corrupt_reason[256];
@@ -102,10 +112,13 @@ int ioca_archive_add(struct ioca_archive *a, const struct ioca_archive_msg *m)
 		free(p);
 		return IOCA_ERROR;
 	}
-	if (a->tail)
+	if (a->tail) {
 		a->tail->next = p;
-	else
+	} else {
 		a->head = p;
+		a->first_pending_ms = ioca_now_mono_ms();
+		pthread_cond_signal(&a->wake);
+	}
 	a->tail = p;
 	a->pending_bytes += p->size;
 	a->stats.pending++;
@@ -130,24 +143,22 @@ void ioca_archive_tick(struct ioca_archive *a)
 		a->cb.corrupt(a->cb.ctx, aside, reason);
 }
 
-static void deadline_after(struct timespec *ts, int ms)
+/* CLOCK_MONOTONIC `mono_ms` (the clock of ioca_now_mono_ms and of the
+ * condition variables) as a timespec. */
+static void deadline_at(struct timespec *ts, int64_t mono_ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	ts->tv_sec = (time_t)(mono_ms / 1000);
+	ts->tv_nsec = (long)(mono_ms % 1000) * 1000000L;
 }
 
 int ioca_archive_sync(struct ioca_archive *a, int timeout_ms)
 {
 	struct timespec until;
-	deadline_after(&until, timeout_ms);
+	deadline_at(&until, ioca_now_mono_ms() + timeout_ms);
 	pthread_mutex_lock(&a->lock);
 	uint64_t want = a->stats.added;
 	int rc = 0;
+	a->flush_now = true;
 	pthread_cond_signal(&a->wake);
 	while (a->committed_upto < want && rc == 0)
 		rc = pthread_cond_timedwait(&a->done, &a->lock, &until);
@@ -211,6 +222,7 @@ static bool open_db(struct ioca_archive *a)
 		return false;
 	}
 	a->prune_due_ms = 0; /* prune (and measure) right after opening */
+	a->rows_counted = false;
 	return true;
 }
 
@@ -240,10 +252,20 @@ static int insert_one(struct ioca_archive *a, const struct ioca_archive_msg *m)
 	sqlite3_bind_text(st, 6, m->type, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 7, m->severity);
 	sqlite3_bind_int(st, 8, m->clock_synced ? 1 : 0);
-	sqlite3_bind_text(st, 9, m->data, (int)m->data_len, SQLITE_STATIC);
+	size_t packed = ioca_archive_pack(&a->pack, m->data, m->data_len);
+	if (packed)
+		sqlite3_bind_blob(st, 9, a->pack.p, (int)packed, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 9, m->data, (int)m->data_len, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Rows the last insert added: 0 for a seq archived before. */
+static uint64_t inserted(struct ioca_archive *a)
+{
+	return sqlite3_changes(a->db) > 0 ? 1 : 0;
 }
 
 /* Commit the batch in one transaction. Returns messages written. */
@@ -252,14 +274,16 @@ static uint64_t write_batch(struct ioca_archive *a, struct pending *batch)
 	if (!batch || !open_db(a))
 		return 0;
 	int rc = sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL);
-	uint64_t n = 0;
-	for (struct pending *p = batch; p && rc == SQLITE_OK; p = p->next, n++)
+	uint64_t n = 0, rows = 0;
+	for (struct pending *p = batch; p && rc == SQLITE_OK; p = p->next, n++) {
 		rc = insert_one(a, &p->m);
+		rows += rc == SQLITE_OK ? inserted(a) : 0;
+	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
 	if (rc == SQLITE_OK) {
 		pthread_mutex_lock(&a->lock);
-		a->stats.rows += n;
+		a->stats.rows += rows;
 		pthread_mutex_unlock(&a->lock);
 		return n;
 	}
@@ -292,6 +316,12 @@ static uint64_t file_size(const char *path, const char *suffix)
 	struct stat stbuf;
 	snprintf(p, sizeof p, "%s%s", path, suffix);
 	return stat(p, &stbuf) == 0 ? (uint64_t)stbuf.st_size : 0;
+}
+
+/* What the archive takes on disk: the database and its WAL. */
+static uint64_t disk_use(const struct ioca_archive *a)
+{
+	return file_size(a->path, "") + file_size(a->path, "-wal");
 }
 
 /* Bytes the rows take: pages in use (the file without its free pages). */
@@ -327,6 +357,7 @@ static void prune(struct ioca_archive *a, int64_t now_mono)
 	if (!a->db || now_mono < a->prune_due_ms)
 		return;
 	a->prune_due_ms = now_mono + PRUNE_INTERVAL_MS;
+	a->pruned_at_ms = now_mono;
 	uint64_t by_age = 0, by_size = 0;
 	int64_t n;
 	int rc = SQLITE_OK;
@@ -347,15 +378,18 @@ static void prune(struct ioca_archive *a, int64_t now_mono)
 			by_size += (uint64_t)n;
 		}
 	}
-	if (rc == SQLITE_OK && (by_age || by_size))
+	/* give free pages back to the file system, also those an earlier run left */
+	if (rc == SQLITE_OK &&
+	    (by_age || by_size || query_int(a->db, "PRAGMA freelist_count", &rc)))
 		rc = sqlite3_exec(a->db,
 				  "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE)",
 				  NULL, NULL, NULL);
-	int64_t rows = 0, oldest = 0;
-	if (rc == SQLITE_OK) {
+	/* counted once per opening (a full scan); kept up to date after that */
+	int64_t rows = -1, oldest = 0;
+	if (rc == SQLITE_OK && !a->rows_counted)
 		rows = query_int(a->db, "SELECT count(*) FROM messages", &rc);
+	if (rc == SQLITE_OK)
 		oldest = query_int(a->db, "SELECT min(time_ms) FROM messages", &rc);
-	}
 	if (rc != SQLITE_OK) {
 		on_db_error(a, rc, "prune");
 		return;
@@ -366,7 +400,12 @@ static void prune(struct ioca_archive *a, int64_t now_mono)
 	pthread_mutex_lock(&a->lock);
 	a->stats.pruned_age += by_age;
 	a->stats.pruned_size += by_size;
-	a->stats.rows = (uint64_t)rows;
+	if (rows >= 0)
+		a->stats.rows = (uint64_t)rows;
+	else
+		a->stats.rows -=
+		    by_age + by_size < a->stats.rows ? by_age + by_size : a->stats.rows;
+	a->rows_counted = true;
 	a->stats.oldest_ms = oldest;
 	pthread_mutex_unlock(&a->lock);
 }
@@ -379,17 +418,38 @@ static double thread_cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* With the lock held: sleep until a batch is due (COMMIT_INTERVAL_MS after
+ * its first message, or BATCH_MAX messages, or a sync), a stop, or the next
+ * prune. */
+static void wait_for_work(struct ioca_archive *a)
+{
+	struct timespec until;
+	for (;;) {
+		if (a->stop || a->flush_now || a->stats.pending >= BATCH_MAX)
+			break;
+		int64_t now = ioca_now_mono_ms();
+		int64_t due = a->prune_due_ms;
+		if (a->head)
+			due = a->first_pending_ms + COMMIT_INTERVAL_MS < due
+				  ? a->first_pending_ms + COMMIT_INTERVAL_MS
+				  : due;
+		else if (!a->db)
+			due = a->reopen_due_ms; /* open (or retry) as soon as allowed */
+		if (now >= due)
+			break;
+		deadline_at(&until, due);
+		pthread_cond_timedwait(&a->wake, &a->lock, &until);
+	}
+	a->flush_now = false;
+}
+
 static void *writer_main(void *arg)
 {
 	struct ioca_archive *a = arg;
 	pthread_setname_np(pthread_self(), "ioca-archive");
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
-		if (!a->head && !a->stop) {
-			struct timespec until;
-			deadline_after(&until, COMMIT_INTERVAL_MS);
-			pthread_cond_timedwait(&a->wake, &a->lock, &until);
-		}
+		wait_for_work(a);
 		/* take up to BATCH_MAX messages */
 		struct pending *batch = a->head, *last = NULL;
 		size_t n = 0, bytes = 0;
@@ -401,6 +461,8 @@ static void *writer_main(void *arg)
 			a->head = last->next;
 			if (!a->head)
 				a->tail = NULL;
+			else
+				a->first_pending_ms = ioca_now_mono_ms();
 			last->next = NULL;
 			a->pending_bytes -= bytes;
 			a->stats.pending -= n;
@@ -411,13 +473,16 @@ static void *writer_main(void *arg)
 		uint64_t written = write_batch(a, batch);
 		if (!batch)
 			open_db(a);
+		if ((int64_t)disk_use(a) > a->set.max_bytes - WAL_ALLOWANCE_BYTES &&
+		    a->prune_due_ms > a->pruned_at_ms + SIZE_PRUNE_GAP_MS)
+			a->prune_due_ms = a->pruned_at_ms + SIZE_PRUNE_GAP_MS;
 		prune(a, ioca_now_mono_ms());
 		while (batch) {
 			struct pending *next = batch->next;
 			free(batch);
 			batch = next;
 		}
-		uint64_t disk = file_size(a->path, "") + file_size(a->path, "-wal");
+		uint64_t disk = disk_use(a);
 
 		pthread_mutex_lock(&a->lock);
 		a->stats.written += written;
@@ -431,6 +496,7 @@ static void *writer_main(void *arg)
 	}
 	pthread_mutex_unlock(&a->lock);
 	close_db(a);
+	ioca_pack_buf_free(&a->pack);
 	return NULL;
 }
 

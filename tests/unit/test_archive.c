@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include <sqlite3.h>
 #include "timeutil.h"
 
 #define DAY_MS          (86400LL * 1000)
@@ -184,6 +185,61 @@ static void test_round_trip_in_time_order_across_pages(void **state)
 	ioca_archive_close(a);
 }
 
+static void test_long_data_is_packed_and_comes_back_exactly(void **state)
+{
+	struct fixture *f = *state;
+	struct ioca_archive *a = open_archive(f, 3650 * DAY_MS, BIG_MAX_BYTES);
+	char data[8192];
+	size_t off = (size_t)snprintf(data, sizeof data, "{\"readings\":[");
+	for (int i = 0; i < 50; i++)
+		off += (size_t)snprintf(data + off, sizeof data - off,
+					"%s{\"name\":\"p%02d\",\"value\":%d.25,\"unit\":\"ug/m3\","
+					"\"status\":\"ok\"}",
+					i ? "," : "", i, i * 7);
+	snprintf(data + off, sizeof data - off, "]}");
+	add_msg(a, 1, T0_MS, "aq-1", "telemetry", data);
+	add_msg(a, 2, T0_MS, "aq-1", "sim.tick", "{\"short\":true}");
+	assert_int_equal(ioca_archive_sync(a, SYNC_TIMEOUT_MS), IOCA_OK);
+	ioca_archive_close(a);
+
+	/* stored as a blob much smaller than the text; the short one as text */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT typeof(data), length(data) FROM messages ORDER BY seq",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "blob");
+	assert_true((size_t)sqlite3_column_int(st, 1) * 3 < strlen(data));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "text");
+	sqlite3_finalize(st);
+
+	struct ioca_archive_range r = {.from_ms = 0, .to_ms = T0_MS + 1};
+	char err[256] = "";
+	struct ioca_archive_cursor *c = ioca_archive_cursor_open(f->path, &r, err, sizeof err);
+	struct ioca_archive_msg m;
+	assert_int_equal(ioca_archive_cursor_next(c, &m), IOCA_OK);
+	assert_int_equal(m.data_len, strlen(data));
+	assert_string_equal(m.data, data);
+	assert_int_equal(ioca_archive_cursor_next(c, &m), IOCA_OK);
+	assert_string_equal(m.data, "{\"short\":true}");
+	ioca_archive_cursor_close(c);
+
+	/* a damaged blob is an error naming the message, not a crash */
+	assert_int_equal(
+	    sqlite3_exec(db, "UPDATE messages SET data = substr(data, 1, 40) WHERE seq = 1", NULL,
+			 NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	c = ioca_archive_cursor_open(f->path, &r, err, sizeof err);
+	assert_int_equal(ioca_archive_cursor_next(c, &m), IOCA_ERROR);
+	assert_non_null(strstr(ioca_archive_cursor_error(c), "seq 1: damaged data"));
+	ioca_archive_cursor_close(c);
+}
+
 static void test_same_seq_twice_is_kept_once(void **state)
 {
 	struct fixture *f = *state;
@@ -224,11 +280,20 @@ static void test_prunes_oldest_by_size(void **state)
 {
 	struct fixture *f = *state;
 	struct ioca_archive *a = open_archive(f, 3650 * DAY_MS, BIG_MAX_BYTES);
+	/* random letters: deflate cannot shrink them below 6 bits a byte */
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	static char big[4097];
-	memset(big, 'x', sizeof big - 1);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; i < sizeof big - 1; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		big[i] = alphabet[x % 64];
+	}
 	char data[4200];
 	snprintf(data, sizeof data, "{\"blob\":\"%s\"}", big);
-	const uint64_t n = 6000; /* about 25 MiB */
+	const uint64_t n = 8000; /* about 24 MiB packed */
 	int64_t now = ioca_now_wall_ms();
 	for (uint64_t seq = 1; seq <= n; seq++) {
 		add_msg(a, seq, now - (int64_t)(n - seq) * 1000, "sim-1", "sim.tick", data);
@@ -421,6 +486,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_round_trip_in_time_order_across_pages, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_same_seq_twice_is_kept_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_data_is_packed_and_comes_back_exactly, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_prunes_by_age, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prunes_oldest_by_size, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hand_off_is_bounded, setup, teardown),
