@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock_source.h"
 #include "envelope.h"
 #include "log.h"
 #include "probe.h"
@@ -141,9 +142,17 @@ int ioca_probe_test(const struct ioca_probe_opts *o)
 					: FIRST_MESSAGE_LIMIT_S;
 	struct ioca_run_request req = {.mode = IOCA_RUN_TEST,
 				       .flags = sample ? IOCA_RUN_F_SAMPLE : 0u};
+	/* the envelope says what a subscriber would see: the kernel's clock state now */
+	struct ioca_clock_source clock_storage;
+	struct ioca_clock_sample clock;
+	const struct ioca_clock_source *clock_src = ioca_clock_source_default(&clock_storage);
+	clock_src->sample(clock_src, &clock);
 	struct test_sink k = {
 	    .t = &t,
-	    .env = {.agent_id = t.cfg.agent.id, .site = t.cfg.agent.site, .test = true},
+	    .env = {.agent_id = t.cfg.agent.id,
+		    .site = t.cfg.agent.site,
+		    .test = true,
+		    .clock_unsynced = !clock.synced},
 	    .stop_at_first = o->seconds <= 0 && !sample,
 	};
 	struct ioca_probe_outcome out;
