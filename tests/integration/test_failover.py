@@ -1,6 +1,7 @@
 """Failover and hierarchy with real brokers, under load:
-(a) two brokers in mqtt.brokers, the first killed with kill -9: the agent moves
-    to the second and nothing is lost (subscribers on both brokers, union by id);
+(a) two brokers in mqtt.brokers, the link to the first cut for good under load:
+    the agent moves to the second and nothing is lost (subscribers on both
+    brokers, union by seq);
 (b) a district mosquitto bridging (QoS 1, persistent) to a provincial
     mosquitto, the subscriber at the province, the bridge link cut for 30 s by
     a TCP relay that drops every connection and refuses new ones: 0 lost at
@@ -111,22 +112,28 @@ class Relay:
 class FailoverTest(t.AgentTestCase):
 
     def test_a_second_broker_takes_over(self):
+        # The agent reaches the first broker through a relay, and the relay is cut
+        # for good: the first broker stays up and delivers everything it has
+        # acknowledged, so what the union of both subscribers lacks is the agent's
+        # loss. (A kill -9 of the first broker would also lose what that broker had
+        # acknowledged but not yet handed to its subscriber.)
         first = self.broker()
         second = self.broker()
+        relay = Relay(first.port)
+        self.addCleanup(relay.close)
         sub1 = self.subscriber(first.port, topics=["ioc/%s/#" % AGENT])
         sub2 = self.subscriber(second.port, topics=["ioc/%s/#" % AGENT], persistent=True)
-        a = self.agent(brokers=[first.url, second.url], agent_id=AGENT,
+        a = self.agent(brokers=["mqtt://127.0.0.1:%d" % relay.port, second.url], agent_id=AGENT,
                        instances=[t.sim("s1", rate=RATE)],
                        mqtt_extra={"keepalive": 5, "reconnect_min": 1, "reconnect_max": 2})
         self.expect(sub1, lambda m: "/s1/event/" in m.topic, 10, count=100)
-        first.kill()
-        killed_at = time.monotonic()
+        relay.cut()
+        cut_at = time.monotonic()
         self.assertTrue(t.wait_until(lambda: sim_seqs(sub2.messages()), 20),
                         "the agent did not move to the second broker")
-        moved_s = time.monotonic() - killed_at
+        moved_s = time.monotonic() - cut_at
         time.sleep(3)  # load goes on through the second broker
         a.stop()
-        # sub2 is persistent: what the agent published to the second broker is all there
         time.sleep(1)
         seqs = sim_seqs(sub1.messages()) | sim_seqs(sub2.messages())
         assert_no_gap(self, seqs, "the two brokers")
