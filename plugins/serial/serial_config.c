@@ -15,7 +15,8 @@
 
 #define MS_PER_S             1000.0
 #define DEFAULT_BAUD         9600
-#define MAX_BAUD             4000000
+#define MIN_BAUD             300
+#define MAX_BAUD             2000000
 #define DEFAULT_MAX_LINE     512
 #define MIN_MAX_LINE         16
 #define MAX_MAX_LINE         65536
@@ -55,9 +56,11 @@ const struct ioca_option ioca_serial_options[] = {
     {.key = "baud",
      .type = IOCA_OPT_INT,
      .def_int = DEFAULT_BAUD,
-     .min = 1,
+     .min = MIN_BAUD,
      .max = MAX_BAUD,
-     .help = "line speed (a standard rate: 1200 .. 2000000)"},
+     .help = "line speed, one of the standard rates 300, 600, 1200, 1800, 2400, 4800, 9600, "
+	     "19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, "
+	     "1500000, 2000000"},
     {.key = "parity",
      .type = IOCA_OPT_ENUM,
      .def_string = "none",

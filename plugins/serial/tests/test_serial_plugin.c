@@ -8,6 +8,7 @@
  * Invariant: every expectation is exact (values, statuses, reasons, counters)
  * and every test checks that stop() made run() return within 1 s.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -27,6 +28,7 @@
 
 #include "plugin_harness.h"
 #include "reading_expect.h"
+#include "tty.h"
 #include "utf8.h"
 
 #define WAIT_MS       5000
@@ -480,6 +482,47 @@ static void test_option_checks(void **state)
 	assert_non_null(strstr(err, "unknown reading 'nosuch'"));
 }
 
+/* Highest rate worth trying when comparing the help text with the tty's table. */
+#define BAUD_SCAN_MAX 4000000L
+
+/*
+ * The `baud` help text (what --list-plugins -v and the docs show) lists
+ * exactly the rates the tty setup accepts, and the option's range spans them.
+ */
+static void test_baud_help_matches_code(void **state)
+{
+	void *so = dlopen(SERIAL_PLUGIN_SO, RTLD_NOW | RTLD_LOCAL);
+	const struct ioca_plugin *p;
+	const struct ioca_option *baud = NULL;
+	size_t listed = 0, supported = 0;
+
+	(void)state;
+	assert_non_null(so);
+	p = dlsym(so, "ioca_plugin_descriptor");
+	assert_non_null(p);
+	for (const struct ioca_option *o = p->options; o->key; o++)
+		if (strcmp(o->key, "baud") == 0)
+			baud = o;
+	assert_non_null(baud);
+	for (const char *c = baud->help; *c; c++) {
+		char *end;
+		long rate;
+
+		if (*c < '0' || *c > '9')
+			continue;
+		rate = strtol(c, &end, 10);
+		assert_true(ioca_tty_baud_supported(rate));
+		assert_true(rate >= baud->min && rate <= baud->max);
+		listed++;
+		c = end - 1;
+	}
+	for (long rate = 1; rate <= BAUD_SCAN_MAX; rate++)
+		if (ioca_tty_baud_supported(rate))
+			supported++;
+	assert_int_equal(listed, supported);
+	dlclose(so);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +536,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_while_closed),
 	    cmocka_unit_test(test_latin1_from_instrument),
 	    cmocka_unit_test(test_option_checks),
+	    cmocka_unit_test(test_baud_help_matches_code),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
