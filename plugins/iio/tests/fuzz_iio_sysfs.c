@@ -8,6 +8,7 @@
  *
  * Invariant checked: a read yields a finite value, or fails with a reason.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,26 +32,45 @@ static const char *const IIO_FILES[PARTS] = {"name", "in_voltage0_raw", "in_volt
 					     "in_voltage_offset"};
 static const char *const HWMON_FILES[PARTS] = {"name", "temp1_input", "temp1_fault", "temp2_input"};
 
+static const char *const DIRS[] = {"",
+				   "/bus",
+				   "/bus/iio",
+				   "/bus/iio/devices",
+				   "/bus/iio/devices/iio:device0",
+				   "/class",
+				   "/class/hwmon",
+				   "/class/hwmon/hwmon0"};
+
+static void put(const char *dir, const char *file, const uint8_t *text, size_t len, int present);
+
+/* Remove the tree at exit: the attribute files, then the directories deepest first. */
+static void remove_dirs(void)
+{
+	char path[IOCA_SYSFS_PATH_MAX];
+
+	for (size_t i = 0; i < PARTS; i++) {
+		put(iio_dir, IIO_FILES[i], NULL, 0, 0);
+		put(hwmon_dir, HWMON_FILES[i], NULL, 0, 0);
+	}
+	for (size_t i = sizeof DIRS / sizeof DIRS[0]; i-- > 0;) {
+		snprintf(path, sizeof path, "%s%s", root, DIRS[i]);
+		rmdir(path);
+	}
+}
+
 static void make_dirs(void)
 {
 	char path[IOCA_SYSFS_PATH_MAX];
 
 	snprintf(root, sizeof root, "/tmp/ioca-fuzz-sysfs-%d", (int)getpid());
-	snprintf(path, sizeof path, "%s/bus", root);
-	mkdir(root, 0700);
-	mkdir(path, 0700);
-	snprintf(path, sizeof path, "%s/bus/iio", root);
-	mkdir(path, 0700);
-	snprintf(path, sizeof path, "%s/bus/iio/devices", root);
-	mkdir(path, 0700);
+	for (size_t i = 0; i < sizeof DIRS / sizeof DIRS[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", root, DIRS[i]);
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			abort();
+	}
 	snprintf(iio_dir, sizeof iio_dir, "%s/bus/iio/devices/iio:device0", root);
-	mkdir(iio_dir, 0700);
-	snprintf(path, sizeof path, "%s/class", root);
-	mkdir(path, 0700);
-	snprintf(path, sizeof path, "%s/class/hwmon", root);
-	mkdir(path, 0700);
 	snprintf(hwmon_dir, sizeof hwmon_dir, "%s/class/hwmon/hwmon0", root);
-	mkdir(hwmon_dir, 0700);
+	atexit(remove_dirs);
 }
 
 static void put(const char *dir, const char *file, const uint8_t *text, size_t len, int present)
