@@ -83,6 +83,7 @@ static const struct ioca_option exec_options[] = {
 };
 
 struct exec_state {
+	struct ioca_sensor_loop loop; /* first: see ioca_sensor_loop_plugin_run() */
 	const struct ioca_host *host;
 	struct ioca_instance *inst;
 	struct ioca_sensor *sensor;
@@ -92,7 +93,6 @@ struct exec_state {
 	size_t seen_cap;
 	char last_reason[REASON_MAX];
 	struct ioca_exec_result *res;
-	struct ioca_sensor_loop loop;
 	size_t max_readings;
 	unsigned long dropped;       /* new names dropped since the last log line */
 	int64_t drop_logged_mono_ms; /* when that line was written; 0: never */
@@ -316,20 +316,6 @@ static int64_t exec_poll(void *ctx, int64_t due_ms, int64_t now_ms)
 	return ioca_sensor_next_period(due_ms, st->interval_ms, host->now_mono_ms());
 }
 
-static int exec_run(void *state)
-{
-	struct exec_state *st = state;
-
-	return ioca_sensor_loop_run(&st->loop);
-}
-
-static void exec_stop(void *state)
-{
-	struct exec_state *st = state;
-
-	ioca_sensor_loop_stop(&st->loop);
-}
-
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
     .abi_major = IOCA_PLUGIN_ABI_MAJOR,
     .abi_minor = IOCA_PLUGIN_ABI_MINOR,
@@ -339,7 +325,7 @@ IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
     .options = exec_options,
     .check = exec_check,
     .create = exec_create,
-    .run = exec_run,
-    .stop = exec_stop,
+    .run = ioca_sensor_loop_plugin_run,
+    .stop = ioca_sensor_loop_plugin_stop,
     .destroy = exec_destroy,
 };

@@ -29,11 +29,11 @@
 #define REASON_NOT_FOUND        "device_not_found"
 
 struct iio_state {
+	struct ioca_sensor_loop loop; /* first: see ioca_sensor_loop_plugin_run() */
 	const struct ioca_host *host;
 	struct ioca_instance *inst;
 	struct ioca_sensor *sensor;
 	struct ioca_iio_config cfg;
-	struct ioca_sensor_loop loop;
 };
 
 struct list_ctx {
@@ -153,20 +153,6 @@ static int64_t iio_poll(void *ctx, int64_t due_ms, int64_t now_ms)
 	return ioca_sensor_next_period(due_ms, st->cfg.poll_ms, st->host->now_mono_ms());
 }
 
-static int iio_run(void *state)
-{
-	struct iio_state *st = state;
-
-	return ioca_sensor_loop_run(&st->loop);
-}
-
-static void iio_stop(void *state)
-{
-	struct iio_state *st = state;
-
-	ioca_sensor_loop_stop(&st->loop);
-}
-
 static void iio_destroy(void *state)
 {
 	struct iio_state *st = state;
@@ -207,7 +193,7 @@ IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
     .options = ioca_iio_options,
     .check = ioca_iio_check,
     .create = iio_create,
-    .run = iio_run,
-    .stop = iio_stop,
+    .run = ioca_sensor_loop_plugin_run,
+    .stop = ioca_sensor_loop_plugin_stop,
     .destroy = iio_destroy,
 };

@@ -22,12 +22,13 @@
 #define LONGEST_WAIT_MS 1000
 
 struct mb_state {
+	struct ioca_sensor_loop loop; /* first: see ioca_sensor_loop_plugin_run() */
 	const struct ioca_host *host;
 	struct ioca_instance *inst;
 	struct ioca_sensor *sensor;
 	struct ioca_mb_config cfg;
 	struct ioca_mb_bus bus;
-	struct ioca_sensor_loop loop;
+	bool started; /* blocks scheduled */
 	uint16_t regs[MODBUS_MAX_READ_REGISTERS];
 	uint8_t bits[MODBUS_MAX_READ_BITS];
 };
@@ -231,29 +232,18 @@ static int64_t mb_poll(void *ctx, int64_t due_ms, int64_t now_ms)
 	struct mb_state *st = ctx;
 
 	(void)due_ms;
+	if (!st->started) {
+		/* every block is due at the first pass */
+		for (unsigned i = 0; i < st->cfg.n_blocks; i++)
+			st->cfg.blocks[i].next_due_ms = now_ms;
+		st->started = true;
+	}
 	for (unsigned pass = 0; pass < 2; pass++)
 		for (unsigned d = 0; d < st->cfg.n_devices; d++)
 			if (st->cfg.devices[d].down == (pass == 1))
 				poll_device(st, &st->cfg.devices[d], now_ms);
 	st->host->stat_set(st->inst, "connected", st->bus.connected ? 1 : 0);
 	return next_due(st);
-}
-
-static int mb_run(void *state)
-{
-	struct mb_state *st = state;
-	int64_t start = st->host->now_mono_ms();
-
-	for (unsigned i = 0; i < st->cfg.n_blocks; i++)
-		st->cfg.blocks[i].next_due_ms = start;
-	return ioca_sensor_loop_run(&st->loop);
-}
-
-static void mb_stop(void *state)
-{
-	struct mb_state *st = state;
-
-	ioca_sensor_loop_stop(&st->loop);
 }
 
 static void mb_destroy(void *state)
@@ -277,7 +267,7 @@ IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
     .options = ioca_mb_options,
     .check = ioca_mb_check,
     .create = mb_create,
-    .run = mb_run,
-    .stop = mb_stop,
+    .run = ioca_sensor_loop_plugin_run,
+    .stop = ioca_sensor_loop_plugin_stop,
     .destroy = mb_destroy,
 };

@@ -11,12 +11,12 @@ void ioca_sensor_loop_init(struct ioca_sensor_loop *loop, const struct ioca_host
 			   struct ioca_instance *inst, struct ioca_sensor *sensor,
 			   ioca_sensor_poll_fn poll, void *ctx, int64_t longest_wait_ms)
 {
-	loop->host = host;
-	loop->inst = inst;
-	loop->sensor = sensor;
-	loop->poll = poll;
-	loop->ctx = ctx;
-	loop->longest_wait_ms = longest_wait_ms;
+	*loop = (struct ioca_sensor_loop){.host = host,
+					  .inst = inst,
+					  .sensor = sensor,
+					  .poll = poll,
+					  .ctx = ctx,
+					  .longest_wait_ms = longest_wait_ms};
 	atomic_init(&loop->stopping, false);
 }
 
@@ -63,4 +63,14 @@ int ioca_sensor_loop_run(struct ioca_sensor_loop *loop)
 	}
 	ioca_sensor_flush_all(loop->sensor, host->now_mono_ms());
 	return IOCA_OK;
+}
+
+int ioca_sensor_loop_plugin_run(void *state)
+{
+	return ioca_sensor_loop_run(state);
+}
+
+void ioca_sensor_loop_plugin_stop(void *state)
+{
+	ioca_sensor_loop_stop(state);
 }

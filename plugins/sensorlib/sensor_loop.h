@@ -9,9 +9,10 @@
  *             ... read the instrument, ioca_sensor_sample() ...
  *             return ioca_sensor_next_period(due_ms, PERIOD_MS, host->now_mono_ms());
  *     }
- *     ioca_sensor_loop_init(&st->loop, host, inst, st->sensor, poll, st, LONGEST_WAIT_MS);
- *     run():  return ioca_sensor_loop_run(&st->loop);
- *     stop(): ioca_sensor_loop_stop(&st->loop);
+ *     struct state { struct ioca_sensor_loop loop; ... };   // the loop first
+ *     create(): ioca_sensor_loop_init(&st->loop, host, inst, st->sensor, poll, st,
+ *                                     LONGEST_WAIT_MS);
+ *     descriptor: .run = ioca_sensor_loop_plugin_run, .stop = ioca_sensor_loop_plugin_stop
  *
  * Invariant: the loop returns within one host->wait of a stop request (stop()
  * or host->should_stop), and what the readings hold is published before it
@@ -59,6 +60,14 @@ void ioca_sensor_loop_stop(struct ioca_sensor_loop *loop);
 
 /* Whether a stop was requested (stop() or host->should_stop); for long polls. */
 bool ioca_sensor_loop_stopping(struct ioca_sensor_loop *loop);
+
+/*
+ * run() and stop() callbacks of a plugin whose state begins with its struct
+ * ioca_sensor_loop (the first member: a pointer to the state is a pointer to
+ * the loop).
+ */
+int ioca_sensor_loop_plugin_run(void *state);
+void ioca_sensor_loop_plugin_stop(void *state);
 
 /*
  * Next due time of a fixed period: `due_ms + period_ms`, or `now_ms +
