@@ -312,9 +312,8 @@ static void note_change(struct ioca_sensor *s, struct reading *r, enum ioca_read
 
 	if (s->deadband <= 0 && s->interval_ms > 0)
 		return;
-	if (s->deadband <= 0)
-		changed = true; /* publish_interval 0 and no deadband: every sample */
-	else if (!r->published || status != r->pub_status)
+	/* publish_interval 0 and no deadband: every sample; else a first or status change */
+	if (s->deadband <= 0 || !r->published || status != r->pub_status)
 		changed = true;
 	else
 		changed = status != IOCA_READING_ERROR && fabs(value - r->pub_value) > s->deadband;
@@ -537,7 +536,8 @@ static void emit_fault_group(struct ioca_sensor *s, size_t first, bool fault)
 		struct reading *r = &s->readings[i];
 		bool *pending = fault ? &r->pending_fault : &r->pending_recover;
 
-		if (!*pending || r->group != r0->group || strcmp(r->fault_error, r0->fault_error))
+		if (!*pending || r->group != r0->group ||
+		    strcmp(r->fault_error, r0->fault_error) != 0)
 			continue;
 		cJSON_AddItemToArray(names, cJSON_CreateString(r->name));
 		*pending = false;
