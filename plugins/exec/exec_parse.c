@@ -48,7 +48,9 @@ static void from_object(const cJSON *o, struct ioca_exec_value *v)
 		return;
 	}
 	v->status = IOCA_READING_ERROR;
-	v->error = cJSON_IsString(error) ? error->valuestring : value && !cJSON_IsNull(value) ? "not_a_number" : "null";
+	v->error = cJSON_IsString(error)           ? error->valuestring
+		   : value && !cJSON_IsNull(value) ? "not_a_number"
+						   : "null";
 }
 
 int ioca_exec_parse(const char *text, size_t len, ioca_exec_value_fn fn, void *ctx, char *err,
@@ -69,7 +71,7 @@ int ioca_exec_parse(const char *text, size_t len, ioca_exec_value_fn fn, void *c
 	}
 	cJSON_ArrayForEach(item, root)
 	{
-		struct ioca_exec_value v = { .name = item->string, .status = IOCA_READING_OK };
+		struct ioca_exec_value v = {.name = item->string, .status = IOCA_READING_OK};
 
 		if (!v.name || !v.name[0] || strlen(v.name) > IOCA_EXEC_NAME_MAX)
 			continue;

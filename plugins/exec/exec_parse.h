@@ -17,14 +17,14 @@
 #include "iocagent/plugin.h"
 
 #define IOCA_EXEC_MAX_READINGS 256
-#define IOCA_EXEC_NAME_MAX 128
+#define IOCA_EXEC_NAME_MAX     128
 
 struct ioca_exec_value {
 	const char *name;
-	double value;                 /* meaningful unless status is error */
-	const char *unit;             /* NULL when not given */
+	double value;     /* meaningful unless status is error */
+	const char *unit; /* NULL when not given */
 	enum ioca_reading_status status;
-	const char *error;            /* reason when status is error */
+	const char *error; /* reason when status is error */
 };
 
 typedef void (*ioca_exec_value_fn)(void *ctx, const struct ioca_exec_value *v);

@@ -2,7 +2,10 @@
  * Running one exec command with pipes, a timeout and a process-group kill
  * (see exec_run.h). posix_spawn (not fork) keeps this safe in a threaded
  * worker; POSIX_SPAWN_SETPGROUP puts the child and everything it starts in
- * one group, so a timeout kills the shell and its pipeline alike.
+ * one group, so a timeout kills the shell and its pipeline alike. The child
+ * gets stdin, stdout and stderr and nothing else: every descriptor above 2
+ * (the worker's socket to the core is fd 3) is closed in it, whether or not
+ * it was opened close-on-exec.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +20,7 @@
 
 #define POLL_SLICE_MS 100
 #define REAP_SLICE_MS 10
-#define READ_CHUNK 4096
+#define READ_CHUNK    4096
 
 extern char **environ;
 
@@ -46,28 +49,29 @@ static int spawn(char *const argv[], int out_fd, int err_fd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none;
+	sigset_t none, all;
 	int rc;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	{
-		sigset_t all;
-
-		sigfillset(&all);
-		sigdelset(&all, SIGKILL);
-		sigdelset(&all, SIGSTOP);
-		posix_spawnattr_setsigdefault(&attr, &all);
-	}
-	rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
+					    POSIX_SPAWN_SETSIGDEF);
+	if (rc == 0)
+		rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return rc;
@@ -117,7 +121,7 @@ static void finish(pid_t pid, int64_t deadline, const struct ioca_host *host,
 void ioca_exec_run(char *const argv[], int64_t timeout_ms, const struct ioca_host *host,
 		   struct ioca_instance *inst, struct ioca_exec_result *res)
 {
-	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
+	int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
 	int64_t start = host->now_mono_ms();
 	bool out_eof = false, err_eof = false;
 	pid_t pid;
@@ -135,8 +139,8 @@ void ioca_exec_run(char *const argv[], int64_t timeout_ms, const struct ioca_hos
 		goto out;
 	res->spawned = true;
 	while (!out_eof || !err_eof) {
-		struct pollfd fds[2] = { { .fd = out_eof ? -1 : out_pipe[0], .events = POLLIN },
-					 { .fd = err_eof ? -1 : err_pipe[0], .events = POLLIN } };
+		struct pollfd fds[2] = {{.fd = out_eof ? -1 : out_pipe[0], .events = POLLIN},
+					{.fd = err_eof ? -1 : err_pipe[0], .events = POLLIN}};
 		int64_t left = timeout_ms - (host->now_mono_ms() - start);
 
 		if (host->should_stop(inst)) {

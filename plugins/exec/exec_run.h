@@ -20,13 +20,13 @@
 #define IOCA_EXEC_STDERR_MAX 1024u
 
 struct ioca_exec_result {
-	bool spawned;       /* false: the program could not be started (errno in spawn_errno) */
+	bool spawned; /* false: the program could not be started (errno in spawn_errno) */
 	int spawn_errno;
-	bool timed_out;     /* killed at the timeout */
-	bool stopped;       /* killed because the instance is stopping */
-	bool exited;        /* exited normally with exit_code */
+	bool timed_out; /* killed at the timeout */
+	bool stopped;   /* killed because the instance is stopping */
+	bool exited;    /* exited normally with exit_code */
 	int exit_code;
-	int signal;         /* killed by this signal (when !exited) */
+	int signal; /* killed by this signal (when !exited) */
 	char out[IOCA_EXEC_STDOUT_MAX + 1];
 	size_t out_len;
 	bool out_truncated; /* more than IOCA_EXEC_STDOUT_MAX bytes */
@@ -38,8 +38,9 @@ struct ioca_exec_result {
 /*
  * Function: ioca_exec_run
  *
- * Run argv[0] (searched in PATH) with argv, stdin from /dev/null, for at most
- * timeout_ms. `res` is filled in every case.
+ * Run argv[0] (searched in PATH) with argv, stdin from /dev/null, no
+ * descriptor above 2 inherited, for at most timeout_ms. `res` is filled in
+ * every case.
  */
 void ioca_exec_run(char *const argv[], int64_t timeout_ms, const struct ioca_host *host,
 		   struct ioca_instance *inst, struct ioca_exec_result *res);

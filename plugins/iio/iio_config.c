@@ -9,52 +9,71 @@
  */
 #include "iio_config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MS_PER_S 1000.0
+#define MS_PER_S       1000.0
 #define DEFAULT_POLL_S 1.0
-#define MIN_POLL_S 0.01
-#define MAX_POLL_S 86400.0
-#define MAX_DEVICES 64
-#define MAX_CHANNELS 256
+#define MIN_POLL_S     0.01
+#define MAX_POLL_S     86400.0
+#define MAX_DEVICES    64
+#define MAX_CHANNELS   256
 
 static const struct ioca_option channel_options[] = {
-	IOCA_SENSOR_READING_OPTIONS,
-	{ .key = "channel", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
-	  .help = "IIO: in_<channel>_raw/_input, e.g. \"temp\", \"voltage0\", "
-		  "\"humidityrelative\"; hwmon: \"temp1\", \"in0\", \"fan1\"" },
-	{ .key = NULL },
+    IOCA_SENSOR_READING_OPTIONS,
+    {.key = "channel",
+     .type = IOCA_OPT_STRING,
+     .flags = IOCA_OPTF_REQUIRED,
+     .help = "IIO: in_<channel>_raw/_input, e.g. \"temp\", \"voltage0\", "
+	     "\"humidityrelative\"; hwmon: \"temp1\", \"in0\", \"fan1\""},
+    {.key = NULL},
 };
 
 static const struct ioca_option device_options[] = {
-	{ .key = "type", .type = IOCA_OPT_ENUM, .def_string = "iio", .choices = "iio|hwmon",
-	  .help = "iio: <sysfs_root>/bus/iio/devices; hwmon: <sysfs_root>/class/hwmon" },
-	{ .key = "device", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
-	  .help = "directory (\"iio:device0\", \"hwmon3\") or the device's name attribute "
-		  "(\"bme280\", \"coretemp\"); names survive renumbering" },
-	{ .key = "prefix", .type = IOCA_OPT_STRING,
-	  .help = "without `channels`: reading names are <prefix><channel> (default "
-		  "\"<device>_\")" },
-	{ .key = "channels", .type = IOCA_OPT_GROUP_LIST, .max_count = MAX_CHANNELS,
-	  .children = channel_options,
-	  .help = "channels to read: { channel; name; unit; scale; ... }; absent: every "
-		  "channel of the device" },
-	{ .key = NULL },
+    {.key = "type",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "iio",
+     .choices = "iio|hwmon",
+     .help = "iio: <sysfs_root>/bus/iio/devices; hwmon: <sysfs_root>/class/hwmon"},
+    {.key = "device",
+     .type = IOCA_OPT_STRING,
+     .flags = IOCA_OPTF_REQUIRED,
+     .help = "directory (\"iio:device0\", \"hwmon3\") or the device's name attribute "
+	     "(\"bme280\", \"coretemp\"); names survive renumbering"},
+    {.key = "prefix",
+     .type = IOCA_OPT_STRING,
+     .help = "without `channels`: reading names are <prefix><channel> (default "
+	     "\"<device>_\")"},
+    {.key = "channels",
+     .type = IOCA_OPT_GROUP_LIST,
+     .max_count = MAX_CHANNELS,
+     .children = channel_options,
+     .help = "channels to read: { channel; name; unit; scale; ... }; absent: every "
+	     "channel of the device"},
+    {.key = NULL},
 };
 
 const struct ioca_option ioca_iio_options[] = {
-	IOCA_SENSOR_INSTANCE_OPTIONS,
-	{ .key = "sysfs_root", .type = IOCA_OPT_STRING, .def_string = "/sys",
-	  .help = "root of the sysfs tree" },
-	{ .key = "poll_interval", .type = IOCA_OPT_FLOAT, .def_float = DEFAULT_POLL_S,
-	  .min = MIN_POLL_S, .max = MAX_POLL_S, .help = "seconds between two reads of every channel" },
-	{ .key = "devices", .type = IOCA_OPT_GROUP_LIST, .flags = IOCA_OPTF_REQUIRED,
-	  .min_count = 1, .max_count = MAX_DEVICES, .children = device_options,
-	  .help = "devices to read: { type; device; channels or prefix }" },
-	{ .key = NULL },
+    IOCA_SENSOR_INSTANCE_OPTIONS,
+    {.key = "sysfs_root",
+     .type = IOCA_OPT_STRING,
+     .def_string = "/sys",
+     .help = "root of the sysfs tree"},
+    {.key = "poll_interval",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = DEFAULT_POLL_S,
+     .min = MIN_POLL_S,
+     .max = MAX_POLL_S,
+     .help = "seconds between two reads of every channel"},
+    {.key = "devices",
+     .type = IOCA_OPT_GROUP_LIST,
+     .flags = IOCA_OPTF_REQUIRED,
+     .min_count = 1,
+     .max_count = MAX_DEVICES,
+     .children = device_options,
+     .help = "devices to read: { type; device; channels or prefix }"},
+    {.key = NULL},
 };
 
 static bool path_component_ok(const char *s)
@@ -84,7 +103,8 @@ static bool known_reading(void *ctx, const char *name)
 		if (nc == 0)
 			return true;
 		for (size_t j = 0; j < nc; j++)
-			if (strcmp(h->opt_string(h->opt_group_at(d, "channels", j), "name"), name) == 0)
+			if (strcmp(h->opt_string(h->opt_group_at(d, "channels", j), "name"),
+				   name) == 0)
 				return true;
 	}
 	return false;
@@ -99,7 +119,8 @@ int ioca_iio_check(const struct ioca_host *host, const struct ioca_opts *opts,
 		const struct ioca_opts *d = host->opt_group_at(opts, "devices", i);
 		const char *id = host->opt_string(d, "device");
 		if (!path_component_ok(id)) {
-			report(report_ctx, d, "device '%s' must be a directory or device name, not a path",
+			report(report_ctx, d,
+			       "device '%s' must be a directory or device name, not a path",
 			       id ? id : "");
 			problems++;
 		}
@@ -109,13 +130,15 @@ int ioca_iio_check(const struct ioca_host *host, const struct ioca_opts *opts,
 			const char *chan = host->opt_string(c, "channel");
 			problems += ioca_sensor_check_reading(host, c, report, report_ctx);
 			if (!path_component_ok(chan) || strlen(chan) >= IOCA_SYSFS_CHAN_MAX) {
-				report(report_ctx, c, "channel '%s' must be a channel id such as "
-				       "\"temp\" or \"temp1\"", chan ? chan : "");
+				report(report_ctx, c,
+				       "channel '%s' must be a channel id such as "
+				       "\"temp\" or \"temp1\"",
+				       chan ? chan : "");
 				problems++;
 			}
 		}
 	}
-	struct known_ctx k = { host, opts };
+	struct known_ctx k = {host, opts};
 	problems += ioca_sensor_check(host, opts, known_reading, &k, report, report_ctx);
 	return problems;
 }
@@ -144,20 +167,6 @@ int ioca_iio_add_channel(struct ioca_iio_device *d, struct ioca_sensor *sensor, 
 	return idx;
 }
 
-/*
- * The conditioning keys of a reading group (IOCA_SENSOR_READING_OPTIONS).
- * ioca_sensor_add_reading_opts() would do this too, but it cannot fall back
- * to a unit the plugin derives itself when the group has no `unit`.
- */
-static void set_conditioning(const struct ioca_host *host, struct ioca_sensor *sensor, int idx,
-			     const struct ioca_opts *g)
-{
-	double lo = host->opt_is_set(g, "valid_min") ? host->opt_float(g, "valid_min") : -INFINITY;
-	double hi = host->opt_is_set(g, "valid_max") ? host->opt_float(g, "valid_max") : INFINITY;
-	ioca_sensor_set_conditioning(sensor, idx, host->opt_float(g, "scale"),
-				     host->opt_float(g, "offset"), lo, hi);
-}
-
 static int load_device(struct ioca_iio_device *d, unsigned group, const struct ioca_host *host,
 		       struct ioca_instance *inst, const struct ioca_opts *g,
 		       struct ioca_sensor *sensor)
@@ -170,14 +179,16 @@ static int load_device(struct ioca_iio_device *d, unsigned group, const struct i
 	for (size_t j = 0; j < nc; j++) {
 		const struct ioca_opts *c = host->opt_group_at(g, "channels", j);
 		const char *name = host->opt_string(c, "name");
-		int idx = ioca_iio_add_channel(d, sensor, group, host->opt_string(c, "channel"), name,
-					       host->opt_string(c, "unit"));
+		int idx = ioca_iio_add_channel(d, sensor, group, host->opt_string(c, "channel"),
+					       name, host->opt_string(c, "unit"));
 		if (idx < 0) {
-			host->log(inst, IOCA_LOG_ERROR, "iio: cannot register reading '%s' "
-				  "(duplicate name?)", name);
+			host->log(inst, IOCA_LOG_ERROR,
+				  "iio: cannot register reading '%s' "
+				  "(duplicate name?)",
+				  name);
 			return IOCA_ERROR;
 		}
-		set_conditioning(host, sensor, idx, c);
+		ioca_sensor_set_conditioning_opts(sensor, idx, c);
 	}
 	return IOCA_OK;
 }

@@ -26,11 +26,11 @@ struct ioca_iio_channel {
 
 struct ioca_iio_device {
 	enum ioca_sysfs_kind kind;
-	const char *id;      /* directory name or `name` attribute */
-	const char *prefix;  /* reading name prefix for listed channels */
-	bool auto_channels;  /* no `channels` configured: take every channel found */
-	bool listed;         /* auto channels registered */
-	bool found;          /* `dir` is valid */
+	const char *id;     /* directory name or `name` attribute */
+	const char *prefix; /* reading name prefix for listed channels */
+	bool auto_channels; /* no `channels` configured: take every channel found */
+	bool listed;        /* auto channels registered */
+	bool found;         /* `dir` is valid */
 	char dir[IOCA_SYSFS_PATH_MAX];
 	struct ioca_iio_channel *channels;
 	size_t n_channels, cap_channels;

@@ -12,7 +12,6 @@
  * LONGEST_WAIT_MS and before every channel read, so stop() takes effect
  * within one sysfs read.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +20,20 @@
 #include "iio_config.h"
 #include "iocagent/plugin.h"
 #include "sensor.h"
+#include "sensor_loop.h"
 #include "sysfs_channels.h"
 
-#define LONGEST_WAIT_MS 1000
+#define LONGEST_WAIT_MS         1000
 #define MISSING_LOG_INTERVAL_MS 60000
-#define READING_NAME_MAX 128
-#define REASON_NOT_FOUND "device_not_found"
+#define READING_NAME_MAX        128
+#define REASON_NOT_FOUND        "device_not_found"
 
 struct iio_state {
+	struct ioca_sensor_loop loop; /* first: see ioca_sensor_loop_plugin_run() */
 	const struct ioca_host *host;
 	struct ioca_instance *inst;
 	struct ioca_sensor *sensor;
 	struct ioca_iio_config cfg;
-	atomic_bool stopping;
 };
 
 struct list_ctx {
@@ -52,7 +52,8 @@ static void default_prefix(const struct ioca_iio_device *d, char *out, size_t ca
 	}
 	snprintf(out, cap, "%s_", d->id);
 	for (char *p = out; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
 			*p = '_';
 }
 
@@ -77,16 +78,18 @@ static int dir_exists(const char *dir)
 
 static bool stopping(struct iio_state *st)
 {
-	return atomic_load(&st->stopping) || st->host->should_stop(st->inst);
+	return ioca_sensor_loop_stopping(&st->loop);
 }
 
 static int resolve(struct iio_state *st, struct ioca_iio_device *d, unsigned group)
 {
 	int64_t now = st->host->now_mono_ms();
 	if (ioca_sysfs_find_device(st->cfg.root, d->kind, d->id, d->dir, sizeof d->dir) != 0) {
-		if (d->missing_logged_ms == 0 || now - d->missing_logged_ms >= MISSING_LOG_INTERVAL_MS) {
-			st->host->log(st->inst, IOCA_LOG_WARNING, "iio: %s device '%s' not found under %s",
-				      d->kind == IOCA_SYSFS_IIO ? "IIO" : "hwmon", d->id, st->cfg.root);
+		if (d->missing_logged_ms == 0 ||
+		    now - d->missing_logged_ms >= MISSING_LOG_INTERVAL_MS) {
+			st->host->log(
+			    st->inst, IOCA_LOG_WARNING, "iio: %s device '%s' not found under %s",
+			    d->kind == IOCA_SYSFS_IIO ? "IIO" : "hwmon", d->id, st->cfg.root);
 			d->missing_logged_ms = now;
 		}
 		st->host->stat_add(st->inst, "devices_missing", 1);
@@ -96,7 +99,7 @@ static int resolve(struct iio_state *st, struct ioca_iio_device *d, unsigned gro
 	d->missing_logged_ms = 0;
 	st->host->log(st->inst, IOCA_LOG_INFO, "iio: device '%s' at %s", d->id, d->dir);
 	if (d->auto_channels && !d->listed) {
-		struct list_ctx l = { .st = st, .d = d, .group = group };
+		struct list_ctx l = {.st = st, .d = d, .group = group};
 		default_prefix(d, l.prefix, sizeof l.prefix);
 		if (ioca_sysfs_list_channels(d->dir, d->kind, on_channel, &l) > 0)
 			d->listed = true;
@@ -123,8 +126,8 @@ static void poll_device(struct iio_state *st, struct ioca_iio_device *d, unsigne
 		st->host->stat_add(st->inst, "reads", 1);
 		if (ioca_sysfs_read_channel(d->dir, d->kind, c->chan, &s) == 0) {
 			if (c->failing)
-				st->host->log(st->inst, IOCA_LOG_INFO, "iio: %s/%s reads again", d->id,
-					      c->chan);
+				st->host->log(st->inst, IOCA_LOG_INFO, "iio: %s/%s reads again",
+					      d->id, c->chan);
 			c->failing = false;
 			ioca_sensor_sample_raw(st->sensor, c->reading, false, s.value, mono, wall);
 			continue;
@@ -139,40 +142,15 @@ static void poll_device(struct iio_state *st, struct ioca_iio_device *d, unsigne
 	}
 }
 
-static int64_t min64(int64_t a, int64_t b)
+/* One poll round of every device (ioca_sensor_poll_fn). */
+static int64_t iio_poll(void *ctx, int64_t due_ms, int64_t now_ms)
 {
-	return a < b ? a : b;
-}
+	struct iio_state *st = ctx;
 
-static int iio_run(void *state)
-{
-	struct iio_state *st = state;
-	const struct ioca_host *host = st->host;
-	int64_t next_poll = host->now_mono_ms();
-
-	while (!stopping(st)) {
-		int64_t now = host->now_mono_ms();
-		if (now >= next_poll) {
-			for (size_t i = 0; i < st->cfg.n_devices && !stopping(st); i++)
-				poll_device(st, &st->cfg.devices[i], (unsigned)i);
-			next_poll += st->cfg.poll_ms;
-			now = host->now_mono_ms();
-			if (next_poll <= now)
-				next_poll = now + st->cfg.poll_ms;
-		}
-		int64_t publish_in = ioca_sensor_flush(st->sensor, now);
-		int64_t wait_ms = min64(min64(next_poll - now, publish_in), LONGEST_WAIT_MS);
-		if (wait_ms > 0 && host->wait(st->inst, wait_ms))
-			break;
-	}
-	ioca_sensor_flush_all(st->sensor, host->now_mono_ms());
-	return IOCA_OK;
-}
-
-static void iio_stop(void *state)
-{
-	struct iio_state *st = state;
-	atomic_store(&st->stopping, true);
+	(void)now_ms;
+	for (size_t i = 0; i < st->cfg.n_devices && !stopping(st); i++)
+		poll_device(st, &st->cfg.devices[i], (unsigned)i);
+	return ioca_sensor_next_period(due_ms, st->cfg.poll_ms, st->host->now_mono_ms());
 }
 
 static void iio_destroy(void *state)
@@ -195,9 +173,10 @@ static int iio_create(const struct ioca_host *host, struct ioca_instance *inst,
 	}
 	st->host = host;
 	st->inst = inst;
-	atomic_init(&st->stopping, false);
 	st->sensor = ioca_sensor_new(host, inst, opts);
-	if (!st->sensor || ioca_iio_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK) {
+	ioca_sensor_loop_init(&st->loop, host, inst, st->sensor, iio_poll, st, LONGEST_WAIT_MS);
+	if (!st->sensor ||
+	    ioca_iio_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK) {
 		iio_destroy(st);
 		return IOCA_ERROR;
 	}
@@ -206,15 +185,15 @@ static int iio_create(const struct ioca_host *host, struct ioca_instance *inst,
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "iio",
-	.version = "1.0.0",
-	.description = "Linux IIO and hwmon sensors read from sysfs",
-	.options = ioca_iio_options,
-	.check = ioca_iio_check,
-	.create = iio_create,
-	.run = iio_run,
-	.stop = iio_stop,
-	.destroy = iio_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "iio",
+    .version = "1.0.0",
+    .description = "Linux IIO and hwmon sensors read from sysfs",
+    .options = ioca_iio_options,
+    .check = ioca_iio_check,
+    .create = iio_create,
+    .run = ioca_sensor_loop_plugin_run,
+    .stop = ioca_sensor_loop_plugin_stop,
+    .destroy = iio_destroy,
 };

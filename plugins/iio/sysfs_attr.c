@@ -31,8 +31,8 @@ int ioca_sysfs_exists(const char *dir, const char *attr)
 	return stat(path, &st) == 0;
 }
 
-int ioca_sysfs_read_string(const char *dir, const char *attr, char *buf, size_t cap,
-			   char *reason, size_t reason_cap)
+int ioca_sysfs_read_string(const char *dir, const char *attr, char *buf, size_t cap, char *reason,
+			   size_t reason_cap)
 {
 	char path[IOCA_SYSFS_PATH_MAX];
 	if (cap == 0 || join(path, sizeof path, dir, attr) != 0) {

@@ -25,8 +25,8 @@
  * Read `dir`/`attr` into buf (NUL-terminated, trailing whitespace removed).
  * Return value: 0, or -1 with `reason` filled.
  */
-int ioca_sysfs_read_string(const char *dir, const char *attr, char *buf, size_t cap,
-			   char *reason, size_t reason_cap);
+int ioca_sysfs_read_string(const char *dir, const char *attr, char *buf, size_t cap, char *reason,
+			   size_t reason_cap);
 
 /*
  * Read `dir`/`attr` as a decimal number (integer or fixed point, as sysfs

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IIO_DEVICES_DIR "bus/iio/devices"
-#define HWMON_DIR "class/hwmon"
-#define IIO_DEVICE_PREFIX "iio:device"
+#define IIO_DEVICES_DIR     "bus/iio/devices"
+#define HWMON_DIR           "class/hwmon"
+#define IIO_DEVICE_PREFIX   "iio:device"
 #define HWMON_DEVICE_PREFIX "hwmon"
-#define NAME_ATTR "name"
+#define NAME_ATTR           "name"
 /* Old hwmon drivers keep their attributes on the parent device. */
 #define HWMON_PARENT_DIR "device"
 
@@ -30,34 +30,30 @@ struct unit_entry {
 
 /* IIO: units of the IIO sysfs ABI after scale and offset -> published units. */
 static const struct unit_entry IIO_UNITS[] = {
-	{ "temp", "degC", 0.001 },
-	{ "humidityrelative", "%RH", 0.001 },
-	{ "voltage", "V", 0.001 },
-	{ "current", "A", 0.001 },
-	{ "power", "W", 0.001 },
-	{ "pressure", "hPa", 10.0 },
-	{ "illuminance", "lx", 1.0 },
-	{ "massconcentration", "ug/m3", 1.0 },
-	{ "concentration", "%", 1.0 },
-	{ "accel", "m/s^2", 1.0 },
-	{ "anglvel", "rad/s", 1.0 },
-	{ "magn", "Gs", 1.0 },
-	{ "resistance", "ohm", 1.0 },
-	{ "distance", "m", 1.0 },
-	{ "velocity", "m/s", 1.0 },
-	{ "ph", "pH", 1.0 },
-	{ "electricalconductivity", "S/m", 1.0 },
+    {"temp", "degC", 0.001},
+    {"humidityrelative", "%RH", 0.001},
+    {"voltage", "V", 0.001},
+    {"current", "A", 0.001},
+    {"power", "W", 0.001},
+    {"pressure", "hPa", 10.0},
+    {"illuminance", "lx", 1.0},
+    {"massconcentration", "ug/m3", 1.0},
+    {"concentration", "%", 1.0},
+    {"accel", "m/s^2", 1.0},
+    {"anglvel", "rad/s", 1.0},
+    {"magn", "Gs", 1.0},
+    {"resistance", "ohm", 1.0},
+    {"distance", "m", 1.0},
+    {"velocity", "m/s", 1.0},
+    {"ph", "pH", 1.0},
+    {"electricalconductivity", "S/m", 1.0},
 };
 
 /* hwmon: units of the hwmon sysfs ABI -> published units. */
 static const struct unit_entry HWMON_UNITS[] = {
-	{ "temp", "degC", 0.001 },
-	{ "in", "V", 0.001 },
-	{ "curr", "A", 0.001 },
-	{ "power", "W", 0.000001 },
-	{ "energy", "J", 0.000001 },
-	{ "humidity", "%RH", 0.001 },
-	{ "fan", "rpm", 1.0 },
+    {"temp", "degC", 0.001},  {"in", "V", 0.001},        {"curr", "A", 0.001},
+    {"power", "W", 0.000001}, {"energy", "J", 0.000001}, {"humidity", "%RH", 0.001},
+    {"fan", "rpm", 1.0},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -116,15 +112,16 @@ static int attr_dir(const char *devdir, enum ioca_sysfs_kind kind, char *out, si
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-int ioca_sysfs_find_device(const char *root, enum ioca_sysfs_kind kind, const char *id,
-			   char *dir, size_t cap)
+int ioca_sysfs_find_device(const char *root, enum ioca_sysfs_kind kind, const char *id, char *dir,
+			   size_t cap)
 {
 	char base[IOCA_SYSFS_PATH_MAX];
-	if (join(base, sizeof base, root, kind == IOCA_SYSFS_IIO ? IIO_DEVICES_DIR : HWMON_DIR) != 0)
+	if (join(base, sizeof base, root, kind == IOCA_SYSFS_IIO ? IIO_DEVICES_DIR : HWMON_DIR) !=
+	    0)
 		return -1;
 	struct dirent **list = NULL;
-	int n = scandir(base, &list, kind == IOCA_SYSFS_IIO ? is_iio_entry : is_hwmon_entry,
-			alphasort);
+	int n =
+	    scandir(base, &list, kind == IOCA_SYSFS_IIO ? is_iio_entry : is_hwmon_entry, alphasort);
 	if (n < 0)
 		return -1;
 	int found = -1;
@@ -189,8 +186,8 @@ static int cmp_chan(const void *a, const void *b)
 	return strcmp((const char *)a, (const char *)b);
 }
 
-int ioca_sysfs_list_channels(const char *dir, enum ioca_sysfs_kind kind,
-			     ioca_sysfs_channel_cb cb, void *ctx)
+int ioca_sysfs_list_channels(const char *dir, enum ioca_sysfs_kind kind, ioca_sysfs_channel_cb cb,
+			     void *ctx)
 {
 	struct dirent **list = NULL;
 	int n = scandir(dir, &list, NULL, alphasort);
@@ -220,8 +217,8 @@ int ioca_sysfs_list_channels(const char *dir, enum ioca_sysfs_kind kind,
 }
 
 /* in_<chan>_<what>, falling back to the type-wide in_<type>_<what>. 0: absent (def used). */
-static int iio_param(const char *dir, const char *chan, const char *what, double def,
-		     double *out, char *reason, size_t rcap)
+static int iio_param(const char *dir, const char *chan, const char *what, double def, double *out,
+		     char *reason, size_t rcap)
 {
 	char attr[IOCA_SYSFS_CHAN_MAX + 32];
 	snprintf(attr, sizeof attr, "in_%s_%s", chan, what);
@@ -252,8 +249,7 @@ static int read_iio(const char *dir, const char *chan, double *value, char *reas
 	return 0;
 }
 
-static int read_hwmon(const char *dir, const char *chan, double *value, char *reason,
-		      size_t rcap)
+static int read_hwmon(const char *dir, const char *chan, double *value, char *reason, size_t rcap)
 {
 	char attr[IOCA_SYSFS_CHAN_MAX + 16];
 	snprintf(attr, sizeof attr, "%s_fault", chan);

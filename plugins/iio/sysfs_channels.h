@@ -31,8 +31,8 @@ enum ioca_sysfs_kind { IOCA_SYSFS_IIO, IOCA_SYSFS_HWMON };
 
 struct ioca_sysfs_sample {
 	double value;
-	const char *unit;                    /* static; NULL when the type has none */
-	char reason[IOCA_SYSFS_REASON_MAX];  /* set when the read failed */
+	const char *unit;                   /* static; NULL when the type has none */
+	char reason[IOCA_SYSFS_REASON_MAX]; /* set when the read failed */
 };
 
 /*
@@ -41,15 +41,15 @@ struct ioca_sysfs_sample {
  * ("bme280", "coretemp"); the first match in name order wins.
  * Return value: 0 with `dir` filled, or -1 ("not found").
  */
-int ioca_sysfs_find_device(const char *root, enum ioca_sysfs_kind kind, const char *id,
-			   char *dir, size_t cap);
+int ioca_sysfs_find_device(const char *root, enum ioca_sysfs_kind kind, const char *id, char *dir,
+			   size_t cap);
 
 /* Called once per channel, in name order. */
 typedef void (*ioca_sysfs_channel_cb)(void *ctx, const char *chan);
 
 /* List the value channels of a device directory. Return value: count, or -1. */
-int ioca_sysfs_list_channels(const char *dir, enum ioca_sysfs_kind kind,
-			     ioca_sysfs_channel_cb cb, void *ctx);
+int ioca_sysfs_list_channels(const char *dir, enum ioca_sysfs_kind kind, ioca_sysfs_channel_cb cb,
+			     void *ctx);
 
 /* Read one channel. Return value: 0 with value and unit, or -1 with reason. */
 int ioca_sysfs_read_channel(const char *dir, enum ioca_sysfs_kind kind, const char *chan,

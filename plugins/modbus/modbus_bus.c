@@ -12,8 +12,8 @@
 
 #include "modbus_bus.h"
 
-#define US_PER_MS 1000
-#define MS_PER_S 1000
+#define US_PER_MS     1000
+#define MS_PER_S      1000
 #define PORT_TEXT_MAX 8
 
 void ioca_mb_bus_init(struct ioca_mb_bus *bus, const struct ioca_mb_config *cfg,
@@ -92,8 +92,9 @@ bool ioca_mb_bus_ready(struct ioca_mb_bus *bus, int64_t now_mono_ms)
 		return false;
 	}
 	if (!cfg->tcp && cfg->rs485 && modbus_rtu_set_serial_mode(bus->ctx, MODBUS_RTU_RS485) != 0)
-		bus->host->log(bus->inst, IOCA_LOG_WARNING, "modbus: cannot set RS-485 mode on %s: %s",
-			       cfg->device, modbus_strerror(errno));
+		bus->host->log(bus->inst, IOCA_LOG_WARNING,
+			       "modbus: cannot set RS-485 mode on %s: %s", cfg->device,
+			       modbus_strerror(errno));
 	bus->connected = true;
 	bus->connects++;
 	bus->host->stat_add(bus->inst, "connects", 1);
@@ -159,10 +160,9 @@ static enum ioca_mb_result classify(int e, char *err, size_t errlen)
 	}
 }
 
-enum ioca_mb_result ioca_mb_bus_read(struct ioca_mb_bus *bus, int unit_id,
-				     enum ioca_mb_function fn, uint16_t start, uint16_t count,
-				     int timeout_ms, uint16_t *regs, uint8_t *bits, char *err,
-				     size_t errlen)
+enum ioca_mb_result ioca_mb_bus_read(struct ioca_mb_bus *bus, int unit_id, enum ioca_mb_function fn,
+				     uint16_t start, uint16_t count, int timeout_ms, uint16_t *regs,
+				     uint8_t *bits, char *err, size_t errlen)
 {
 	enum ioca_mb_result res;
 	int rc = -1;

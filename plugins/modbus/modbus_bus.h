@@ -37,7 +37,7 @@ struct ioca_mb_bus {
 	bool connected;
 	int64_t next_connect_ms; /* monotonic */
 	int64_t backoff_ms;
-	int timeout_ms;          /* response timeout currently set on ctx */
+	int timeout_ms; /* response timeout currently set on ctx */
 	char conn_error[IOCA_MB_ERROR_MAX];
 	unsigned long connects;
 	bool quiet_reconnect; /* reopening after a TCP timeout: not worth an info line */
@@ -59,9 +59,8 @@ bool ioca_mb_bus_ready(struct ioca_mb_bus *bus, int64_t now_mono_ms);
  * Return value: the outcome; for anything but IOCA_MB_OK a short reason is
  * written into err ("timeout", "crc", "exception:illegal_data_address", ...).
  */
-enum ioca_mb_result ioca_mb_bus_read(struct ioca_mb_bus *bus, int unit_id,
-				     enum ioca_mb_function fn, uint16_t start, uint16_t count,
-				     int timeout_ms, uint16_t *regs, uint8_t *bits, char *err,
-				     size_t errlen);
+enum ioca_mb_result ioca_mb_bus_read(struct ioca_mb_bus *bus, int unit_id, enum ioca_mb_function fn,
+				     uint16_t start, uint16_t count, int timeout_ms, uint16_t *regs,
+				     uint8_t *bits, char *err, size_t errlen);
 
 #endif

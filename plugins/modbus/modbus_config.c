@@ -11,98 +11,172 @@
 
 #include "modbus_config.h"
 
-#define MS_PER_S 1000.0
-#define DEFAULT_PORT 502
-#define DEFAULT_BAUD 9600
-#define DEFAULT_TIMEOUT_MS 1000
-#define MIN_TIMEOUT_MS 10
-#define MAX_TIMEOUT_MS 10000
-#define DEFAULT_POLL_S 1.0
-#define MIN_POLL_S 0.05
-#define MAX_POLL_S 86400.0
-#define DEFAULT_RECONNECT_MAX_S 30.0
-#define RECONNECT_MIN_MS 500
-#define BLOCK_GAP_MAX_REGS 16
-#define MAX_DEVICES 256
+#define MS_PER_S                 1000.0
+#define DEFAULT_PORT             502
+#define DEFAULT_BAUD             9600
+#define DEFAULT_TIMEOUT_MS       1000
+#define MIN_TIMEOUT_MS           10
+#define MAX_TIMEOUT_MS           10000
+#define DEFAULT_POLL_S           1.0
+#define MIN_POLL_S               0.05
+#define MAX_POLL_S               86400.0
+#define DEFAULT_RECONNECT_MAX_S  30.0
+#define RECONNECT_MIN_MS         500
+#define BLOCK_GAP_MAX_REGS       16
+#define MAX_DEVICES              256
 #define MAX_REGISTERS_PER_DEVICE 1024
 
 static const struct ioca_option register_options[] = {
-	IOCA_SENSOR_READING_OPTIONS,
-	{ .key = "function", .type = IOCA_OPT_ENUM, .help = "Modbus table the value is read from",
-	  .def_string = "holding", .choices = "holding|input|coil|discrete" },
-	{ .key = "address", .type = IOCA_OPT_INT, .flags = IOCA_OPTF_REQUIRED,
-	  .help = "0-based register or bit address (protocol address, not 4xxxx numbering)",
-	  .min = 0, .max = 65535 },
-	{ .key = "type", .type = IOCA_OPT_ENUM,
-	  .help = "value type (registers only; coils and discrete inputs read 0 or 1)",
-	  .def_string = "u16", .choices = "u16|s16|u32|s32|f32" },
-	{ .key = "word_order", .type = IOCA_OPT_ENUM,
-	  .help = "32-bit values: big = high word in the first register",
-	  .def_string = "big", .choices = "big|little" },
-	{ .key = "byte_order", .type = IOCA_OPT_ENUM,
-	  .help = "big = high byte first within each register (Modbus standard)",
-	  .def_string = "big", .choices = "big|little" },
-	{ .key = "poll_interval", .type = IOCA_OPT_FLOAT,
-	  .help = "seconds between reads of this register (default: the device's)", .min = 0,
-	  .max = MAX_POLL_S },
-	{ .key = NULL },
+    IOCA_SENSOR_READING_OPTIONS,
+    {.key = "function",
+     .type = IOCA_OPT_ENUM,
+     .help = "Modbus table the value is read from",
+     .def_string = "holding",
+     .choices = "holding|input|coil|discrete"},
+    {.key = "address",
+     .type = IOCA_OPT_INT,
+     .flags = IOCA_OPTF_REQUIRED,
+     .help = "0-based register or bit address (protocol address, not 4xxxx numbering)",
+     .min = 0,
+     .max = 65535},
+    {.key = "type",
+     .type = IOCA_OPT_ENUM,
+     .help = "value type (registers only; coils and discrete inputs read 0 or 1)",
+     .def_string = "u16",
+     .choices = "u16|s16|u32|s32|f32"},
+    {.key = "word_order",
+     .type = IOCA_OPT_ENUM,
+     .help = "32-bit values: big = high word in the first register",
+     .def_string = "big",
+     .choices = "big|little"},
+    {.key = "byte_order",
+     .type = IOCA_OPT_ENUM,
+     .help = "big = high byte first within each register (Modbus standard)",
+     .def_string = "big",
+     .choices = "big|little"},
+    {.key = "poll_interval",
+     .type = IOCA_OPT_FLOAT,
+     .help = "seconds between reads of this register (default: the device's)",
+     .min = 0,
+     .max = MAX_POLL_S},
+    {.key = NULL},
 };
 
 static const struct ioca_option device_options[] = {
-	{ .key = "name", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
-	  .help = "device name in logs" },
-	{ .key = "unit_id", .type = IOCA_OPT_INT, .help = "Modbus slave / unit id", .def_int = 1,
-	  .min = 0, .max = 255 },
-	{ .key = "poll_interval", .type = IOCA_OPT_FLOAT,
-	  .help = "seconds between polls of this device (default: the instance's)", .min = 0,
-	  .max = MAX_POLL_S },
-	{ .key = "timeout_ms", .type = IOCA_OPT_INT,
-	  .help = "response timeout of one request to this device (default: the instance's)",
-	  .min = 0, .max = MAX_TIMEOUT_MS },
-	{ .key = "calibration_function", .type = IOCA_OPT_ENUM,
-	  .help = "table of the calibration status register/bit", .def_string = "holding",
-	  .choices = "holding|input|coil|discrete" },
-	{ .key = "calibration_address", .type = IOCA_OPT_INT,
-	  .help = "address of the calibration status (-1: none); non-zero means calibrating",
-	  .def_int = -1, .min = -1, .max = 65535 },
-	{ .key = "calibration_bit", .type = IOCA_OPT_INT,
-	  .help = "bit 0..15 of the calibration register to test (-1: the whole register)",
-	  .def_int = -1, .min = -1, .max = 15 },
-	{ .key = "registers", .type = IOCA_OPT_GROUP_LIST, .flags = IOCA_OPTF_REQUIRED,
-	  .help = "register map: { name; function; address; type; word_order; byte_order; scale; "
-		  "offset; unit; valid_min; valid_max; poll_interval }",
-	  .min_count = 1, .max_count = MAX_REGISTERS_PER_DEVICE, .children = register_options },
-	{ .key = NULL },
+    {.key = "name",
+     .type = IOCA_OPT_STRING,
+     .flags = IOCA_OPTF_REQUIRED,
+     .help = "device name in logs"},
+    {.key = "unit_id",
+     .type = IOCA_OPT_INT,
+     .help = "Modbus slave / unit id",
+     .def_int = 1,
+     .min = 0,
+     .max = 255},
+    {.key = "poll_interval",
+     .type = IOCA_OPT_FLOAT,
+     .help = "seconds between polls of this device (default: the instance's)",
+     .min = 0,
+     .max = MAX_POLL_S},
+    {.key = "timeout_ms",
+     .type = IOCA_OPT_INT,
+     .help = "response timeout of one request to this device (default: the instance's)",
+     .min = 0,
+     .max = MAX_TIMEOUT_MS},
+    {.key = "calibration_function",
+     .type = IOCA_OPT_ENUM,
+     .help = "table of the calibration status register/bit",
+     .def_string = "holding",
+     .choices = "holding|input|coil|discrete"},
+    {.key = "calibration_address",
+     .type = IOCA_OPT_INT,
+     .help = "address of the calibration status (-1: none); non-zero means calibrating",
+     .def_int = -1,
+     .min = -1,
+     .max = 65535},
+    {.key = "calibration_bit",
+     .type = IOCA_OPT_INT,
+     .help = "bit 0..15 of the calibration register to test (-1: the whole register)",
+     .def_int = -1,
+     .min = -1,
+     .max = 15},
+    {.key = "registers",
+     .type = IOCA_OPT_GROUP_LIST,
+     .flags = IOCA_OPTF_REQUIRED,
+     .help = "register map: { name; function; address; type; word_order; byte_order; scale; "
+	     "offset; unit; valid_min; valid_max; poll_interval }",
+     .min_count = 1,
+     .max_count = MAX_REGISTERS_PER_DEVICE,
+     .children = register_options},
+    {.key = NULL},
 };
 
 const struct ioca_option ioca_mb_options[] = {
-	IOCA_SENSOR_INSTANCE_OPTIONS,
-	{ .key = "host", .type = IOCA_OPT_STRING, .help = "Modbus TCP: server address" },
-	{ .key = "port", .type = IOCA_OPT_INT, .help = "Modbus TCP: server port",
-	  .def_int = DEFAULT_PORT, .min = 1, .max = 65535 },
-	{ .key = "device", .type = IOCA_OPT_STRING, .help = "Modbus RTU: serial device, e.g. /dev/ttyUSB0" },
-	{ .key = "baud", .type = IOCA_OPT_INT, .help = "Modbus RTU: bits per second",
-	  .def_int = DEFAULT_BAUD, .min = 50, .max = 4000000 },
-	{ .key = "parity", .type = IOCA_OPT_ENUM, .help = "Modbus RTU: parity",
-	  .def_string = "none", .choices = "none|even|odd" },
-	{ .key = "data_bits", .type = IOCA_OPT_INT, .help = "Modbus RTU: data bits", .def_int = 8,
-	  .min = 5, .max = 8 },
-	{ .key = "stop_bits", .type = IOCA_OPT_INT, .help = "Modbus RTU: stop bits", .def_int = 1,
-	  .min = 1, .max = 2 },
-	{ .key = "rs485", .type = IOCA_OPT_BOOL,
-	  .help = "Modbus RTU: switch the port to RS-485 mode (TIOCSRS485)", .def_bool = false },
-	{ .key = "timeout_ms", .type = IOCA_OPT_INT, .help = "response timeout of one request",
-	  .def_int = DEFAULT_TIMEOUT_MS, .min = MIN_TIMEOUT_MS, .max = MAX_TIMEOUT_MS },
-	{ .key = "poll_interval", .type = IOCA_OPT_FLOAT, .help = "default seconds between polls",
-	  .def_float = DEFAULT_POLL_S, .min = MIN_POLL_S, .max = MAX_POLL_S },
-	{ .key = "reconnect_max", .type = IOCA_OPT_FLOAT,
-	  .help = "longest wait in seconds between reconnection attempts (backoff doubles from 0.5 s)",
-	  .def_float = DEFAULT_RECONNECT_MAX_S, .min = 1, .max = 3600 },
-	{ .key = "devices", .type = IOCA_OPT_GROUP_LIST, .flags = IOCA_OPTF_REQUIRED,
-	  .help = "slave devices on this bus: { name; unit_id; poll_interval; timeout_ms; "
-		  "calibration_*; registers }",
-	  .min_count = 1, .max_count = MAX_DEVICES, .children = device_options },
-	{ .key = NULL },
+    IOCA_SENSOR_INSTANCE_OPTIONS,
+    {.key = "host", .type = IOCA_OPT_STRING, .help = "Modbus TCP: server address"},
+    {.key = "port",
+     .type = IOCA_OPT_INT,
+     .help = "Modbus TCP: server port",
+     .def_int = DEFAULT_PORT,
+     .min = 1,
+     .max = 65535},
+    {.key = "device",
+     .type = IOCA_OPT_STRING,
+     .help = "Modbus RTU: serial device, e.g. /dev/ttyUSB0"},
+    {.key = "baud",
+     .type = IOCA_OPT_INT,
+     .help = "Modbus RTU: bits per second",
+     .def_int = DEFAULT_BAUD,
+     .min = 50,
+     .max = 4000000},
+    {.key = "parity",
+     .type = IOCA_OPT_ENUM,
+     .help = "Modbus RTU: parity",
+     .def_string = "none",
+     .choices = "none|even|odd"},
+    {.key = "data_bits",
+     .type = IOCA_OPT_INT,
+     .help = "Modbus RTU: data bits",
+     .def_int = 8,
+     .min = 5,
+     .max = 8},
+    {.key = "stop_bits",
+     .type = IOCA_OPT_INT,
+     .help = "Modbus RTU: stop bits",
+     .def_int = 1,
+     .min = 1,
+     .max = 2},
+    {.key = "rs485",
+     .type = IOCA_OPT_BOOL,
+     .help = "Modbus RTU: switch the port to RS-485 mode (TIOCSRS485)",
+     .def_bool = false},
+    {.key = "timeout_ms",
+     .type = IOCA_OPT_INT,
+     .help = "response timeout of one request",
+     .def_int = DEFAULT_TIMEOUT_MS,
+     .min = MIN_TIMEOUT_MS,
+     .max = MAX_TIMEOUT_MS},
+    {.key = "poll_interval",
+     .type = IOCA_OPT_FLOAT,
+     .help = "default seconds between polls",
+     .def_float = DEFAULT_POLL_S,
+     .min = MIN_POLL_S,
+     .max = MAX_POLL_S},
+    {.key = "reconnect_max",
+     .type = IOCA_OPT_FLOAT,
+     .help = "longest wait in seconds between reconnection attempts (backoff doubles from 0.5 s)",
+     .def_float = DEFAULT_RECONNECT_MAX_S,
+     .min = 1,
+     .max = 3600},
+    {.key = "devices",
+     .type = IOCA_OPT_GROUP_LIST,
+     .flags = IOCA_OPTF_REQUIRED,
+     .help = "slave devices on this bus: { name; unit_id; poll_interval; timeout_ms; "
+	     "calibration_*; registers }",
+     .min_count = 1,
+     .max_count = MAX_DEVICES,
+     .children = device_options},
+    {.key = NULL},
 };
 
 static enum ioca_mb_function function_from_name(const char *name)
@@ -140,7 +214,8 @@ static unsigned count_reading(const struct ioca_host *host, const struct ioca_op
 		size_t nr = host->opt_count(dev, "registers");
 
 		for (size_t r = 0; r < nr; r++) {
-			const char *rn = host->opt_string(host->opt_group_at(dev, "registers", r), "name");
+			const char *rn =
+			    host->opt_string(host->opt_group_at(dev, "registers", r), "name");
 
 			if (rn && strcmp(rn, name) == 0)
 				n++;
@@ -177,17 +252,18 @@ static int check_register(const struct ioca_host *host, const struct ioca_opts *
 	return problems;
 }
 
-int ioca_mb_check(const struct ioca_host *host, const struct ioca_opts *opts,
-		  ioca_report_fn report, void *report_ctx)
+int ioca_mb_check(const struct ioca_host *host, const struct ioca_opts *opts, ioca_report_fn report,
+		  void *report_ctx)
 {
-	struct known_ctx k = { host, opts };
+	struct known_ctx k = {host, opts};
 	int problems = 0;
 	bool tcp = host->opt_is_set(opts, "host");
 	bool rtu = host->opt_is_set(opts, "device");
 	size_t nd = host->opt_count(opts, "devices");
 
 	if (tcp == rtu) {
-		report(report_ctx, opts, "set exactly one of 'host' (Modbus TCP) and 'device' (Modbus RTU)");
+		report(report_ctx, opts,
+		       "set exactly one of 'host' (Modbus TCP) and 'device' (Modbus RTU)");
 		problems++;
 	}
 	for (size_t d = 0; d < nd; d++) {
@@ -195,8 +271,9 @@ int ioca_mb_check(const struct ioca_host *host, const struct ioca_opts *opts,
 		size_t nr = host->opt_count(dev, "registers");
 
 		for (size_t r = 0; r < nr; r++)
-			problems += check_register(host, opts, host->opt_group_at(dev, "registers", r),
-						   report, report_ctx);
+			problems +=
+			    check_register(host, opts, host->opt_group_at(dev, "registers", r),
+					   report, report_ctx);
 	}
 	problems += ioca_sensor_check(host, opts, known_reading, &k, report, report_ctx);
 	return problems;
@@ -210,8 +287,8 @@ static int64_t seconds_to_ms(double s)
 }
 
 static int load_register(struct ioca_mb_config *cfg, const struct ioca_host *host,
-			 const struct ioca_opts *g, int64_t device_poll_ms, struct ioca_sensor *sensor,
-			 unsigned device)
+			 const struct ioca_opts *g, int64_t device_poll_ms,
+			 struct ioca_sensor *sensor, unsigned device)
 {
 	struct ioca_mb_register *r = &cfg->registers[cfg->n_registers];
 
@@ -228,8 +305,8 @@ static int load_register(struct ioca_mb_config *cfg, const struct ioca_host *hos
 	if (is_bit_function(r->fn))
 		r->type = IOCA_MB_U16;
 	r->poll_ms = host->opt_float(g, "poll_interval") > 0
-			     ? seconds_to_ms(host->opt_float(g, "poll_interval"))
-			     : device_poll_ms;
+			 ? seconds_to_ms(host->opt_float(g, "poll_interval"))
+			 : device_poll_ms;
 	cfg->n_registers++;
 	return IOCA_OK;
 }
@@ -259,8 +336,8 @@ static int build_blocks(struct ioca_mb_config *cfg, unsigned device, unsigned *o
 {
 	for (unsigned i = 0; i < n;) {
 		const struct ioca_mb_register *first = &cfg->registers[order[i]];
-		unsigned max_span = is_bit_function(first->fn) ? MODBUS_MAX_READ_BITS
-							       : MODBUS_MAX_READ_REGISTERS;
+		unsigned max_span =
+		    is_bit_function(first->fn) ? MODBUS_MAX_READ_BITS : MODBUS_MAX_READ_REGISTERS;
 		unsigned end = (unsigned)first->address + reg_span(first);
 		unsigned j = i + 1;
 		struct ioca_mb_block *b = &cfg->blocks[cfg->n_blocks];
@@ -301,8 +378,8 @@ static int load_device(struct ioca_mb_config *cfg, const struct ioca_host *host,
 {
 	struct ioca_mb_device *d = &cfg->devices[index];
 	int64_t poll_ms = host->opt_float(g, "poll_interval") > 0
-				  ? seconds_to_ms(host->opt_float(g, "poll_interval"))
-				  : seconds_to_ms(host->opt_float(opts, "poll_interval"));
+			      ? seconds_to_ms(host->opt_float(g, "poll_interval"))
+			      : seconds_to_ms(host->opt_float(opts, "poll_interval"));
 	size_t nr = host->opt_count(g, "registers");
 	unsigned first = cfg->n_registers;
 	unsigned *order;
@@ -316,13 +393,15 @@ static int load_device(struct ioca_mb_config *cfg, const struct ioca_host *host,
 							   : cfg->timeout_ms;
 	d->has_calibration = host->opt_int(g, "calibration_address") >= 0;
 	d->cal_fn = function_from_name(host->opt_string(g, "calibration_function"));
-	d->cal_address = (uint16_t)(d->has_calibration ? host->opt_int(g, "calibration_address") : 0);
+	d->cal_address =
+	    (uint16_t)(d->has_calibration ? host->opt_int(g, "calibration_address") : 0);
 	d->cal_bit = (int)host->opt_int(g, "calibration_bit");
 	for (size_t r = 0; r < nr; r++)
 		if (load_register(cfg, host, host->opt_group_at(g, "registers", r), poll_ms, sensor,
 				  index) != IOCA_OK)
 			return IOCA_ERROR;
-	order = malloc(nr * sizeof *order);
+	/* `registers` is required, so nr >= 1; never ask malloc for 0 bytes (may give NULL). */
+	order = malloc((nr ? nr : 1) * sizeof *order);
 	if (!order)
 		return IOCA_ERROR;
 	for (unsigned i = 0; i < nr; i++)
@@ -382,7 +461,8 @@ int ioca_mb_config_load(struct ioca_mb_config *cfg, const struct ioca_host *host
 			goto fail;
 	return IOCA_OK;
 fail:
-	host->log(inst, IOCA_LOG_ERROR, "modbus: cannot load the register map (duplicate reading or out of memory)");
+	host->log(inst, IOCA_LOG_ERROR,
+		  "modbus: cannot load the register map (duplicate reading or out of memory)");
 	ioca_mb_config_free(cfg);
 	return IOCA_ERROR;
 }

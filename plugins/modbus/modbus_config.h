@@ -40,10 +40,10 @@ struct ioca_mb_block {
 	unsigned device;
 	enum ioca_mb_function fn;
 	uint16_t start;
-	uint16_t count;   /* registers or bits */
+	uint16_t count; /* registers or bits */
 	int64_t poll_ms;
 	int64_t next_due_ms;
-	unsigned *regs;   /* indices into config registers */
+	unsigned *regs; /* indices into config registers */
 	unsigned n_regs;
 };
 
@@ -54,10 +54,10 @@ struct ioca_mb_device {
 	bool has_calibration;
 	enum ioca_mb_function cal_fn;
 	uint16_t cal_address;
-	int cal_bit; /* -1: the register being non-zero means calibrating */
+	int cal_bit;                    /* -1: the register being non-zero means calibrating */
 	unsigned first_block, n_blocks; /* this device's blocks in config blocks */
 	bool calibrating;
-	bool down;   /* last request timed out: probe with one request per pass */
+	bool down; /* last request timed out: probe with one request per pass */
 	char last_error[IOCA_MB_ERROR_MAX];
 };
 
@@ -85,8 +85,8 @@ struct ioca_mb_config {
 extern const struct ioca_option ioca_mb_options[];
 
 /* check() of the descriptor. */
-int ioca_mb_check(const struct ioca_host *host, const struct ioca_opts *opts,
-		  ioca_report_fn report, void *report_ctx);
+int ioca_mb_check(const struct ioca_host *host, const struct ioca_opts *opts, ioca_report_fn report,
+		  void *report_ctx);
 
 /* Build the configuration and register every reading with `sensor` (group =
  * device index). IOCA_OK or IOCA_ERROR (logged). */

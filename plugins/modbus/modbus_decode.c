@@ -17,7 +17,7 @@ unsigned ioca_mb_type_words(enum ioca_mb_type type)
 
 int ioca_mb_type_parse(const char *name, enum ioca_mb_type *type)
 {
-	static const char *const names[] = { "u16", "s16", "u32", "s32", "f32" };
+	static const char *const names[] = {"u16", "s16", "u32", "s32", "f32"};
 
 	for (unsigned i = 0; name && i < sizeof names / sizeof names[0]; i++) {
 		if (strcmp(name, names[i]) == 0) {

@@ -9,7 +9,6 @@
  * costs at most one timeout per pass, after the healthy devices were served,
  * so it never delays the others by more than its timeout.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,19 +17,23 @@
 #include "modbus_config.h"
 #include "modbus_decode.h"
 #include "sensor.h"
+#include "sensor_loop.h"
 
 #define LONGEST_WAIT_MS 1000
 
 struct mb_state {
+	struct ioca_sensor_loop loop; /* first: see ioca_sensor_loop_plugin_run() */
 	const struct ioca_host *host;
 	struct ioca_instance *inst;
 	struct ioca_sensor *sensor;
 	struct ioca_mb_config cfg;
 	struct ioca_mb_bus bus;
-	atomic_bool stopping;
+	bool started; /* blocks scheduled */
 	uint16_t regs[MODBUS_MAX_READ_REGISTERS];
 	uint8_t bits[MODBUS_MAX_READ_BITS];
 };
+
+static int64_t mb_poll(void *ctx, int64_t due_ms, int64_t now_ms);
 
 static int mb_create(const struct ioca_host *host, struct ioca_instance *inst,
 		     const struct ioca_opts *opts, void **state)
@@ -42,7 +45,6 @@ static int mb_create(const struct ioca_host *host, struct ioca_instance *inst,
 		return IOCA_ERROR;
 	st->host = host;
 	st->inst = inst;
-	atomic_init(&st->stopping, false);
 	st->sensor = ioca_sensor_new(host, inst, opts);
 	if (!st->sensor || ioca_mb_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK) {
 		ioca_sensor_free(st->sensor);
@@ -54,6 +56,7 @@ static int mb_create(const struct ioca_host *host, struct ioca_instance *inst,
 		host->log(inst, IOCA_LOG_WARNING, "modbus: a rule names unknown reading '%s'",
 			  unmatched);
 	ioca_mb_bus_init(&st->bus, &st->cfg, host, inst);
+	ioca_sensor_loop_init(&st->loop, host, inst, st->sensor, mb_poll, st, LONGEST_WAIT_MS);
 	*state = st;
 	return IOCA_OK;
 }
@@ -106,9 +109,9 @@ static void count_request(struct mb_state *st, enum ioca_mb_result res)
 static enum ioca_mb_result read_calibration(struct mb_state *st, struct ioca_mb_device *d,
 					    char *err, size_t errlen)
 {
-	enum ioca_mb_result res = ioca_mb_bus_read(&st->bus, d->unit_id, d->cal_fn, d->cal_address,
-						   1, d->timeout_ms, st->regs, st->bits, err,
-						   errlen);
+	enum ioca_mb_result res =
+	    ioca_mb_bus_read(&st->bus, d->unit_id, d->cal_fn, d->cal_address, 1, d->timeout_ms,
+			     st->regs, st->bits, err, errlen);
 
 	count_request(st, res);
 	if (res != IOCA_MB_OK)
@@ -136,8 +139,8 @@ static void decode_block(struct mb_state *st, const struct ioca_mb_block *b, boo
 			raw = st->bits[off] ? 1.0 : 0.0;
 		} else if (ioca_mb_decode(&st->regs[off], b->count - off, r->type, r->word_order,
 					  r->byte_order, &raw) != IOCA_OK) {
-			ioca_sensor_sample(st->sensor, r->reading, IOCA_READING_ERROR, 0,
-					   "decode", mono, wall);
+			ioca_sensor_sample(st->sensor, r->reading, IOCA_READING_ERROR, 0, "decode",
+					   mono, wall);
 			continue;
 		}
 		ioca_sensor_sample_raw(st->sensor, r->reading, calibrating, raw, mono, wall);
@@ -161,8 +164,8 @@ static void note_device(struct mb_state *st, struct ioca_mb_device *d, enum ioca
 			      "modbus: device '%s' (unit %d) does not answer: %s", d->name,
 			      d->unit_id, err);
 	else if (!d->down && was_down && res != IOCA_MB_CONNECTION)
-		st->host->log(st->inst, IOCA_LOG_INFO, "modbus: device '%s' (unit %d) answers again",
-			      d->name, d->unit_id);
+		st->host->log(st->inst, IOCA_LOG_INFO,
+			      "modbus: device '%s' (unit %d) answers again", d->name, d->unit_id);
 }
 
 static void poll_device(struct mb_state *st, struct ioca_mb_device *d, int64_t now)
@@ -223,42 +226,24 @@ static int64_t next_due(const struct mb_state *st)
 	return next;
 }
 
-static int mb_run(void *state)
+/* One pass over the devices (ioca_sensor_poll_fn): healthy ones first, then those that are down. */
+static int64_t mb_poll(void *ctx, int64_t due_ms, int64_t now_ms)
 {
-	struct mb_state *st = state;
-	const struct ioca_host *host = st->host;
-	int64_t start = host->now_mono_ms();
+	struct mb_state *st = ctx;
 
-	for (unsigned i = 0; i < st->cfg.n_blocks; i++)
-		st->cfg.blocks[i].next_due_ms = start;
-	while (!atomic_load(&st->stopping) && !host->should_stop(st->inst)) {
-		int64_t now = host->now_mono_ms();
-		int64_t wait_ms, publish_in;
-
-		for (unsigned pass = 0; pass < 2; pass++)
-			for (unsigned d = 0; d < st->cfg.n_devices; d++)
-				if (st->cfg.devices[d].down == (pass == 1))
-					poll_device(st, &st->cfg.devices[d], now);
-		now = host->now_mono_ms();
-		publish_in = ioca_sensor_flush(st->sensor, now);
-		host->stat_set(st->inst, "connected", st->bus.connected ? 1 : 0);
-		wait_ms = next_due(st) - now;
-		if (publish_in < wait_ms)
-			wait_ms = publish_in;
-		if (wait_ms > LONGEST_WAIT_MS)
-			wait_ms = LONGEST_WAIT_MS;
-		if (wait_ms > 0 && host->wait(st->inst, wait_ms))
-			break;
+	(void)due_ms;
+	if (!st->started) {
+		/* every block is due at the first pass */
+		for (unsigned i = 0; i < st->cfg.n_blocks; i++)
+			st->cfg.blocks[i].next_due_ms = now_ms;
+		st->started = true;
 	}
-	ioca_sensor_flush_all(st->sensor, host->now_mono_ms());
-	return IOCA_OK;
-}
-
-static void mb_stop(void *state)
-{
-	struct mb_state *st = state;
-
-	atomic_store(&st->stopping, true);
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (unsigned d = 0; d < st->cfg.n_devices; d++)
+			if (st->cfg.devices[d].down == (pass == 1))
+				poll_device(st, &st->cfg.devices[d], now_ms);
+	st->host->stat_set(st->inst, "connected", st->bus.connected ? 1 : 0);
+	return next_due(st);
 }
 
 static void mb_destroy(void *state)
@@ -274,15 +259,15 @@ static void mb_destroy(void *state)
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "modbus",
-	.version = "1.0.0",
-	.description = "Modbus RTU/TCP sensors: register maps of several devices per bus",
-	.options = ioca_mb_options,
-	.check = ioca_mb_check,
-	.create = mb_create,
-	.run = mb_run,
-	.stop = mb_stop,
-	.destroy = mb_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "modbus",
+    .version = "1.0.0",
+    .description = "Modbus RTU/TCP sensors: register maps of several devices per bus",
+    .options = ioca_mb_options,
+    .check = ioca_mb_check,
+    .create = mb_create,
+    .run = ioca_sensor_loop_plugin_run,
+    .stop = ioca_sensor_loop_plugin_stop,
+    .destroy = mb_destroy,
 };

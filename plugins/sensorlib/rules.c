@@ -12,9 +12,9 @@
 #include <cjson/cJSON.h>
 
 #include "rules.h"
-#include "sensor.h"
+#include "sensor_unset.h"
 
-#define MS_PER_S 1000.0
+#define MS_PER_S      1000.0
 #define RULE_NAME_MAX 160
 
 static char *dup_or_null(const char *s)

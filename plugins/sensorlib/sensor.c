@@ -16,12 +16,13 @@
 
 #include "rules.h"
 #include "sensor.h"
+#include "utf8.h"
 
-#define MS_PER_S 1000.0
+#define MS_PER_S       1000.0
 #define ERROR_TEXT_MAX 128
 #define EXTRA_JSON_MAX 160
-#define NO_RANGE_MIN (-INFINITY)
-#define NO_RANGE_MAX (INFINITY)
+#define NO_RANGE_MIN   (-INFINITY)
+#define NO_RANGE_MAX   (INFINITY)
 
 enum aggregate {
 	AGG_LAST,
@@ -130,7 +131,8 @@ struct ioca_sensor *ioca_sensor_new(const struct ioca_host *host, struct ioca_in
 			goto oom;
 	}
 	for (size_t i = 0; i < n_rules; i++) {
-		if (ioca_rule_init(&s->rules[i], host, host->opt_group_at(opts, "rules", i)) != IOCA_OK)
+		if (ioca_rule_init(&s->rules[i], host, host->opt_group_at(opts, "rules", i)) !=
+		    IOCA_OK)
 			goto oom;
 		s->n_rules++;
 	}
@@ -158,12 +160,28 @@ void ioca_sensor_free(struct ioca_sensor *s)
 	free(s);
 }
 
-int ioca_sensor_find(const struct ioca_sensor *s, const char *name)
+static int find_exact(const struct ioca_sensor *s, const char *name)
 {
 	for (size_t i = 0; i < s->n_readings; i++)
 		if (strcmp(s->readings[i].name, name) == 0)
 			return (int)i;
 	return IOCA_ERROR;
+}
+
+/* Names are stored sanitised (utf8.h): look up the sanitised form of `name`. */
+int ioca_sensor_find(const struct ioca_sensor *s, const char *name)
+{
+	char *clean;
+	int idx;
+
+	if (ioca_utf8_valid(name, strlen(name)))
+		return find_exact(s, name);
+	clean = ioca_utf8_strdup(name);
+	if (!clean)
+		return IOCA_ERROR;
+	idx = find_exact(s, clean);
+	free(clean);
+	return idx;
 }
 
 size_t ioca_sensor_count(const struct ioca_sensor *s)
@@ -214,8 +232,8 @@ int ioca_sensor_add_reading(struct ioca_sensor *s, const char *name, const char 
 		return IOCA_ERROR;
 	r = &s->readings[s->n_readings];
 	memset(r, 0, sizeof *r);
-	r->name = strdup(name);
-	r->unit = unit ? strdup(unit) : NULL;
+	r->name = ioca_utf8_strdup(name);
+	r->unit = unit ? ioca_utf8_strdup(unit) : NULL;
 	if (!r->name || (unit && !r->unit)) {
 		free(r->name);
 		free(r->unit);
@@ -244,17 +262,24 @@ int ioca_sensor_add_reading(struct ioca_sensor *s, const char *name, const char 
 int ioca_sensor_add_reading_opts(struct ioca_sensor *s, const struct ioca_opts *g, unsigned group)
 {
 	const struct ioca_host *h = s->host;
-	int idx = ioca_sensor_add_reading(s, h->opt_string(g, "name"), h->opt_string(g, "unit"), group);
+	int idx =
+	    ioca_sensor_add_reading(s, h->opt_string(g, "name"), h->opt_string(g, "unit"), group);
 
 	if (idx < 0)
 		return IOCA_ERROR;
+	ioca_sensor_set_conditioning_opts(s, idx, g);
+	return idx;
+}
+
+void ioca_sensor_set_conditioning_opts(struct ioca_sensor *s, int index, const struct ioca_opts *g)
+{
+	const struct ioca_host *h = s->host;
 	double vmin = h->opt_float(g, "valid_min");
 	double vmax = h->opt_float(g, "valid_max");
 
-	ioca_sensor_set_conditioning(s, idx, h->opt_float(g, "scale"), h->opt_float(g, "offset"),
+	ioca_sensor_set_conditioning(s, index, h->opt_float(g, "scale"), h->opt_float(g, "offset"),
 				     ioca_sensor_is_set(vmin) ? vmin : NO_RANGE_MIN,
 				     ioca_sensor_is_set(vmax) ? vmax : NO_RANGE_MAX);
-	return idx;
 }
 
 void ioca_sensor_set_conditioning(struct ioca_sensor *s, int index, double scale, double offset,
@@ -287,9 +312,8 @@ static void note_change(struct ioca_sensor *s, struct reading *r, enum ioca_read
 
 	if (s->deadband <= 0 && s->interval_ms > 0)
 		return;
-	if (s->deadband <= 0)
-		changed = true; /* publish_interval 0 and no deadband: every sample */
-	else if (!r->published || status != r->pub_status)
+	/* publish_interval 0 and no deadband: every sample; else a first or status change */
+	if (s->deadband <= 0 || !r->published || status != r->pub_status)
 		changed = true;
 	else
 		changed = status != IOCA_READING_ERROR && fabs(value - r->pub_value) > s->deadband;
@@ -344,7 +368,9 @@ void ioca_sensor_sample(struct ioca_sensor *s, int index, enum ioca_reading_stat
 	r->last_wall_ms = wall_ms;
 	note_change(s, r, status, value);
 	if (status == IOCA_READING_ERROR) {
-		snprintf(r->last_error, sizeof r->last_error, "%s", error ? error : "error");
+		if (!error)
+			error = "error";
+		ioca_utf8_sanitize(r->last_error, sizeof r->last_error, error, strlen(error));
 		r->n_error++;
 		note_failure(s, r, r->last_error, mono_ms);
 		return;
@@ -374,7 +400,8 @@ void ioca_sensor_sample_raw(struct ioca_sensor *s, int index, bool calibrating, 
 	r = &s->readings[index];
 	v = raw * r->scale + r->offset;
 	if (isfinite(v) && (v < r->valid_min || v > r->valid_max)) {
-		ioca_sensor_sample(s, index, IOCA_READING_ERROR, v, "out_of_range", mono_ms, wall_ms);
+		ioca_sensor_sample(s, index, IOCA_READING_ERROR, v, "out_of_range", mono_ms,
+				   wall_ms);
 		return;
 	}
 	ioca_sensor_sample(s, index, calibrating ? IOCA_READING_CALIBRATING : IOCA_READING_OK, v,
@@ -407,11 +434,11 @@ static double aggregated(const struct ioca_sensor *s, const struct reading *r)
 	return r->last;
 }
 
-/* Fill out[n] from the window of r (which holds at least one sample). */
-static void fill_window(struct ioca_sensor *s, const struct reading *r, size_t n)
+/* Fill out[n] with r's name, unit and latest status, and `value` unless that status is an error. */
+static struct ioca_reading *fill_reading(struct ioca_sensor *s, const struct reading *r, size_t n,
+					 double value)
 {
 	struct ioca_reading *o = &s->out[n];
-	char *extra = s->extra[n];
 
 	memset(o, 0, sizeof *o);
 	o->name = r->name;
@@ -421,35 +448,27 @@ static void fill_window(struct ioca_sensor *s, const struct reading *r, size_t n
 		o->value = NAN;
 		o->error = r->last_error;
 	} else {
-		o->value = aggregated(s, r);
+		o->value = value;
 	}
+	return o;
+}
+
+/* Fill out[n] from the window of r (which holds at least one sample). */
+static void fill_window(struct ioca_sensor *s, const struct reading *r, size_t n)
+{
+	struct ioca_reading *o = fill_reading(s, r, n, r->n_good ? aggregated(s, r) : NAN);
+	char *extra = s->extra[n];
+
 	if (r->n_good > 1) {
 		int len = snprintf(extra, EXTRA_JSON_MAX,
-				   "{\"min\":%.10g,\"max\":%.10g,\"mean\":%.10g,\"count\":%u", r->min,
-				   r->max, r->sum / r->n_good, r->n_good);
+				   "{\"min\":%.10g,\"max\":%.10g,\"mean\":%.10g,\"count\":%u",
+				   r->min, r->max, r->sum / r->n_good, r->n_good);
 		if (r->n_error && len > 0 && len < EXTRA_JSON_MAX)
 			snprintf(extra + len, (size_t)(EXTRA_JSON_MAX - len), ",\"errors\":%u}",
 				 r->n_error);
 		else if (len > 0 && len < EXTRA_JSON_MAX)
 			snprintf(extra + len, (size_t)(EXTRA_JSON_MAX - len), "}");
 		o->extra_json = extra;
-	}
-}
-
-/* Fill out[n] with the latest sample of r only (deadband publication). */
-static void fill_latest(struct ioca_sensor *s, const struct reading *r, size_t n)
-{
-	struct ioca_reading *o = &s->out[n];
-
-	memset(o, 0, sizeof *o);
-	o->name = r->name;
-	o->unit = r->unit;
-	o->status = r->last_status;
-	if (r->last_status == IOCA_READING_ERROR) {
-		o->value = NAN;
-		o->error = r->last_error;
-	} else {
-		o->value = r->last;
 	}
 }
 
@@ -485,7 +504,7 @@ static void publish(struct ioca_sensor *s, bool windows)
 			if (windows)
 				fill_window(s, r, n);
 			else
-				fill_latest(s, r, n);
+				fill_reading(s, r, n, r->last);
 			if (r->last_wall_ms > time_ms)
 				time_ms = r->last_wall_ms;
 			mark_published(s, r, &s->out[n]);
@@ -517,7 +536,8 @@ static void emit_fault_group(struct ioca_sensor *s, size_t first, bool fault)
 		struct reading *r = &s->readings[i];
 		bool *pending = fault ? &r->pending_fault : &r->pending_recover;
 
-		if (!*pending || r->group != r0->group || strcmp(r->fault_error, r0->fault_error))
+		if (!*pending || r->group != r0->group ||
+		    strcmp(r->fault_error, r0->fault_error) != 0)
 			continue;
 		cJSON_AddItemToArray(names, cJSON_CreateString(r->name));
 		*pending = false;

@@ -17,24 +17,24 @@
  *   - faults: `fault_after` consecutive failed samples of a reading ->
  *     sensor.fault; its next good sample -> sensor.recovered.
  *
- * Optional numbers (limits, ranges) default to +/-IOCA_SENSOR_UNSET, a finite
- * sentinel meaning "not set" (finite so that it survives the configuration's
- * trip to the worker), tested with ioca_sensor_is_set(). The sign is chosen
- * so that the default also works as a plain number: valid_min and low default
- * to -1e300, valid_max and high to +1e300, i.e. no limit.
+ * Optional numbers (limits, ranges) default to +/-IOCA_SENSOR_UNSET, "not
+ * set" (sensor_unset.h): valid_min and low default to -1e300, valid_max and
+ * high to +1e300, i.e. no limit.
+ *
+ * Text handed to the library (reading names, units, error texts) is made
+ * valid UTF-8 on the way in (utf8.h): an instrument's Latin-1 "\xB0C" is
+ * published as "\uFFFDC", never as invalid JSON.
  *
  * Options: every sensor plugin embeds the same keys in its option table with
  * the macros below, so the configuration reads the same for all of them:
  *
  *     static const struct ioca_option register_opts[] = {
- *             IOCA_SENSOR_READING_OPTIONS,            // name, unit, scale, offset, valid_min, valid_max
- *             { .key = "address", .type = IOCA_OPT_INT, ... },
- *             { .key = NULL },
+ *             IOCA_SENSOR_READING_OPTIONS,            // name, unit, scale, offset, valid_min,
+ * valid_max { .key = "address", .type = IOCA_OPT_INT, ... }, { .key = NULL },
  *     };
  *     static const struct ioca_option options[] = {
- *             IOCA_SENSOR_INSTANCE_OPTIONS,           // publish_interval, aggregate, deadband, fault_after, rules
- *             { .key = "host", ... },
- *             { .key = NULL },
+ *             IOCA_SENSOR_INSTANCE_OPTIONS,           // publish_interval, aggregate, deadband,
+ * fault_after, rules { .key = "host", ... }, { .key = NULL },
  *     };
  *
  * Invariant: a `struct ioca_sensor` is used by one thread at a time (the
@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "iocagent/plugin.h"
+#include "sensor_unset.h"
 
 /* ------------------------------------------------------------------------ */
 /* Option table fragments                                                   */
@@ -61,56 +62,70 @@ extern const struct ioca_option ioca_sensor_rule_options[];
 
 /* Defaults, also used when a plugin reads the options itself. */
 #define IOCA_SENSOR_DEFAULT_PUBLISH_INTERVAL_S 60.0
-#define IOCA_SENSOR_MAX_PUBLISH_INTERVAL_S 86400.0
-#define IOCA_SENSOR_DEFAULT_FAULT_AFTER 3
-#define IOCA_SENSOR_MAX_RULES 256
-
-/* Default of optional numbers: "not set". */
-#define IOCA_SENSOR_UNSET 1e300
-
-/* Whether an optional number was given (is not a +/-IOCA_SENSOR_UNSET default). */
-static inline bool ioca_sensor_is_set(double v)
-{
-	return fabs(v) < IOCA_SENSOR_UNSET / 2;
-}
+#define IOCA_SENSOR_MAX_PUBLISH_INTERVAL_S     86400.0
+#define IOCA_SENSOR_DEFAULT_FAULT_AFTER        3
+#define IOCA_SENSOR_MAX_RULES                  256
 
 /* Instance-level keys every sensor plugin declares. */
-#define IOCA_SENSOR_INSTANCE_OPTIONS                                                           \
-	{ .key = "publish_interval", .type = IOCA_OPT_FLOAT,                                   \
-	  .help = "seconds between telemetry messages (readings aggregated over it); 0: "       \
-		  "every sample (or only changes beyond deadband when deadband > 0)",          \
-	  .def_float = IOCA_SENSOR_DEFAULT_PUBLISH_INTERVAL_S, .min = 0,                       \
-	  .max = IOCA_SENSOR_MAX_PUBLISH_INTERVAL_S },                                         \
-	{ .key = "aggregate", .type = IOCA_OPT_ENUM,                                           \
-	  .help = "value published for an interval: last, min, max or mean of its samples",   \
-	  .def_string = "mean", .choices = "last|min|max|mean" },                              \
-	{ .key = "deadband", .type = IOCA_OPT_FLOAT,                                           \
-	  .help = "also publish a reading at once when it moves more than this from the "      \
-		  "last published value (0: off)",                                             \
-	  .def_float = 0, .min = 0, .max = 1e12 },                                              \
-	{ .key = "fault_after", .type = IOCA_OPT_INT,                                          \
-	  .help = "consecutive failed samples of a reading before sensor.fault",               \
-	  .def_int = IOCA_SENSOR_DEFAULT_FAULT_AFTER, .min = 1, .max = 1000000 },              \
-	{ .key = "rules", .type = IOCA_OPT_GROUP_LIST,                                         \
-	  .help = "threshold rules: { reading; high/low; high_clear/low_clear; hold_raise; "   \
-		  "hold_clear; severity; name }",                                              \
-	  .max_count = IOCA_SENSOR_MAX_RULES, .children = ioca_sensor_rule_options }
+#define IOCA_SENSOR_INSTANCE_OPTIONS                                                               \
+	{.key = "publish_interval",                                                                \
+	 .type = IOCA_OPT_FLOAT,                                                                   \
+	 .help = "seconds between telemetry messages (readings aggregated over it); 0: "           \
+		 "every sample (or only changes beyond deadband when deadband > 0)",               \
+	 .def_float = IOCA_SENSOR_DEFAULT_PUBLISH_INTERVAL_S,                                      \
+	 .min = 0,                                                                                 \
+	 .max = IOCA_SENSOR_MAX_PUBLISH_INTERVAL_S},                                               \
+	    {.key = "aggregate",                                                                   \
+	     .type = IOCA_OPT_ENUM,                                                                \
+	     .help = "value published for an interval: last, min, max or mean of its samples",     \
+	     .def_string = "mean",                                                                 \
+	     .choices = "last|min|max|mean"},                                                      \
+	    {.key = "deadband",                                                                    \
+	     .type = IOCA_OPT_FLOAT,                                                               \
+	     .help = "also publish a reading at once when it moves more than this from the "       \
+		     "last published value (0: off)",                                              \
+	     .def_float = 0,                                                                       \
+	     .min = 0,                                                                             \
+	     .max = 1e12},                                                                         \
+	    {.key = "fault_after",                                                                 \
+	     .type = IOCA_OPT_INT,                                                                 \
+	     .help = "consecutive failed samples of a reading before sensor.fault",                \
+	     .def_int = IOCA_SENSOR_DEFAULT_FAULT_AFTER,                                           \
+	     .min = 1,                                                                             \
+	     .max = 1000000},                                                                      \
+	{                                                                                          \
+		.key = "rules", .type = IOCA_OPT_GROUP_LIST,                                       \
+		.help = "threshold rules: { reading; high/low; high_clear/low_clear; hold_raise; " \
+			"hold_clear; severity; name }",                                            \
+		.max_count = IOCA_SENSOR_MAX_RULES, .children = ioca_sensor_rule_options           \
+	}
 
 /* Keys of one configured reading (a Modbus register, a serial column, ...). */
-#define IOCA_SENSOR_READING_OPTIONS                                                            \
-	{ .key = "name", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,                 \
-	  .help = "reading name as published (unique within the instance)" },                  \
-	{ .key = "unit", .type = IOCA_OPT_STRING, .help = "unit as published, e.g. \"ug/m3\"" }, \
-	{ .key = "scale", .type = IOCA_OPT_FLOAT, .help = "value = raw * scale + offset",       \
-	  .def_float = 1.0 },                                                                   \
-	{ .key = "offset", .type = IOCA_OPT_FLOAT, .help = "value = raw * scale + offset",      \
-	  .def_float = 0.0 },                                                                   \
-	{ .key = "valid_min", .type = IOCA_OPT_FLOAT,                                          \
-	  .help = "smallest physically possible value; below it the reading is an error "      \
-		  "(out_of_range); -1e300: none", .def_float = -IOCA_SENSOR_UNSET },                          \
-	{ .key = "valid_max", .type = IOCA_OPT_FLOAT,                                          \
-	  .help = "largest physically possible value; above it the reading is an error "       \
-		  "(out_of_range); 1e300: none", .def_float = IOCA_SENSOR_UNSET }
+#define IOCA_SENSOR_READING_OPTIONS                                                                \
+	{.key = "name",                                                                            \
+	 .type = IOCA_OPT_STRING,                                                                  \
+	 .flags = IOCA_OPTF_REQUIRED,                                                              \
+	 .help = "reading name as published (unique within the instance)"},                        \
+	    {.key = "unit", .type = IOCA_OPT_STRING, .help = "unit as published, e.g. \"ug/m3\""}, \
+	    {.key = "scale",                                                                       \
+	     .type = IOCA_OPT_FLOAT,                                                               \
+	     .help = "value = raw * scale + offset",                                               \
+	     .def_float = 1.0},                                                                    \
+	    {.key = "offset",                                                                      \
+	     .type = IOCA_OPT_FLOAT,                                                               \
+	     .help = "value = raw * scale + offset",                                               \
+	     .def_float = 0.0},                                                                    \
+	    {.key = "valid_min",                                                                   \
+	     .type = IOCA_OPT_FLOAT,                                                               \
+	     .help = "smallest physically possible value; below it the reading is an error "       \
+		     "(out_of_range); -1e300: none",                                               \
+	     .def_float = -IOCA_SENSOR_UNSET},                                                     \
+	{                                                                                          \
+		.key = "valid_max", .type = IOCA_OPT_FLOAT,                                        \
+		.help = "largest physically possible value; above it the reading is an error "     \
+			"(out_of_range); 1e300: none",                                             \
+		.def_float = IOCA_SENSOR_UNSET                                                     \
+	}
 
 /* ------------------------------------------------------------------------ */
 /* Configuration checks                                                     */
@@ -183,6 +198,17 @@ int ioca_sensor_add_reading(struct ioca_sensor *s, const char *name, const char 
  */
 int ioca_sensor_add_reading_opts(struct ioca_sensor *s, const struct ioca_opts *reading,
 				 unsigned group);
+
+/*
+ * Function: ioca_sensor_set_conditioning_opts
+ *
+ * Set the conditioning of reading `index` from a group declared with
+ * IOCA_SENSOR_READING_OPTIONS (scale, offset, valid_min, valid_max), for a
+ * plugin that registers the reading itself (with a unit it derives when the
+ * group has none).
+ */
+void ioca_sensor_set_conditioning_opts(struct ioca_sensor *s, int index,
+				       const struct ioca_opts *reading);
 
 /* Set the conditioning of a reading (defaults: scale 1, offset 0, no range). */
 void ioca_sensor_set_conditioning(struct ioca_sensor *s, int index, double scale, double offset,

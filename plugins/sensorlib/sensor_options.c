@@ -14,28 +14,47 @@
 #define RULE_HOLD_MAX_S 86400.0
 
 const struct ioca_option ioca_sensor_rule_options[] = {
-	{ .key = "reading", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
-	  .help = "name of the reading the rule watches" },
-	{ .key = "name", .type = IOCA_OPT_STRING,
-	  .help = "rule name in events (default: <reading>_high / <reading>_low)" },
-	{ .key = "high", .type = IOCA_OPT_FLOAT, .def_float = IOCA_SENSOR_UNSET,
-	  .help = "raise threshold.exceeded when the value is above this (1e300: no high limit)" },
-	{ .key = "high_clear", .type = IOCA_OPT_FLOAT, .def_float = IOCA_SENSOR_UNSET,
-	  .help = "clear a high alarm when the value falls below this (default: high)" },
-	{ .key = "low", .type = IOCA_OPT_FLOAT, .def_float = -IOCA_SENSOR_UNSET,
-	  .help = "raise threshold.exceeded when the value is below this (-1e300: no low limit)" },
-	{ .key = "low_clear", .type = IOCA_OPT_FLOAT, .def_float = -IOCA_SENSOR_UNSET,
-	  .help = "clear a low alarm when the value rises above this (default: low)" },
-	{ .key = "hold_raise", .type = IOCA_OPT_FLOAT,
-	  .help = "seconds the limit must stay exceeded before the event is raised",
-	  .def_float = 0, .min = 0, .max = RULE_HOLD_MAX_S },
-	{ .key = "hold_clear", .type = IOCA_OPT_FLOAT,
-	  .help = "seconds the value must stay past the clear level before the alarm clears",
-	  .def_float = 0, .min = 0, .max = RULE_HOLD_MAX_S },
-	{ .key = "severity", .type = IOCA_OPT_ENUM,
-	  .help = "severity of threshold.exceeded (threshold.cleared is always info)",
-	  .def_string = "warning", .choices = "info|warning|critical" },
-	{ .key = NULL },
+    {.key = "reading",
+     .type = IOCA_OPT_STRING,
+     .flags = IOCA_OPTF_REQUIRED,
+     .help = "name of the reading the rule watches"},
+    {.key = "name",
+     .type = IOCA_OPT_STRING,
+     .help = "rule name in events (default: <reading>_high / <reading>_low)"},
+    {.key = "high",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = IOCA_SENSOR_UNSET,
+     .help = "raise threshold.exceeded when the value is above this (1e300: no high limit)"},
+    {.key = "high_clear",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = IOCA_SENSOR_UNSET,
+     .help = "clear a high alarm when the value falls below this (default: high)"},
+    {.key = "low",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = -IOCA_SENSOR_UNSET,
+     .help = "raise threshold.exceeded when the value is below this (-1e300: no low limit)"},
+    {.key = "low_clear",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = -IOCA_SENSOR_UNSET,
+     .help = "clear a low alarm when the value rises above this (default: low)"},
+    {.key = "hold_raise",
+     .type = IOCA_OPT_FLOAT,
+     .help = "seconds the limit must stay exceeded before the event is raised",
+     .def_float = 0,
+     .min = 0,
+     .max = RULE_HOLD_MAX_S},
+    {.key = "hold_clear",
+     .type = IOCA_OPT_FLOAT,
+     .help = "seconds the value must stay past the clear level before the alarm clears",
+     .def_float = 0,
+     .min = 0,
+     .max = RULE_HOLD_MAX_S},
+    {.key = "severity",
+     .type = IOCA_OPT_ENUM,
+     .help = "severity of threshold.exceeded (threshold.cleared is always info)",
+     .def_string = "warning",
+     .choices = "info|warning|critical"},
+    {.key = NULL},
 };
 
 static bool is_set(const struct ioca_host *host, const struct ioca_opts *g, const char *key)
@@ -104,8 +123,10 @@ int ioca_sensor_check_reading(const struct ioca_host *host, const struct ioca_op
 	int problems = 0;
 	const char *name = host->opt_string(reading, "name");
 
-	if (host->opt_float(reading, "scale") == 0.0 || !isfinite(host->opt_float(reading, "scale"))) {
-		report(report_ctx, reading, "reading '%s': 'scale' must be a non-zero number", name);
+	if (host->opt_float(reading, "scale") == 0.0 ||
+	    !isfinite(host->opt_float(reading, "scale"))) {
+		report(report_ctx, reading, "reading '%s': 'scale' must be a non-zero number",
+		       name);
 		problems++;
 	}
 	if (is_set(host, reading, "valid_min") && is_set(host, reading, "valid_max") &&

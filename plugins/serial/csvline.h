@@ -22,8 +22,8 @@
 #define IOCA_CSV_MAX_COLUMNS 128
 
 struct ioca_csv_column {
-	unsigned column;  /* 0-based column index */
-	const char *key;  /* name given to the value */
+	unsigned column; /* 0-based column index */
+	const char *key; /* name given to the value */
 };
 
 /*

@@ -67,7 +67,8 @@ static size_t number_prefix(const char *v, size_t len)
 	return i;
 }
 
-/* Length of the number part of a value, or 0 when the value is not a number with an optional unit. */
+/* Length of the number part of a value, or 0 when the value is not a number with an optional unit.
+ */
 static size_t number_len(const char *v, size_t len)
 {
 	size_t n = number_prefix(v, len);
@@ -117,8 +118,7 @@ int ioca_kv_parse(const char *line, size_t len, struct ioca_line_values *vals)
 	return found > 0 ? found : -1;
 }
 
-int ioca_kv_find(const char *line, size_t len, const char *key, const char **val,
-		 size_t *val_len)
+int ioca_kv_find(const char *line, size_t len, const char *key, const char **val, size_t *val_len)
 {
 	size_t klen = strlen(key);
 	size_t i = 0;

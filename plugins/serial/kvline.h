@@ -6,7 +6,8 @@
  * Pairs are separated by spaces, tabs, ',' or ';'; `:` is accepted in place
  * of `=`. A value may carry a unit suffix starting with a letter, '%', '/' or
  * a non-ASCII byte ("ug/m3", "%RH", "degC"), which is ignored (units come from
- * the configuration); hexadecimal ("0x10"), "nan" and "inf" are not numbers. Keys are [A-Za-z0-9_.-]+.
+ * the configuration); hexadecimal ("0x10"), "nan" and "inf" are not numbers. Keys are
+ * [A-Za-z0-9_.-]+.
  *
  * Invariant: every well-formed key yields exactly one value, valid or failed
  * ("parse" when its value is not a number), so a reading never silently
@@ -34,7 +35,6 @@ int ioca_kv_parse(const char *line, size_t len, struct ioca_line_values *vals);
  * Return value: 0 with *val / *val_len pointing into `line`, or -1 when the
  * key is absent.
  */
-int ioca_kv_find(const char *line, size_t len, const char *key, const char **val,
-		 size_t *val_len);
+int ioca_kv_find(const char *line, size_t len, const char *key, const char **val, size_t *val_len);
 
 #endif

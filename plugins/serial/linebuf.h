@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 struct ioca_linebuf {
-	char *buf;        /* max_len + 1 bytes */
+	char *buf; /* max_len + 1 bytes */
 	size_t max_len;
 	size_t len;
-	int discarding;   /* inside an over-long line */
+	int discarding;    /* inside an over-long line */
 	uint64_t overlong; /* over-long lines discarded so far */
 };
 

@@ -16,11 +16,11 @@
 #define NMEA_MAX_FIELDS 40
 
 /* Unit conversions to what nmea.h promises. */
-#define HPA_PER_BAR 1000.0
+#define HPA_PER_BAR  1000.0
 #define HPA_PER_INHG 33.8638866667
 #define MPS_PER_KNOT (1852.0 / 3600.0)
-#define MPS_PER_KMH (1.0 / 3.6)
-#define MPS_PER_MPH 0.44704
+#define MPS_PER_KMH  (1.0 / 3.6)
+#define MPS_PER_MPH  0.44704
 
 struct field {
 	const char *p;
@@ -33,11 +33,14 @@ struct sentence {
 };
 
 static const char *const MDA_KEYS[] = {
-	"pressure", "air_temp", "water_temp", "humidity", "dew_point",
-	"wind_dir_true", "wind_dir_magnetic", "wind_speed",
+    "pressure",  "air_temp",      "water_temp",        "humidity",
+    "dew_point", "wind_dir_true", "wind_dir_magnetic", "wind_speed",
 };
 static const char *const MWV_KEYS[] = {
-	"wind_angle_relative", "wind_speed_relative", "wind_angle_true", "wind_speed_true",
+    "wind_angle_relative",
+    "wind_speed_relative",
+    "wind_angle_true",
+    "wind_speed_true",
 };
 
 struct key_unit {
@@ -46,12 +49,18 @@ struct key_unit {
 };
 
 static const struct key_unit KEY_UNITS[] = {
-	{ "pressure", "hPa" },          { "air_temp", "degC" },
-	{ "water_temp", "degC" },       { "humidity", "%RH" },
-	{ "dew_point", "degC" },        { "wind_dir_true", "deg" },
-	{ "wind_dir_magnetic", "deg" }, { "wind_speed", "m/s" },
-	{ "wind_angle_relative", "deg" }, { "wind_speed_relative", "m/s" },
-	{ "wind_angle_true", "deg" },   { "wind_speed_true", "m/s" },
+    {"pressure", "hPa"},
+    {"air_temp", "degC"},
+    {"water_temp", "degC"},
+    {"humidity", "%RH"},
+    {"dew_point", "degC"},
+    {"wind_dir_true", "deg"},
+    {"wind_dir_magnetic", "deg"},
+    {"wind_speed", "m/s"},
+    {"wind_angle_relative", "deg"},
+    {"wind_speed_relative", "m/s"},
+    {"wind_angle_true", "deg"},
+    {"wind_speed_true", "m/s"},
 };
 
 const char *ioca_nmea_unit_of(const char *key)
@@ -142,9 +151,9 @@ static void value_with_unit(const struct sentence *s, struct ioca_line_values *v
 }
 
 /* Two alternative representations of one quantity: take the preferred one when present. */
-static void value_preferred(const struct sentence *s, struct ioca_line_values *vals,
-			    size_t pref_i, char pref_unit, double pref_factor, size_t alt_i,
-			    char alt_unit, double alt_factor, const char *key, const char *unit)
+static void value_preferred(const struct sentence *s, struct ioca_line_values *vals, size_t pref_i,
+			    char pref_unit, double pref_factor, size_t alt_i, char alt_unit,
+			    double alt_factor, const char *key, const char *unit)
 {
 	if (pref_i < s->count && s->f[pref_i].len > 0)
 		value_with_unit(s, vals, pref_i, pref_unit, key, pref_factor, unit);

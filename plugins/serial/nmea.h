@@ -22,10 +22,10 @@
 #include "line_values.h"
 
 enum ioca_nmea_result {
-	IOCA_NMEA_OK = 0,          /* decoded; vals holds the fields present */
-	IOCA_NMEA_CHECKSUM,        /* checksum wrong or missing; vals holds failed keys */
-	IOCA_NMEA_UNSUPPORTED,     /* well-formed, checksum good, sentence type not decoded */
-	IOCA_NMEA_MALFORMED,       /* not an NMEA sentence at all */
+	IOCA_NMEA_OK = 0,      /* decoded; vals holds the fields present */
+	IOCA_NMEA_CHECKSUM,    /* checksum wrong or missing; vals holds failed keys */
+	IOCA_NMEA_UNSUPPORTED, /* well-formed, checksum good, sentence type not decoded */
+	IOCA_NMEA_MALFORMED,   /* not an NMEA sentence at all */
 };
 
 /*

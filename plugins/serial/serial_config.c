@@ -8,90 +8,146 @@
  */
 #include "serial_config.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nmea.h"
 
-#define MS_PER_S 1000.0
-#define DEFAULT_BAUD 9600
-#define MAX_BAUD 4000000
-#define DEFAULT_MAX_LINE 512
-#define MIN_MAX_LINE 16
-#define MAX_MAX_LINE 65536
-#define DEFAULT_SILENCE_S 10.0
-#define MIN_SILENCE_S 0.1
-#define MAX_SILENCE_S 86400.0
+#define MS_PER_S             1000.0
+#define DEFAULT_BAUD         9600
+#define MIN_BAUD             300
+#define MAX_BAUD             2000000
+#define DEFAULT_MAX_LINE     512
+#define MIN_MAX_LINE         16
+#define MAX_MAX_LINE         65536
+#define DEFAULT_SILENCE_S    10.0
+#define MIN_SILENCE_S        0.1
+#define MAX_SILENCE_S        86400.0
 #define DEFAULT_REOPEN_MIN_S 1.0
 #define DEFAULT_REOPEN_MAX_S 30.0
-#define MIN_REOPEN_S 0.05
-#define MAX_REOPEN_S 3600.0
-#define MAX_FIELDS 256
-#define MAX_STATUS_VALUES 32
-#define MAX_CSV_COLUMN (IOCA_CSV_MAX_COLUMNS - 1)
-#define NO_COLUMN (-1)
+#define MIN_REOPEN_S         0.05
+#define MAX_REOPEN_S         3600.0
+#define MAX_FIELDS           256
+#define MAX_STATUS_VALUES    32
+#define MAX_CSV_COLUMN       (IOCA_CSV_MAX_COLUMNS - 1)
+#define NO_COLUMN            (-1)
 
 static const struct ioca_option field_options[] = {
-	IOCA_SENSOR_READING_OPTIONS,
-	{ .key = "key", .type = IOCA_OPT_STRING,
-	  .help = "nmea/kv: key on the line (NMEA: pressure, air_temp, wind_speed, ...); "
-		  "default: the reading name" },
-	{ .key = "column", .type = IOCA_OPT_INT, .def_int = NO_COLUMN, .min = NO_COLUMN,
-	  .max = MAX_CSV_COLUMN, .help = "csv: 0-based column holding the value (required for csv)" },
-	{ .key = NULL },
+    IOCA_SENSOR_READING_OPTIONS,
+    {.key = "key",
+     .type = IOCA_OPT_STRING,
+     .help = "nmea/kv: key on the line (NMEA: pressure, air_temp, wind_speed, ...); "
+	     "default: the reading name"},
+    {.key = "column",
+     .type = IOCA_OPT_INT,
+     .def_int = NO_COLUMN,
+     .min = NO_COLUMN,
+     .max = MAX_CSV_COLUMN,
+     .help = "csv: 0-based column holding the value (required for csv)"},
+    {.key = NULL},
 };
 
 const struct ioca_option ioca_serial_options[] = {
-	IOCA_SENSOR_INSTANCE_OPTIONS,
-	{ .key = "device", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
-	  .help = "tty of the instrument, e.g. /dev/ttyUSB0 or /dev/serial/by-id/..." },
-	{ .key = "baud", .type = IOCA_OPT_INT, .def_int = DEFAULT_BAUD, .min = 1, .max = MAX_BAUD,
-	  .help = "line speed (a standard rate: 1200 .. 2000000)" },
-	{ .key = "parity", .type = IOCA_OPT_ENUM, .def_string = "none", .choices = "none|even|odd",
-	  .help = "parity bit" },
-	{ .key = "data_bits", .type = IOCA_OPT_INT, .def_int = 8, .min = 5, .max = 8,
-	  .help = "data bits per character" },
-	{ .key = "stop_bits", .type = IOCA_OPT_INT, .def_int = 1, .min = 1, .max = 2,
-	  .help = "stop bits" },
-	{ .key = "flow_control", .type = IOCA_OPT_ENUM, .def_string = "none",
-	  .choices = "none|rtscts|xonxoff", .help = "flow control" },
-	{ .key = "protocol", .type = IOCA_OPT_ENUM, .def_string = "nmea", .choices = "nmea|kv|csv",
-	  .help = "line format: NMEA 0183 (MDA, MWV), key=value pairs, or CSV with `fields` columns" },
-	{ .key = "nmea_require_checksum", .type = IOCA_OPT_BOOL, .def_bool = true,
-	  .help = "refuse NMEA sentences without a *hh checksum" },
-	{ .key = "csv_separator", .type = IOCA_OPT_STRING, .def_string = ",",
-	  .help = "csv: field separator (one character)" },
-	{ .key = "max_line", .type = IOCA_OPT_INT, .def_int = DEFAULT_MAX_LINE,
-	  .min = MIN_MAX_LINE, .max = MAX_MAX_LINE,
-	  .help = "longest line in bytes; longer lines are discarded and counted" },
-	{ .key = "silence_timeout", .type = IOCA_OPT_FLOAT, .def_float = DEFAULT_SILENCE_S,
-	  .min = MIN_SILENCE_S, .max = MAX_SILENCE_S,
-	  .help = "seconds without a usable line before every reading gets an error sample "
-		  "(no_data), repeated at this period while the silence lasts" },
-	{ .key = "reopen_min", .type = IOCA_OPT_FLOAT, .def_float = DEFAULT_REOPEN_MIN_S,
-	  .min = MIN_REOPEN_S, .max = MAX_REOPEN_S,
-	  .help = "first delay in seconds before reopening a tty that failed or disappeared" },
-	{ .key = "reopen_max", .type = IOCA_OPT_FLOAT, .def_float = DEFAULT_REOPEN_MAX_S,
-	  .min = MIN_REOPEN_S, .max = MAX_REOPEN_S,
-	  .help = "longest reopen delay in seconds (the delay doubles after each failure)" },
-	{ .key = "status_key", .type = IOCA_OPT_STRING,
-	  .help = "kv: key whose value is the instrument status (see calibrating_values, "
-		  "error_values)" },
-	{ .key = "status_column", .type = IOCA_OPT_INT, .def_int = NO_COLUMN, .min = NO_COLUMN,
-	  .max = MAX_CSV_COLUMN, .help = "csv: 0-based column holding the instrument status" },
-	{ .key = "calibrating_values", .type = IOCA_OPT_STRING_ARRAY,
-	  .max_count = MAX_STATUS_VALUES,
-	  .help = "status texts meaning the instrument is calibrating: the line's readings are "
-		  "published as calibrating" },
-	{ .key = "error_values", .type = IOCA_OPT_STRING_ARRAY, .max_count = MAX_STATUS_VALUES,
-	  .help = "status texts meaning the instrument is in error: the line's readings fail "
-		  "with instrument_status:<text>" },
-	{ .key = "fields", .type = IOCA_OPT_GROUP_LIST, .max_count = MAX_FIELDS,
-	  .children = field_options,
-	  .help = "readings taken from the lines: { name; key or column; unit; scale; ... }; "
-		  "nmea/kv without fields publish every key they see" },
-	{ .key = NULL },
+    IOCA_SENSOR_INSTANCE_OPTIONS,
+    {.key = "device",
+     .type = IOCA_OPT_STRING,
+     .flags = IOCA_OPTF_REQUIRED,
+     .help = "tty of the instrument, e.g. /dev/ttyUSB0 or /dev/serial/by-id/..."},
+    {.key = "baud",
+     .type = IOCA_OPT_INT,
+     .def_int = DEFAULT_BAUD,
+     .min = MIN_BAUD,
+     .max = MAX_BAUD,
+     .help = "line speed, one of the standard rates 300, 600, 1200, 1800, 2400, 4800, 9600, "
+	     "19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, "
+	     "1500000, 2000000"},
+    {.key = "parity",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "none",
+     .choices = "none|even|odd",
+     .help = "parity bit"},
+    {.key = "data_bits",
+     .type = IOCA_OPT_INT,
+     .def_int = 8,
+     .min = 5,
+     .max = 8,
+     .help = "data bits per character"},
+    {.key = "stop_bits",
+     .type = IOCA_OPT_INT,
+     .def_int = 1,
+     .min = 1,
+     .max = 2,
+     .help = "stop bits"},
+    {.key = "flow_control",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "none",
+     .choices = "none|rtscts|xonxoff",
+     .help = "flow control"},
+    {.key = "protocol",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "nmea",
+     .choices = "nmea|kv|csv",
+     .help = "line format: NMEA 0183 (MDA, MWV), key=value pairs, or CSV with `fields` columns"},
+    {.key = "nmea_require_checksum",
+     .type = IOCA_OPT_BOOL,
+     .def_bool = true,
+     .help = "refuse NMEA sentences without a *hh checksum"},
+    {.key = "csv_separator",
+     .type = IOCA_OPT_STRING,
+     .def_string = ",",
+     .help = "csv: field separator (one character)"},
+    {.key = "max_line",
+     .type = IOCA_OPT_INT,
+     .def_int = DEFAULT_MAX_LINE,
+     .min = MIN_MAX_LINE,
+     .max = MAX_MAX_LINE,
+     .help = "longest line in bytes; longer lines are discarded and counted"},
+    {.key = "silence_timeout",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = DEFAULT_SILENCE_S,
+     .min = MIN_SILENCE_S,
+     .max = MAX_SILENCE_S,
+     .help = "seconds without a usable line before every reading gets an error sample "
+	     "(no_data), repeated at this period while the silence lasts"},
+    {.key = "reopen_min",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = DEFAULT_REOPEN_MIN_S,
+     .min = MIN_REOPEN_S,
+     .max = MAX_REOPEN_S,
+     .help = "first delay in seconds before reopening a tty that failed or disappeared"},
+    {.key = "reopen_max",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = DEFAULT_REOPEN_MAX_S,
+     .min = MIN_REOPEN_S,
+     .max = MAX_REOPEN_S,
+     .help = "longest reopen delay in seconds (the delay doubles after each failure)"},
+    {.key = "status_key",
+     .type = IOCA_OPT_STRING,
+     .help = "kv: key whose value is the instrument status (see calibrating_values, "
+	     "error_values)"},
+    {.key = "status_column",
+     .type = IOCA_OPT_INT,
+     .def_int = NO_COLUMN,
+     .min = NO_COLUMN,
+     .max = MAX_CSV_COLUMN,
+     .help = "csv: 0-based column holding the instrument status"},
+    {.key = "calibrating_values",
+     .type = IOCA_OPT_STRING_ARRAY,
+     .max_count = MAX_STATUS_VALUES,
+     .help = "status texts meaning the instrument is calibrating: the line's readings are "
+	     "published as calibrating"},
+    {.key = "error_values",
+     .type = IOCA_OPT_STRING_ARRAY,
+     .max_count = MAX_STATUS_VALUES,
+     .help = "status texts meaning the instrument is in error: the line's readings fail "
+	     "with instrument_status:<text>"},
+    {.key = "fields",
+     .type = IOCA_OPT_GROUP_LIST,
+     .max_count = MAX_FIELDS,
+     .children = field_options,
+     .help = "readings taken from the lines: { name; key or column; unit; scale; ... }; "
+	     "nmea/kv without fields publish every key they see"},
+    {.key = NULL},
 };
 
 static enum ioca_serial_protocol protocol_of(const char *s)
@@ -121,8 +177,8 @@ static bool known_reading(void *ctx, const char *name)
 	const struct known_ctx *k = ctx;
 	size_t n = k->host->opt_count(k->opts, "fields");
 	for (size_t i = 0; i < n; i++) {
-		const char *fname = k->host->opt_string(k->host->opt_group_at(k->opts, "fields", i),
-							"name");
+		const char *fname =
+		    k->host->opt_string(k->host->opt_group_at(k->opts, "fields", i), "name");
 		if (fname && strcmp(fname, name) == 0)
 			return true;
 	}
@@ -150,18 +206,22 @@ static int check_fields(const struct ioca_host *host, const struct ioca_opts *op
 			problems++;
 		}
 		if (protocol != IOCA_SERIAL_CSV && column != NO_COLUMN) {
-			report(rctx, f, "field '%s': `column` applies to protocol \"csv\" only", name);
+			report(rctx, f, "field '%s': `column` applies to protocol \"csv\" only",
+			       name);
 			problems++;
 		}
 		if (protocol == IOCA_SERIAL_CSV && host->opt_is_set(f, "key")) {
-			report(rctx, f, "field '%s': `key` does not apply to protocol \"csv\"", name);
+			report(rctx, f, "field '%s': `key` does not apply to protocol \"csv\"",
+			       name);
 			problems++;
 		}
 		if (protocol == IOCA_SERIAL_NMEA && !ioca_nmea_unit_of(field_key(host, f))) {
-			report(rctx, f, "field '%s': '%s' is not an NMEA key (pressure, air_temp, "
+			report(rctx, f,
+			       "field '%s': '%s' is not an NMEA key (pressure, air_temp, "
 			       "water_temp, humidity, dew_point, wind_dir_true, wind_dir_magnetic, "
 			       "wind_speed, wind_angle_relative, wind_speed_relative, "
-			       "wind_angle_true, wind_speed_true)", name, field_key(host, f));
+			       "wind_angle_true, wind_speed_true)",
+			       name, field_key(host, f));
 			problems++;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -187,7 +247,8 @@ int ioca_serial_check(const struct ioca_host *host, const struct ioca_opts *opts
 	}
 	const char *sep = host->opt_string(opts, "csv_separator");
 	if (!sep || strlen(sep) != 1 || sep[0] == '"' || sep[0] == '\r' || sep[0] == '\n') {
-		report(report_ctx, opts, "csv_separator must be one character other than '\"', CR, LF");
+		report(report_ctx, opts,
+		       "csv_separator must be one character other than '\"', CR, LF");
 		problems++;
 	}
 	if (host->opt_float(opts, "reopen_min") > host->opt_float(opts, "reopen_max")) {
@@ -205,35 +266,23 @@ int ioca_serial_check(const struct ioca_host *host, const struct ioca_opts *opts
 		report(report_ctx, opts, "status_column applies to protocol \"csv\" only");
 		problems++;
 	}
-	size_t n_values = host->opt_count(opts, "calibrating_values") +
-			  host->opt_count(opts, "error_values");
+	size_t n_values =
+	    host->opt_count(opts, "calibrating_values") + host->opt_count(opts, "error_values");
 	if ((has_key || has_column) && n_values == 0) {
-		report(report_ctx, opts, "a status key or column needs calibrating_values and/or "
+		report(report_ctx, opts,
+		       "a status key or column needs calibrating_values and/or "
 		       "error_values");
 		problems++;
 	}
 	if (!has_key && !has_column && n_values > 0) {
-		report(report_ctx, opts, "calibrating_values / error_values need status_key (kv) or "
+		report(report_ctx, opts,
+		       "calibrating_values / error_values need status_key (kv) or "
 		       "status_column (csv)");
 		problems++;
 	}
-	struct known_ctx k = { host, opts, protocol };
+	struct known_ctx k = {host, opts, protocol};
 	problems += ioca_sensor_check(host, opts, known_reading, &k, report, report_ctx);
 	return problems;
-}
-
-/*
- * The conditioning keys of a reading group (IOCA_SENSOR_READING_OPTIONS).
- * ioca_sensor_add_reading_opts() would do this too, but it cannot fall back
- * to a unit the plugin derives itself when the group has no `unit`.
- */
-static void set_conditioning(const struct ioca_host *host, struct ioca_sensor *sensor, int idx,
-			     const struct ioca_opts *g)
-{
-	double lo = host->opt_is_set(g, "valid_min") ? host->opt_float(g, "valid_min") : -INFINITY;
-	double hi = host->opt_is_set(g, "valid_max") ? host->opt_float(g, "valid_max") : INFINITY;
-	ioca_sensor_set_conditioning(sensor, idx, host->opt_float(g, "scale"),
-				     host->opt_float(g, "offset"), lo, hi);
 }
 
 static int load_fields(struct ioca_serial_config *cfg, const struct ioca_host *host,
@@ -264,7 +313,7 @@ static int load_fields(struct ioca_serial_config *cfg, const struct ioca_host *h
 				  fld->name);
 			return IOCA_ERROR;
 		}
-		set_conditioning(host, sensor, fld->reading, f);
+		ioca_sensor_set_conditioning_opts(sensor, fld->reading, f);
 		cfg->csv_map[i].column = (unsigned)host->opt_int(f, "column");
 		cfg->csv_map[i].key = fld->key;
 		cfg->n_fields++;
@@ -272,8 +321,8 @@ static int load_fields(struct ioca_serial_config *cfg, const struct ioca_host *h
 	return IOCA_OK;
 }
 
-static int load_strings(const struct ioca_host *host, const struct ioca_opts *opts,
-			const char *key, const char ***out, size_t *count)
+static int load_strings(const struct ioca_host *host, const struct ioca_opts *opts, const char *key,
+			const char ***out, size_t *count)
 {
 	size_t n = host->opt_count(opts, key);
 	*count = 0;
@@ -314,7 +363,8 @@ int ioca_serial_config_load(struct ioca_serial_config *cfg, const struct ioca_ho
 	cfg->status_column = (int)host->opt_int(opts, "status_column");
 	if (load_strings(host, opts, "calibrating_values", &cfg->calibrating_values,
 			 &cfg->n_calibrating) != IOCA_OK ||
-	    load_strings(host, opts, "error_values", &cfg->error_values, &cfg->n_error) != IOCA_OK) {
+	    load_strings(host, opts, "error_values", &cfg->error_values, &cfg->n_error) !=
+		IOCA_OK) {
 		host->log(inst, IOCA_LOG_ERROR, "serial: out of memory");
 		ioca_serial_config_free(cfg);
 		return IOCA_ERROR;

@@ -21,9 +21,9 @@
 enum ioca_serial_protocol { IOCA_SERIAL_NMEA, IOCA_SERIAL_KV, IOCA_SERIAL_CSV };
 
 struct ioca_serial_field {
-	const char *key;   /* NMEA key, kv key, or (csv) the name given to the column */
-	const char *name;  /* reading name */
-	int reading;       /* index in the sensor object */
+	const char *key;  /* NMEA key, kv key, or (csv) the name given to the column */
+	const char *name; /* reading name */
+	int reading;      /* index in the sensor object */
 };
 
 struct ioca_serial_config {
@@ -40,8 +40,8 @@ struct ioca_serial_config {
 	struct ioca_csv_column *csv_map; /* n_fields entries, csv only */
 
 	/* Instrument status carried on the line (kv key or csv column). */
-	const char *status_key;  /* kv; NULL: none */
-	int status_column;       /* csv; -1: none */
+	const char *status_key; /* kv; NULL: none */
+	int status_column;      /* csv; -1: none */
 	const char **calibrating_values;
 	size_t n_calibrating;
 	const char **error_values;

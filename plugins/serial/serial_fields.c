@@ -56,8 +56,9 @@ size_t ioca_serial_sink_values(struct ioca_serial_sink *sink, const struct ioca_
 			ioca_sensor_sample(sink->sensor, idx, IOCA_READING_ERROR, 0.0,
 					   v->error ? v->error : status_error, mono_ms, wall_ms);
 		else
-			ioca_sensor_sample_raw(sink->sensor, idx, status == IOCA_READING_CALIBRATING,
-					       v->value, mono_ms, wall_ms);
+			ioca_sensor_sample_raw(sink->sensor, idx,
+					       status == IOCA_READING_CALIBRATING, v->value,
+					       mono_ms, wall_ms);
 		samples++;
 	}
 	return samples;

@@ -26,7 +26,7 @@ struct ioca_serial_sink {
 	struct ioca_instance *inst;
 	struct ioca_sensor *sensor;
 	const struct ioca_serial_config *cfg;
-	size_t dynamic;       /* readings created from keys */
+	size_t dynamic; /* readings created from keys */
 	int dynamic_full_logged;
 };
 

@@ -30,17 +30,17 @@
 #include "serial_fields.h"
 #include "tty.h"
 
-#define POLL_SLICE_MS 200
+#define POLL_SLICE_MS    200
 #define READ_CHUNK_BYTES 4096
-#define ERROR_TEXT_MAX 256
+#define ERROR_TEXT_MAX   256
 /* Repeated complaints (garbage lines, failed reopen) are logged at most this often. */
 #define COMPLAIN_INTERVAL_MS 60000
 
-#define REASON_OPEN_FAILED "open_failed"
-#define REASON_DISCONNECTED "disconnected"
-#define REASON_NO_DATA "no_data"
+#define REASON_OPEN_FAILED   "open_failed"
+#define REASON_DISCONNECTED  "disconnected"
+#define REASON_NO_DATA       "no_data"
 #define REASON_STATUS_PREFIX "instrument_status:"
-#define STATUS_TEXT_MAX 48
+#define STATUS_TEXT_MAX      48
 
 struct complaint {
 	int64_t last_ms;
@@ -59,7 +59,7 @@ struct serial_state {
 	int fd;
 	int64_t backoff_ms;
 	int64_t next_open_ms;
-	int64_t last_data_ms;   /* last line that gave samples, or when the tty opened */
+	int64_t last_data_ms;    /* last line that gave samples, or when the tty opened */
 	int64_t next_silence_ms; /* next no_data round while silent */
 	int silent;
 	uint64_t overlong_reported;
@@ -77,8 +77,9 @@ static void complain(struct serial_state *st, struct complaint *c, const char *w
 		return;
 	}
 	if (c->suppressed)
-		st->host->log(st->inst, IOCA_LOG_WARNING, "serial: %s: %s (%lu more since last report)",
-			      what, detail, c->suppressed);
+		st->host->log(st->inst, IOCA_LOG_WARNING,
+			      "serial: %s: %s (%lu more since last report)", what, detail,
+			      c->suppressed);
 	else
 		st->host->log(st->inst, IOCA_LOG_WARNING, "serial: %s: %s", what, detail);
 	c->last_ms = now;
@@ -150,7 +151,8 @@ static void on_line(void *ctx, const char *line, size_t len)
 	st->host->stat_add(st->inst, "lines", 1);
 	switch (st->cfg.protocol) {
 	case IOCA_SERIAL_NMEA: {
-		enum ioca_nmea_result r = ioca_nmea_parse(line, len, st->cfg.require_checksum, &vals);
+		enum ioca_nmea_result r =
+		    ioca_nmea_parse(line, len, st->cfg.require_checksum, &vals);
 		if (r == IOCA_NMEA_MALFORMED) {
 			garbage(st, len);
 			return;
@@ -254,8 +256,9 @@ static void check_silence(struct serial_state *st, int64_t now)
 		st->silent = 1;
 		st->next_silence_ms = now;
 		st->host->stat_add(st->inst, "silences", 1);
-		st->host->log(st->inst, IOCA_LOG_WARNING, "serial: no usable data from %s for %.1f s",
-			      st->cfg.tty.path, (double)(now - st->last_data_ms) / 1000.0);
+		st->host->log(st->inst, IOCA_LOG_WARNING,
+			      "serial: no usable data from %s for %.1f s", st->cfg.tty.path,
+			      (double)(now - st->last_data_ms) / 1000.0);
 	}
 	if (now < st->next_silence_ms)
 		return;
@@ -272,11 +275,12 @@ static int64_t min64(int64_t a, int64_t b)
 static void pass_open(struct serial_state *st, int64_t limit_ms)
 {
 	int64_t now = st->host->now_mono_ms();
-	int64_t silence_at = st->silent ? st->next_silence_ms : st->last_data_ms + st->cfg.silence_ms;
+	int64_t silence_at =
+	    st->silent ? st->next_silence_ms : st->last_data_ms + st->cfg.silence_ms;
 	int64_t timeout = min64(limit_ms, silence_at - now);
 	if (timeout < 0)
 		timeout = 0;
-	struct pollfd p = { .fd = st->fd, .events = POLLIN };
+	struct pollfd p = {.fd = st->fd, .events = POLLIN};
 	int r = poll(&p, 1, (int)timeout);
 	if (r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
 		if (p.revents & POLLNVAL) {
@@ -350,7 +354,8 @@ static int serial_create(const struct ioca_host *host, struct ioca_instance *ins
 	st->fd = -1;
 	atomic_init(&st->stopping, false);
 	st->sensor = ioca_sensor_new(host, inst, opts);
-	if (!st->sensor || ioca_serial_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK)
+	if (!st->sensor ||
+	    ioca_serial_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK)
 		goto fail;
 	if (ioca_linebuf_init(&st->lines, st->cfg.max_line) != 0) {
 		host->log(inst, IOCA_LOG_ERROR, "serial: out of memory");
@@ -364,8 +369,8 @@ static int serial_create(const struct ioca_host *host, struct ioca_instance *ins
 	if (st->cfg.n_fields > 0) {
 		const char *unmatched = ioca_sensor_unmatched_rule(st->sensor);
 		if (unmatched)
-			host->log(inst, IOCA_LOG_WARNING, "serial: a rule names unknown reading '%s'",
-				  unmatched);
+			host->log(inst, IOCA_LOG_WARNING,
+				  "serial: a rule names unknown reading '%s'", unmatched);
 	}
 	*state = st;
 	return IOCA_OK;
@@ -375,15 +380,15 @@ fail:
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "serial",
-	.version = "1.0.0",
-	.description = "Serial line instruments (NMEA 0183 MDA/MWV, key=value, CSV) on a tty",
-	.options = ioca_serial_options,
-	.check = ioca_serial_check,
-	.create = serial_create,
-	.run = serial_run,
-	.stop = serial_stop,
-	.destroy = serial_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "serial",
+    .version = "1.0.0",
+    .description = "Serial line instruments (NMEA 0183 MDA/MWV, key=value, CSV) on a tty",
+    .options = ioca_serial_options,
+    .check = ioca_serial_check,
+    .create = serial_create,
+    .run = serial_run,
+    .stop = serial_stop,
+    .destroy = serial_destroy,
 };

@@ -20,13 +20,11 @@ struct baud_entry {
 };
 
 static const struct baud_entry BAUDS[] = {
-	{ 300, B300 },         { 600, B600 },         { 1200, B1200 },
-	{ 1800, B1800 },       { 2400, B2400 },       { 4800, B4800 },
-	{ 9600, B9600 },       { 19200, B19200 },     { 38400, B38400 },
-	{ 57600, B57600 },     { 115200, B115200 },   { 230400, B230400 },
-	{ 460800, B460800 },   { 500000, B500000 },   { 576000, B576000 },
-	{ 921600, B921600 },   { 1000000, B1000000 }, { 1500000, B1500000 },
-	{ 2000000, B2000000 },
+    {300, B300},         {600, B600},         {1200, B1200},       {1800, B1800},
+    {2400, B2400},       {4800, B4800},       {9600, B9600},       {19200, B19200},
+    {38400, B38400},     {57600, B57600},     {115200, B115200},   {230400, B230400},
+    {460800, B460800},   {500000, B500000},   {576000, B576000},   {921600, B921600},
+    {1000000, B1000000}, {1500000, B1500000}, {2000000, B2000000},
 };
 
 static int baud_lookup(long baud, speed_t *out)
@@ -136,7 +134,8 @@ int ioca_tty_open(const struct ioca_tty_config *cfg, char *err, size_t errlen)
 	if (tcgetattr(fd, &got) != 0)
 		goto fail;
 	if (cfgetispeed(&got) != speed || (got.c_cflag & CSIZE) != (t.c_cflag & CSIZE) ||
-	    (got.c_cflag & (PARENB | PARODD | CSTOPB)) != (t.c_cflag & (PARENB | PARODD | CSTOPB))) {
+	    (got.c_cflag & (PARENB | PARODD | CSTOPB)) !=
+		(t.c_cflag & (PARENB | PARODD | CSTOPB))) {
 		snprintf(err, errlen, "%s: the tty refused the line settings", cfg->path);
 		close(fd);
 		errno = EINVAL;

@@ -21,45 +21,79 @@
 
 #define SIM_MAX_SIGNALS 64
 #define SIM_MAX_WAIT_MS 1000
-#define SIM_MAX_BATCH 4096
-#define SIM_PAD_MAX 65536
+#define SIM_MAX_BATCH   4096
+#define SIM_PAD_MAX     65536
 
 static const struct ioca_option signal_options[] = {
-	{.key = "name", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED,
-	 .help = "reading name"},
-	{.key = "unit", .type = IOCA_OPT_STRING, .def_string = "", .help = "unit of the reading"},
-	{.key = "shape", .type = IOCA_OPT_ENUM, .def_string = "sine",
-	 .choices = "sine|random_walk|step|constant", .help = "how the value moves"},
-	{.key = "min", .type = IOCA_OPT_FLOAT, .def_float = 0, .help = "lowest value"},
-	{.key = "max", .type = IOCA_OPT_FLOAT, .def_float = 100, .help = "highest value"},
-	{.key = "period", .type = IOCA_OPT_FLOAT, .def_float = 60, .min = 0.001, .max = 1e9,
-	 .help = "sine period / time per step level, seconds"},
-	{.key = "step", .type = IOCA_OPT_FLOAT, .def_float = 1, .min = 0, .max = 1e12,
-	 .help = "random walk: largest change per sample; step: size of a level"},
-	{.key = NULL},
+    {.key = "name", .type = IOCA_OPT_STRING, .flags = IOCA_OPTF_REQUIRED, .help = "reading name"},
+    {.key = "unit", .type = IOCA_OPT_STRING, .def_string = "", .help = "unit of the reading"},
+    {.key = "shape",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "sine",
+     .choices = "sine|random_walk|step|constant",
+     .help = "how the value moves"},
+    {.key = "min", .type = IOCA_OPT_FLOAT, .def_float = 0, .help = "lowest value"},
+    {.key = "max", .type = IOCA_OPT_FLOAT, .def_float = 100, .help = "highest value"},
+    {.key = "period",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = 60,
+     .min = 0.001,
+     .max = 1e9,
+     .help = "sine period / time per step level, seconds"},
+    {.key = "step",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = 1,
+     .min = 0,
+     .max = 1e12,
+     .help = "random walk: largest change per sample; step: size of a level"},
+    {.key = NULL},
 };
 
 static const struct ioca_option sim_options[] = {
-	{.key = "rate", .type = IOCA_OPT_FLOAT, .def_float = 1, .min = 0.0001, .max = 1e7,
-	 .help = "messages per second"},
-	{.key = "kind", .type = IOCA_OPT_ENUM, .def_string = "telemetry",
-	 .choices = "telemetry|event", .help = "emit telemetry or sim.tick events"},
-	{.key = "count", .type = IOCA_OPT_INT, .def_int = 0, .min = 0, .max = 1e15,
-	 .help = "stop emitting after this many messages (0: never)"},
-	{.key = "event_type", .type = IOCA_OPT_STRING, .def_string = "sim.tick",
-	 .help = "type of the events (kind = event)"},
-	{.key = "severity", .type = IOCA_OPT_ENUM, .def_string = "info",
-	 .choices = "info|warning|critical", .help = "severity of the events"},
-	{.key = "payload_bytes", .type = IOCA_OPT_INT, .def_int = 0, .min = 0, .max = SIM_PAD_MAX,
-	 .help = "pad event data with a string of this many bytes"},
-	{.key = "seed", .type = IOCA_OPT_INT, .def_int = 1, .help = "random walk seed"},
-	{.key = "signals", .type = IOCA_OPT_GROUP_LIST, .max_count = SIM_MAX_SIGNALS,
-	 .children = signal_options,
-	 .help = "readings to simulate (default: temperature sine and pm25 random walk)"},
-	{.key = "rules", .type = IOCA_OPT_GROUP_LIST, .max_count = IOCA_SENSOR_MAX_RULES,
-	 .children = ioca_sensor_rule_options,
-	 .help = "threshold rules on the simulated readings (see docs/sensors.md)"},
-	{.key = NULL},
+    {.key = "rate",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = 1,
+     .min = 0.0001,
+     .max = 1e7,
+     .help = "messages per second"},
+    {.key = "kind",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "telemetry",
+     .choices = "telemetry|event",
+     .help = "emit telemetry or sim.tick events"},
+    {.key = "count",
+     .type = IOCA_OPT_INT,
+     .def_int = 0,
+     .min = 0,
+     .max = 1e15,
+     .help = "stop emitting after this many messages (0: never)"},
+    {.key = "event_type",
+     .type = IOCA_OPT_STRING,
+     .def_string = "sim.tick",
+     .help = "type of the events (kind = event)"},
+    {.key = "severity",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "info",
+     .choices = "info|warning|critical",
+     .help = "severity of the events"},
+    {.key = "payload_bytes",
+     .type = IOCA_OPT_INT,
+     .def_int = 0,
+     .min = 0,
+     .max = SIM_PAD_MAX,
+     .help = "pad event data with a string of this many bytes"},
+    {.key = "seed", .type = IOCA_OPT_INT, .def_int = 1, .help = "random walk seed"},
+    {.key = "signals",
+     .type = IOCA_OPT_GROUP_LIST,
+     .max_count = SIM_MAX_SIGNALS,
+     .children = signal_options,
+     .help = "readings to simulate (default: temperature sine and pm25 random walk)"},
+    {.key = "rules",
+     .type = IOCA_OPT_GROUP_LIST,
+     .max_count = IOCA_SENSOR_MAX_RULES,
+     .children = ioca_sensor_rule_options,
+     .help = "threshold rules on the simulated readings (see docs/sensors.md)"},
+    {.key = NULL},
 };
 
 struct sim {
@@ -91,7 +125,8 @@ static bool sim_known_reading(void *ctx, const char *name)
 	if (n == 0)
 		return strcmp(name, "temperature") == 0 || strcmp(name, "pm25") == 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *sn = k->host->opt_string(k->host->opt_group_at(k->opts, "signals", i), "name");
+		const char *sn =
+		    k->host->opt_string(k->host->opt_group_at(k->opts, "signals", i), "name");
 		if (sn && strcmp(sn, name) == 0)
 			return true;
 	}
@@ -109,11 +144,17 @@ static enum ioca_severity parse_severity(const char *s)
 
 static void default_signals(struct sim *sim)
 {
-	sim->signals[0] = (struct sim_signal){.name = "temperature", .unit = "Cel",
-					      .shape = SIM_SINE, .min = 20, .max = 35,
+	sim->signals[0] = (struct sim_signal){.name = "temperature",
+					      .unit = "Cel",
+					      .shape = SIM_SINE,
+					      .min = 20,
+					      .max = 35,
 					      .period_s = 600};
-	sim->signals[1] = (struct sim_signal){.name = "pm25", .unit = "ug/m3",
-					      .shape = SIM_RANDOM_WALK, .min = 0, .max = 150,
+	sim->signals[1] = (struct sim_signal){.name = "pm25",
+					      .unit = "ug/m3",
+					      .shape = SIM_RANDOM_WALK,
+					      .min = 0,
+					      .max = 150,
 					      .step = 2};
 	sim->n_signals = 2;
 }
@@ -126,7 +167,8 @@ static int sim_check(const struct ioca_host *host, const struct ioca_opts *opts,
 	for (size_t i = 0; i < n; i++) {
 		const struct ioca_opts *g = host->opt_group_at(opts, "signals", i);
 		if (host->opt_float(g, "min") > host->opt_float(g, "max")) {
-			report(ctx, g, "signal '%s': min is above max", host->opt_string(g, "name"));
+			report(ctx, g, "signal '%s': min is above max",
+			       host->opt_string(g, "name"));
 			problems++;
 		}
 	}
@@ -188,8 +230,8 @@ static int sim_create(const struct ioca_host *host, struct ioca_instance *inst,
 		for (size_t i = 0; sim->sensor && i < sim->n_signals; i++)
 			ioca_sensor_add_reading(sim->sensor, sim->signals[i].name,
 						sim->signals[i].unit && *sim->signals[i].unit
-							? sim->signals[i].unit
-							: NULL,
+						    ? sim->signals[i].unit
+						    : NULL,
 						0);
 	}
 	if (!sim->event_type || (pad > 0 && !sim->pad) ||
@@ -297,15 +339,15 @@ static void sim_destroy(void *state)
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "sim",
-	.version = "1.0.0",
-	.description = "synthetic telemetry and events at a configurable rate",
-	.options = sim_options,
-	.check = sim_check,
-	.create = sim_create,
-	.run = sim_run,
-	.stop = sim_stop,
-	.destroy = sim_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "sim",
+    .version = "1.0.0",
+    .description = "synthetic telemetry and events at a configurable rate",
+    .options = sim_options,
+    .check = sim_check,
+    .create = sim_create,
+    .run = sim_run,
+    .stop = sim_stop,
+    .destroy = sim_destroy,
 };

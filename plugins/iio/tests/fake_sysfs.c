@@ -98,10 +98,10 @@ int fake_sysfs_create(char *root, size_t cap)
 		return -1;
 	const char *iio = "bus/iio/devices/iio:device0/";
 	char rel[256];
-#define W(attr, text)                                             \
-	do {                                                      \
-		snprintf(rel, sizeof rel, "%s%s", iio, attr);     \
-		fake_sysfs_write(root, rel, text);                \
+#define W(attr, text)                                                                              \
+	do {                                                                                       \
+		snprintf(rel, sizeof rel, "%s%s", iio, attr);                                      \
+		fake_sysfs_write(root, rel, text);                                                 \
 	} while (0)
 	W("name", "bme280");
 	/* temp: raw 2512, scale 10 (m degC per count), offset -12 -> 25000 m degC */

@@ -89,10 +89,13 @@ static void test_find_device(void **state)
 	dev_dir(f, IOCA_SYSFS_HWMON, "hwmon1", dir, sizeof dir);
 	assert_string_equal(dir, want);
 
-	assert_int_equal(ioca_sysfs_find_device(f->root, IOCA_SYSFS_IIO, "nosuch", dir, sizeof dir), -1);
-	assert_int_equal(ioca_sysfs_find_device(f->root, IOCA_SYSFS_HWMON, "bme280", dir, sizeof dir), -1);
-	assert_int_equal(ioca_sysfs_find_device("/nonexistent-root", IOCA_SYSFS_IIO, "bme280", dir,
-						sizeof dir), -1);
+	assert_int_equal(ioca_sysfs_find_device(f->root, IOCA_SYSFS_IIO, "nosuch", dir, sizeof dir),
+			 -1);
+	assert_int_equal(
+	    ioca_sysfs_find_device(f->root, IOCA_SYSFS_HWMON, "bme280", dir, sizeof dir), -1);
+	assert_int_equal(
+	    ioca_sysfs_find_device("/nonexistent-root", IOCA_SYSFS_IIO, "bme280", dir, sizeof dir),
+	    -1);
 }
 
 struct chan_list {
@@ -111,24 +114,24 @@ static void test_list_channels(void **state)
 {
 	struct fixture *f = *state;
 	char dir[IOCA_SYSFS_PATH_MAX];
-	struct chan_list l = { .n = 0 };
+	struct chan_list l = {.n = 0};
 	dev_dir(f, IOCA_SYSFS_IIO, "bme280", dir, sizeof dir);
 	/* in_temp_raw and in_temp_input both present: listed once */
 	fake_sysfs_write(f->root, "bus/iio/devices/iio:device0/in_temp_input", "24990");
 	assert_int_equal(ioca_sysfs_list_channels(dir, IOCA_SYSFS_IIO, collect, &l), 5);
 	fake_sysfs_unlink(f->root, "bus/iio/devices/iio:device0/in_temp_input");
-	const char *iio_want[] = { "humidityrelative", "pressure", "temp", "voltage0", "voltage1" };
+	const char *iio_want[] = {"humidityrelative", "pressure", "temp", "voltage0", "voltage1"};
 	for (size_t i = 0; i < 5; i++)
 		assert_string_equal(l.names[i], iio_want[i]);
 
 	l.n = 0;
 	dev_dir(f, IOCA_SYSFS_HWMON, "nct6775", dir, sizeof dir);
 	assert_int_equal(ioca_sysfs_list_channels(dir, IOCA_SYSFS_HWMON, collect, &l), 5);
-	const char *hw_want[] = { "curr1", "fan1", "humidity1", "in0", "power1" };
+	const char *hw_want[] = {"curr1", "fan1", "humidity1", "in0", "power1"};
 	for (size_t i = 0; i < 5; i++)
 		assert_string_equal(l.names[i], hw_want[i]);
-	assert_int_equal(ioca_sysfs_list_channels("/nonexistent-dir", IOCA_SYSFS_HWMON, collect, &l),
-			 -1);
+	assert_int_equal(
+	    ioca_sysfs_list_channels("/nonexistent-dir", IOCA_SYSFS_HWMON, collect, &l), -1);
 }
 
 static void test_read_values(void **state)
@@ -136,7 +139,7 @@ static void test_read_values(void **state)
 	struct fixture *f = *state;
 	char dir[IOCA_SYSFS_PATH_MAX];
 	dev_dir(f, IOCA_SYSFS_IIO, "bme280", dir, sizeof dir);
-	expect_channel(dir, IOCA_SYSFS_IIO, "temp", 25.0, "degC");            /* (2512-12)*10 m degC */
+	expect_channel(dir, IOCA_SYSFS_IIO, "temp", 25.0, "degC"); /* (2512-12)*10 m degC */
 	expect_channel(dir, IOCA_SYSFS_IIO, "humidityrelative", 61.25, "%RH"); /* processed */
 	expect_channel(dir, IOCA_SYSFS_IIO, "pressure", 1007.5, "hPa");        /* 100.75 kPa */
 	expect_channel(dir, IOCA_SYSFS_IIO, "voltage0", 0.805664062, "V");     /* type-wide scale */
@@ -230,11 +233,9 @@ static void test_units(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_find_device),
-		cmocka_unit_test(test_list_channels),
-		cmocka_unit_test(test_read_values),
-		cmocka_unit_test(test_read_failures),
-		cmocka_unit_test(test_units),
+	    cmocka_unit_test(test_find_device), cmocka_unit_test(test_list_channels),
+	    cmocka_unit_test(test_read_values), cmocka_unit_test(test_read_failures),
+	    cmocka_unit_test(test_units),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

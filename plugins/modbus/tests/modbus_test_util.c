@@ -40,7 +40,7 @@ struct mb_server *mb_server_start(const char *mode, int port)
 	posix_spawn_file_actions_t fa;
 	char port_text[16];
 	char line[LINE_LEN];
-	char *argv[] = { (char *)MODBUS_SERVER, (char *)mode, port_text, NULL };
+	char *argv[] = {(char *)MODBUS_SERVER, (char *)mode, port_text, NULL};
 
 	if (!s || pipe(to_child) != 0 || pipe(from_child) != 0)
 		return NULL;

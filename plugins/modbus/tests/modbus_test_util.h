@@ -15,9 +15,9 @@
 
 struct mb_server {
 	pid_t pid;
-	FILE *in;  /* commands */
-	FILE *out; /* answers */
-	int port;  /* tcp */
+	FILE *in;      /* commands */
+	FILE *out;     /* answers */
+	int port;      /* tcp */
 	char tty[128]; /* rtu */
 };
 
@@ -25,7 +25,7 @@ struct mb_server {
 struct mb_server *mb_server_start(const char *mode, int port);
 /* Send one command line; returns the answer line (static buffer). */
 const char *mb_server_cmd(struct mb_server *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Kill by PID and reap (the server may then be started again on the same port). */
 void mb_server_kill(struct mb_server *s);
 void mb_server_free(struct mb_server *s);

@@ -16,7 +16,7 @@
 #include "modbus_decode.h"
 #include "modbus_test_util.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS    5000
 #define F32_SAMPLE 123.456f
 
 static double decode(const uint16_t *regs, size_t n, enum ioca_mb_type t, enum ioca_mb_order w,
@@ -30,20 +30,23 @@ static double decode(const uint16_t *regs, size_t n, enum ioca_mb_type t, enum i
 
 static void test_decoder_layouts(void **unused)
 {
-	const uint16_t abcd[] = { 0x42F6, 0xE979 }, cdab[] = { 0xE979, 0x42F6 };
-	const uint16_t badc[] = { 0xF642, 0x79E9 }, dcba[] = { 0x79E9, 0xF642 };
-	const uint16_t u32[] = { 0x1234, 0x5678 }, s32[] = { 0xF8A4, 0x32EB };
-	const uint16_t neg16[] = { 0xFFFE }, swapped16[] = { 0xFEFF };
+	const uint16_t abcd[] = {0x42F6, 0xE979}, cdab[] = {0xE979, 0x42F6};
+	const uint16_t badc[] = {0xF642, 0x79E9}, dcba[] = {0x79E9, 0xF642};
+	const uint16_t u32[] = {0x1234, 0x5678}, s32[] = {0xF8A4, 0x32EB};
+	const uint16_t neg16[] = {0xFFFE}, swapped16[] = {0xFEFF};
 	double v;
 
 	(void)unused;
 	assert_true(decode(abcd, 2, IOCA_MB_F32, IOCA_MB_BIG, IOCA_MB_BIG) == (double)F32_SAMPLE);
-	assert_true(decode(cdab, 2, IOCA_MB_F32, IOCA_MB_LITTLE, IOCA_MB_BIG) == (double)F32_SAMPLE);
-	assert_true(decode(badc, 2, IOCA_MB_F32, IOCA_MB_BIG, IOCA_MB_LITTLE) == (double)F32_SAMPLE);
+	assert_true(decode(cdab, 2, IOCA_MB_F32, IOCA_MB_LITTLE, IOCA_MB_BIG) ==
+		    (double)F32_SAMPLE);
+	assert_true(decode(badc, 2, IOCA_MB_F32, IOCA_MB_BIG, IOCA_MB_LITTLE) ==
+		    (double)F32_SAMPLE);
 	assert_true(decode(dcba, 2, IOCA_MB_F32, IOCA_MB_LITTLE, IOCA_MB_LITTLE) ==
 		    (double)F32_SAMPLE);
 	assert_true(decode(u32, 2, IOCA_MB_U32, IOCA_MB_BIG, IOCA_MB_BIG) == 305419896.0);
-	assert_true(decode(u32, 2, IOCA_MB_U32, IOCA_MB_LITTLE, IOCA_MB_BIG) == (double)0x56781234u);
+	assert_true(decode(u32, 2, IOCA_MB_U32, IOCA_MB_LITTLE, IOCA_MB_BIG) ==
+		    (double)0x56781234u);
 	assert_true(decode(s32, 2, IOCA_MB_S32, IOCA_MB_BIG, IOCA_MB_BIG) == -123456789.0);
 	assert_true(decode(neg16, 1, IOCA_MB_S16, IOCA_MB_BIG, IOCA_MB_BIG) == -2.0);
 	assert_true(decode(neg16, 1, IOCA_MB_U16, IOCA_MB_BIG, IOCA_MB_BIG) == 65534.0);
@@ -60,9 +63,11 @@ static void load_values(struct mb_server *s)
 {
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 0 0xFFFE"), "OK");
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 10 0x42F6 0xE979 0xE979 0x42F6 "
-					     "0xF642 0x79E9 0x79E9 0xF642"), "OK");
+					     "0xF642 0x79E9 0x79E9 0xF642"),
+			    "OK");
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 20 0x1234 0x5678 0x5678 0x1234 "
-					     "0xF8A4 0x32EB 0xEB32 0xA4F8"), "OK");
+					     "0xF8A4 0x32EB 0xEB32 0xA4F8"),
+			    "OK");
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 30 250"), "OK");
 	assert_string_equal(mb_server_cmd(s, "set 1 input 5 777"), "OK");
 	assert_string_equal(mb_server_cmd(s, "setbit 1 coil 3 1 0"), "OK");
@@ -170,9 +175,9 @@ static void test_rtu_types(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decoder_layouts),
-		cmocka_unit_test(test_tcp_types),
-		cmocka_unit_test(test_rtu_types),
+	    cmocka_unit_test(test_decoder_layouts),
+	    cmocka_unit_test(test_tcp_types),
+	    cmocka_unit_test(test_rtu_types),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

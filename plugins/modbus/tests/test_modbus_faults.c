@@ -20,10 +20,10 @@
 
 #include "modbus_test_util.h"
 
-#define WAIT_MS 5000
-#define OPTS_LEN 4096
-#define POLL_MS 250
-#define TIMEOUT_MS 400
+#define WAIT_MS        5000
+#define OPTS_LEN       4096
+#define POLL_MS        250
+#define TIMEOUT_MS     400
 #define SCHED_SLACK_MS 200
 
 /* The data object of the first event `type` whose reading is `reading`, or NULL. */
@@ -43,7 +43,8 @@ static cJSON *wait_event(struct ioca_harness *h, const char *type, const char *r
 		if (!r)
 			return NULL;
 		j = cJSON_Parse(r->json);
-		if (j && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "reading")), reading) == 0)
+		if (j &&
+		    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "reading")), reading) == 0)
 			return j;
 		cJSON_Delete(j);
 	}
@@ -70,7 +71,8 @@ static size_t count_events(struct ioca_harness *h, const char *type, const char 
 		const struct ioca_harness_record *r = ioca_harness_wait_for_nth(h, type, i, 0);
 		cJSON *j = cJSON_Parse(r->json);
 
-		if (j && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "reading")), reading) == 0)
+		if (j &&
+		    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "reading")), reading) == 0)
 			n++;
 		cJSON_Delete(j);
 	}
@@ -86,7 +88,7 @@ static void expect_status(struct ioca_harness *h, const char *name, const char *
 
 	for (size_t i = 0; mb_now_ms() < deadline; i++) {
 		const struct ioca_harness_record *r =
-			ioca_harness_wait_for_nth(h, "telemetry", i, deadline - mb_now_ms());
+		    ioca_harness_wait_for_nth(h, "telemetry", i, deadline - mb_now_ms());
 		char st[32], err[128];
 		double v;
 
@@ -114,13 +116,14 @@ static void test_exception_responses(void **unused)
 	assert_non_null(s);
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 0 42"), "OK");
 	assert_string_equal(mb_server_cmd(s, "exception 3 6"), "OK");
-	snprintf(opts, sizeof opts,
-		 "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; fault_after = 2;"
-		 "poll_interval = 0.1; devices = ("
-		 "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
-		 "{ name = \"b\"; unit_id = 2; registers = ( { name = \"far\"; address = 20000; } ); },"
-		 "{ name = \"c\"; unit_id = 3; registers = ( { name = \"busy\"; address = 0; } ); } );",
-		 s->port);
+	snprintf(
+	    opts, sizeof opts,
+	    "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; fault_after = 2;"
+	    "poll_interval = 0.1; devices = ("
+	    "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
+	    "{ name = \"b\"; unit_id = 2; registers = ( { name = \"far\"; address = 20000; } ); },"
+	    "{ name = \"c\"; unit_id = 3; registers = ( { name = \"busy\"; address = 0; } ); } );",
+	    s->port);
 	h = mb_plugin_start(opts);
 	expect_status(h, "far", "error", "exception:illegal_data_address");
 	expect_status(h, "busy", "error", "exception:server_busy");
@@ -143,7 +146,8 @@ static int64_t max_gap_ms(struct ioca_harness *h, const char *name, size_t skip,
 
 	*samples = 0;
 	for (size_t i = skip; i < ioca_harness_count(h, "telemetry"); i++) {
-		const struct ioca_harness_record *r = ioca_harness_wait_for_nth(h, "telemetry", i, 0);
+		const struct ioca_harness_record *r =
+		    ioca_harness_wait_for_nth(h, "telemetry", i, 0);
 		char st[32], err[128];
 		double v;
 
@@ -167,13 +171,14 @@ static void silent_device_case(struct mb_server *s, const char *bus)
 
 	for (int u = 1; u <= 3; u++)
 		assert_string_equal(mb_server_cmd(s, "set %d holding 0 %d", u, u * 10), "OK");
-	snprintf(opts, sizeof opts,
-		 "%s publish_interval = 0.0; fault_after = 2; timeout_ms = %d; poll_interval = %g;"
-		 "devices = ("
-		 "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
-		 "{ name = \"b\"; unit_id = 2; registers = ( { name = \"r2\"; address = 0; } ); },"
-		 "{ name = \"c\"; unit_id = 3; registers = ( { name = \"r3\"; address = 0; } ); } );",
-		 bus, TIMEOUT_MS, POLL_MS / 1000.0);
+	snprintf(
+	    opts, sizeof opts,
+	    "%s publish_interval = 0.0; fault_after = 2; timeout_ms = %d; poll_interval = %g;"
+	    "devices = ("
+	    "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
+	    "{ name = \"b\"; unit_id = 2; registers = ( { name = \"r2\"; address = 0; } ); },"
+	    "{ name = \"c\"; unit_id = 3; registers = ( { name = \"r3\"; address = 0; } ); } );",
+	    bus, TIMEOUT_MS, POLL_MS / 1000.0);
 	h = mb_plugin_start(opts);
 	expect_status(h, "r2", "ok", NULL);
 	assert_string_equal(mb_server_cmd(s, "silent 2 1"), "OK");
@@ -188,8 +193,9 @@ static void silent_device_case(struct mb_server *s, const char *bus)
 	/* The healthy devices keep being polled: at worst one timeout late. */
 	gap1 = max_gap_ms(h, "r1", skip, &n1);
 	gap3 = max_gap_ms(h, "r3", skip, &n3);
-	print_message("%s: silent device: r1 max gap %lld ms over %zu samples, r3 %lld ms over %zu\n",
-		      bus, (long long)gap1, n1, (long long)gap3, n3);
+	print_message(
+	    "%s: silent device: r1 max gap %lld ms over %zu samples, r3 %lld ms over %zu\n", bus,
+	    (long long)gap1, n1, (long long)gap3, n3);
 	assert_true(n1 >= 3 && n3 >= 3);
 	assert_true(gap1 <= POLL_MS + TIMEOUT_MS + SCHED_SLACK_MS);
 	assert_true(gap3 <= POLL_MS + TIMEOUT_MS + SCHED_SLACK_MS);
@@ -243,12 +249,13 @@ static void test_rtu_bad_crc(void **unused)
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 0 11"), "OK");
 	assert_string_equal(mb_server_cmd(s, "set 2 holding 0 22"), "OK");
 	assert_string_equal(mb_server_cmd(s, "badcrc 2 1"), "OK");
-	snprintf(opts, sizeof opts,
-		 "device = \"%s\"; baud = 9600; publish_interval = 0.0; fault_after = 3;"
-		 "poll_interval = 0.1; timeout_ms = 500; devices = ("
-		 "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
-		 "{ name = \"b\"; unit_id = 2; registers = ( { name = \"r2\"; address = 0; } ); } );",
-		 s->tty);
+	snprintf(
+	    opts, sizeof opts,
+	    "device = \"%s\"; baud = 9600; publish_interval = 0.0; fault_after = 3;"
+	    "poll_interval = 0.1; timeout_ms = 500; devices = ("
+	    "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
+	    "{ name = \"b\"; unit_id = 2; registers = ( { name = \"r2\"; address = 0; } ); } );",
+	    s->tty);
 	h = mb_plugin_start(opts);
 	expect_status(h, "r2", "error", "crc");
 	expect_event(h, "sensor.fault", "r2", "crc");
@@ -273,11 +280,12 @@ static void test_tcp_server_lost_and_back(void **unused)
 	assert_non_null(s);
 	port = s->port;
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 0 5"), "OK");
-	snprintf(opts, sizeof opts,
-		 "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; fault_after = 2;"
-		 "poll_interval = 0.1; timeout_ms = 300; reconnect_max = 1.0; devices = ("
-		 "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); } );",
-		 port);
+	snprintf(
+	    opts, sizeof opts,
+	    "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; fault_after = 2;"
+	    "poll_interval = 0.1; timeout_ms = 300; reconnect_max = 1.0; devices = ("
+	    "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); } );",
+	    port);
 	h = mb_plugin_start(opts);
 	expect_status(h, "r1", "ok", NULL);
 	mb_server_kill(s);
@@ -292,8 +300,10 @@ static void test_tcp_server_lost_and_back(void **unused)
 
 		while (mb_now_ms() - t0 < 2500)
 			ioca_harness_wait_for(h, "never", 100);
-		assert_true(ioca_harness_log_count(h, IOCA_LOG_WARNING, "cannot connect") - before <= 5);
-		assert_true(ioca_harness_log_count(h, IOCA_LOG_WARNING, "cannot connect") - before >= 2);
+		assert_true(
+		    ioca_harness_log_count(h, IOCA_LOG_WARNING, "cannot connect") - before <= 5);
+		assert_true(
+		    ioca_harness_log_count(h, IOCA_LOG_WARNING, "cannot connect") - before >= 2);
 	}
 	s = mb_server_start("tcp", port);
 	assert_non_null(s);
@@ -318,7 +328,8 @@ static void test_calibration_bit(void **unused)
 	snprintf(opts, sizeof opts,
 		 "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; poll_interval = 0.1;"
 		 "rules = ( { reading = \"pm25\"; high = 30.0; } );"
-		 "devices = ( { name = \"a\"; unit_id = 1; calibration_address = 100; calibration_bit = 2;"
+		 "devices = ( { name = \"a\"; unit_id = 1; calibration_address = 100; "
+		 "calibration_bit = 2;"
 		 "registers = ( { name = \"pm25\"; address = 0; unit = \"ug/m3\"; } ); } );",
 		 s->port);
 	h = mb_plugin_start(opts);
@@ -333,7 +344,8 @@ static void test_calibration_bit(void **unused)
 		assert_non_null(j);
 		assert_true(cJSON_GetObjectItem(j, "value")->valuedouble == 35.0);
 		assert_true(cJSON_GetObjectItem(j, "limit")->valuedouble == 30.0);
-		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "rule")), "pm25_high");
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "rule")),
+				    "pm25_high");
 		cJSON_Delete(j);
 	}
 	assert_string_equal(mb_server_cmd(s, "set 1 holding 0 20"), "OK");
@@ -352,11 +364,13 @@ static size_t count_errors(struct ioca_harness *h, const char *name)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ioca_harness_count(h, "telemetry"); i++) {
-		const struct ioca_harness_record *r = ioca_harness_wait_for_nth(h, "telemetry", i, 0);
+		const struct ioca_harness_record *r =
+		    ioca_harness_wait_for_nth(h, "telemetry", i, 0);
 		char st[32], err[128];
 		double v;
 
-		if (mb_reading(r, name, st, sizeof st, &v, err, sizeof err) && strcmp(st, "ok") != 0) {
+		if (mb_reading(r, name, st, sizeof st, &v, err, sizeof err) &&
+		    strcmp(st, "ok") != 0) {
 			print_message("%s: %s %s\n", name, st, err);
 			n++;
 		}
@@ -364,7 +378,8 @@ static size_t count_errors(struct ioca_harness *h, const char *name)
 	return n;
 }
 
-/* A device that answers after its timeout: its late answers never reach another device's request. */
+/* A device that answers after its timeout: its late answers never reach another device's request.
+ */
 static void test_tcp_late_answers(void **unused)
 {
 	struct mb_server *s = mb_server_start("tcp", 0);
@@ -376,13 +391,14 @@ static void test_tcp_late_answers(void **unused)
 	for (int u = 1; u <= 3; u++)
 		assert_string_equal(mb_server_cmd(s, "set %d holding 0 %d", u, u), "OK");
 	assert_string_equal(mb_server_cmd(s, "delay 2 %d", TIMEOUT_MS + 200), "OK");
-	snprintf(opts, sizeof opts,
-		 "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; timeout_ms = %d;"
-		 "poll_interval = %g; devices = ("
-		 "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
-		 "{ name = \"b\"; unit_id = 2; registers = ( { name = \"r2\"; address = 0; } ); },"
-		 "{ name = \"c\"; unit_id = 3; registers = ( { name = \"r3\"; address = 0; } ); } );",
-		 s->port, TIMEOUT_MS, POLL_MS / 1000.0);
+	snprintf(
+	    opts, sizeof opts,
+	    "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; timeout_ms = %d;"
+	    "poll_interval = %g; devices = ("
+	    "{ name = \"a\"; unit_id = 1; registers = ( { name = \"r1\"; address = 0; } ); },"
+	    "{ name = \"b\"; unit_id = 2; registers = ( { name = \"r2\"; address = 0; } ); },"
+	    "{ name = \"c\"; unit_id = 3; registers = ( { name = \"r3\"; address = 0; } ); } );",
+	    s->port, TIMEOUT_MS, POLL_MS / 1000.0);
 	h = mb_plugin_start(opts);
 	expect_status(h, "r2", "error", "timeout");
 	usleep(2500 * 1000);
@@ -400,7 +416,8 @@ static size_t count_samples(struct ioca_harness *h, const char *name)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ioca_harness_count(h, "telemetry"); i++) {
-		const struct ioca_harness_record *r = ioca_harness_wait_for_nth(h, "telemetry", i, 0);
+		const struct ioca_harness_record *r =
+		    ioca_harness_wait_for_nth(h, "telemetry", i, 0);
 		char st[32], err[128];
 		double v;
 
@@ -423,7 +440,8 @@ static void test_register_poll_intervals(void **unused)
 	snprintf(opts, sizeof opts,
 		 "host = \"127.0.0.1\"; port = %d; publish_interval = 0.0; devices = ("
 		 "{ name = \"a\"; poll_interval = 0.2; registers = ("
-		 "{ name = \"fast\"; address = 0; }, { name = \"slow\"; address = 1; poll_interval = 1.0; } ); } );",
+		 "{ name = \"fast\"; address = 0; }, { name = \"slow\"; address = 1; poll_interval "
+		 "= 1.0; } ); } );",
 		 s->port);
 	h = mb_plugin_start(opts);
 	usleep(2100 * 1000);
@@ -465,9 +483,10 @@ static void test_bad_config(void **unused)
 	expect_refused("host = \"127.0.0.1\"; devices = ( { name = \"a\"; registers = ("
 		       "{ name = \"x\"; address = 1; type = \"f64\"; } ); } );",
 		       "type");
-	expect_refused("host = \"127.0.0.1\"; rules = ( { reading = \"nope\"; high = 1.0; } );"
-		       "devices = ( { name = \"a\"; registers = ( { name = \"x\"; address = 1; } ); } );",
-		       "unknown reading");
+	expect_refused(
+	    "host = \"127.0.0.1\"; rules = ( { reading = \"nope\"; high = 1.0; } );"
+	    "devices = ( { name = \"a\"; registers = ( { name = \"x\"; address = 1; } ); } );",
+	    "unknown reading");
 	expect_refused("host = \"127.0.0.1\"; devices = ( { name = \"a\"; registers = ("
 		       "{ name = \"x\"; address = 65535; type = \"u32\"; } ); } );",
 		       "past address");
@@ -476,15 +495,15 @@ static void test_bad_config(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exception_responses),
-		cmocka_unit_test(test_tcp_silent_device),
-		cmocka_unit_test(test_rtu_silent_device),
-		cmocka_unit_test(test_rtu_bad_crc),
-		cmocka_unit_test(test_tcp_server_lost_and_back),
-		cmocka_unit_test(test_calibration_bit),
-		cmocka_unit_test(test_register_poll_intervals),
-		cmocka_unit_test(test_tcp_late_answers),
-		cmocka_unit_test(test_bad_config),
+	    cmocka_unit_test(test_exception_responses),
+	    cmocka_unit_test(test_tcp_silent_device),
+	    cmocka_unit_test(test_rtu_silent_device),
+	    cmocka_unit_test(test_rtu_bad_crc),
+	    cmocka_unit_test(test_tcp_server_lost_and_back),
+	    cmocka_unit_test(test_calibration_bit),
+	    cmocka_unit_test(test_register_poll_intervals),
+	    cmocka_unit_test(test_tcp_late_answers),
+	    cmocka_unit_test(test_bad_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

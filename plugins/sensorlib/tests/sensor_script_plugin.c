@@ -12,20 +12,25 @@
 #include "sensor.h"
 
 #define SCRIPT_START_MONO_MS 1000
-#define SCRIPT_EPOCH_MS 1700000000000LL
-#define IDLE_WAIT_MS 1000
+#define SCRIPT_EPOCH_MS      1700000000000LL
+#define IDLE_WAIT_MS         1000
 
 static const struct ioca_option script_options[] = {
-	IOCA_SENSOR_INSTANCE_OPTIONS,
-	{ .key = "values", .type = IOCA_OPT_FLOAT_ARRAY, .help = "sample values in order" },
-	{ .key = "errors", .type = IOCA_OPT_FLOAT_ARRAY, .help = "indices of failed samples" },
-	{ .key = "calibrating", .type = IOCA_OPT_FLOAT_ARRAY,
-	  .help = "indices of calibrating samples" },
-	{ .key = "step_ms", .type = IOCA_OPT_INT, .help = "virtual time between samples",
-	  .def_int = 1000, .min = 1, .max = 3600000 },
-	{ .key = "valid_max", .type = IOCA_OPT_FLOAT, .help = "physical maximum of the reading",
-	  .def_float = IOCA_SENSOR_UNSET },
-	{ .key = NULL },
+    IOCA_SENSOR_INSTANCE_OPTIONS,
+    {.key = "values", .type = IOCA_OPT_FLOAT_ARRAY, .help = "sample values in order"},
+    {.key = "errors", .type = IOCA_OPT_FLOAT_ARRAY, .help = "indices of failed samples"},
+    {.key = "calibrating", .type = IOCA_OPT_FLOAT_ARRAY, .help = "indices of calibrating samples"},
+    {.key = "step_ms",
+     .type = IOCA_OPT_INT,
+     .help = "virtual time between samples",
+     .def_int = 1000,
+     .min = 1,
+     .max = 3600000},
+    {.key = "valid_max",
+     .type = IOCA_OPT_FLOAT,
+     .help = "physical maximum of the reading",
+     .def_float = IOCA_SENSOR_UNSET},
+    {.key = NULL},
 };
 
 struct script {
@@ -115,15 +120,15 @@ static void script_destroy(void *state)
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "sensor_script",
-	.version = "1.0.0",
-	.description = "test: scripted samples through ioca_sensorlib",
-	.options = script_options,
-	.check = script_check,
-	.create = script_create,
-	.run = script_run,
-	.stop = script_stop,
-	.destroy = script_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "sensor_script",
+    .version = "1.0.0",
+    .description = "test: scripted samples through ioca_sensorlib",
+    .options = script_options,
+    .check = script_check,
+    .create = script_create,
+    .run = script_run,
+    .stop = script_stop,
+    .destroy = script_destroy,
 };

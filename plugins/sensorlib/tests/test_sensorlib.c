@@ -17,10 +17,10 @@
 
 #include "plugin_harness.h"
 
-#define EPOCH_MS 1700000000000LL
+#define EPOCH_MS        1700000000000LL
 #define DONE_TIMEOUT_MS 10000
-#define TRACE_MAX 4096
-#define PATH_MAX_LEN 1024
+#define TRACE_MAX       4096
+#define PATH_MAX_LEN    1024
 
 static void plugin_path(char *buf, size_t len)
 {
@@ -125,7 +125,8 @@ static void test_no_hysteresis_alternates(void **unused)
 {
 	(void)unused;
 	expect_trace("values = [11.0, 9.0, 11.0, 9.0];"
-		     "rules = ( { reading = \"level\"; high = 10.0; name = \"flood\"; severity = \"critical\"; } );",
+		     "rules = ( { reading = \"level\"; high = 10.0; name = \"flood\"; severity = "
+		     "\"critical\"; } );",
 		     false,
 		     "exceeded flood v=11 limit=10 t=1000; cleared flood v=9 limit=10 t=2000; "
 		     "exceeded flood v=11 limit=10 t=3000; cleared flood v=9 limit=10 t=4000");
@@ -144,22 +145,26 @@ static void test_hold_raise(void **unused)
 static void test_hold_clear(void **unused)
 {
 	(void)unused;
-	expect_trace("values = [11.0, 7.0, 7.0, 12.0, 7.0, 7.0, 7.0, 7.0];"
-		     "rules = ( { reading = \"level\"; high = 10.0; high_clear = 8.0; hold_clear = 2.5; } );",
-		     false,
-		     "exceeded level_high v=11 limit=10 t=1000; cleared level_high v=7 limit=10 t=8000");
+	expect_trace(
+	    "values = [11.0, 7.0, 7.0, 12.0, 7.0, 7.0, 7.0, 7.0];"
+	    "rules = ( { reading = \"level\"; high = 10.0; high_clear = 8.0; hold_clear = 2.5; } "
+	    ");",
+	    false,
+	    "exceeded level_high v=11 limit=10 t=1000; cleared level_high v=7 limit=10 t=8000");
 }
 
 /* Low limit with its clear level; a jump from low straight past high. */
 static void test_low_and_high(void **unused)
 {
 	(void)unused;
-	expect_trace("values = [5.0, 1.0, 2.5, 3.5, 1.5, 20.0, 15.0];"
-		     "rules = ( { reading = \"level\"; low = 2.0; low_clear = 3.0; high = 18.0; high_clear = 16.0; } );",
-		     false,
-		     "exceeded level_low v=1 limit=2 t=2000; cleared level_low v=3.5 limit=2 t=4000; "
-		     "exceeded level_low v=1.5 limit=2 t=5000; cleared level_low v=20 limit=2 t=6000; "
-		     "exceeded level_high v=20 limit=18 t=6000; cleared level_high v=15 limit=18 t=7000");
+	expect_trace(
+	    "values = [5.0, 1.0, 2.5, 3.5, 1.5, 20.0, 15.0];"
+	    "rules = ( { reading = \"level\"; low = 2.0; low_clear = 3.0; high = 18.0; high_clear "
+	    "= 16.0; } );",
+	    false,
+	    "exceeded level_low v=1 limit=2 t=2000; cleared level_low v=3.5 limit=2 t=4000; "
+	    "exceeded level_low v=1.5 limit=2 t=5000; cleared level_low v=20 limit=2 t=6000; "
+	    "exceeded level_high v=20 limit=18 t=6000; cleared level_high v=15 limit=18 t=7000");
 }
 
 /* Failed and calibrating samples neither raise nor clear. */
@@ -204,7 +209,8 @@ static void test_deadband(void **unused)
 	(void)unused;
 	expect_trace("values = [10.0, 10.5, 11.2, 11.0, 9.9, 9.9, 9.9];"
 		     "errors = [5.0]; publish_interval = 0.0; deadband = 1.0;",
-		     true, "tm ok v=10; tm ok v=11.2; tm ok v=9.9; tm error v=null timeout; tm ok v=9.9");
+		     true,
+		     "tm ok v=10; tm ok v=11.2; tm ok v=9.9; tm error v=null timeout; tm ok v=9.9");
 }
 
 /* Physical range: out_of_range is an error reading and counts as a failure. */
@@ -213,8 +219,9 @@ static void test_out_of_range(void **unused)
 	(void)unused;
 	expect_trace("values = [10.0, 1000.0, 1000.0, 20.0]; valid_max = 100.0; fault_after = 2;"
 		     "publish_interval = 0.0;",
-		     true, "tm ok v=10; tm error v=null out_of_range; fault out_of_range; "
-			   "tm error v=null out_of_range; recovered out_of_range; tm ok v=20");
+		     true,
+		     "tm ok v=10; tm error v=null out_of_range; fault out_of_range; "
+		     "tm error v=null out_of_range; recovered out_of_range; tm ok v=20");
 }
 
 static void expect_refused(const char *options, const char *needle)
@@ -239,7 +246,8 @@ static void test_bad_rules_refused(void **unused)
 	expect_refused("rules = ( { reading = \"level\"; high = 10.0; high_clear = 12.0; } );",
 		       "high_clear");
 	expect_refused("rules = ( { reading = \"level\"; } );", "needs 'high'");
-	expect_refused("rules = ( { reading = \"level\"; low = 5.0; high = 4.0; } );", "'low' must be below");
+	expect_refused("rules = ( { reading = \"level\"; low = 5.0; high = 4.0; } );",
+		       "'low' must be below");
 	expect_refused("rules = ( { reading = \"level\"; high = 1.0; hold_raise = -1.0; } );",
 		       "hold_raise");
 	expect_refused("aggregate = \"median\";", "aggregate");
@@ -248,18 +256,18 @@ static void test_bad_rules_refused(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hysteresis),
-		cmocka_unit_test(test_no_hysteresis_alternates),
-		cmocka_unit_test(test_hold_raise),
-		cmocka_unit_test(test_hold_clear),
-		cmocka_unit_test(test_low_and_high),
-		cmocka_unit_test(test_errors_and_calibration_do_not_drive_rules),
-		cmocka_unit_test(test_fault_after),
-		cmocka_unit_test(test_aggregate_mean),
-		cmocka_unit_test(test_aggregate_max_with_error_last),
-		cmocka_unit_test(test_deadband),
-		cmocka_unit_test(test_out_of_range),
-		cmocka_unit_test(test_bad_rules_refused),
+	    cmocka_unit_test(test_hysteresis),
+	    cmocka_unit_test(test_no_hysteresis_alternates),
+	    cmocka_unit_test(test_hold_raise),
+	    cmocka_unit_test(test_hold_clear),
+	    cmocka_unit_test(test_low_and_high),
+	    cmocka_unit_test(test_errors_and_calibration_do_not_drive_rules),
+	    cmocka_unit_test(test_fault_after),
+	    cmocka_unit_test(test_aggregate_mean),
+	    cmocka_unit_test(test_aggregate_max_with_error_last),
+	    cmocka_unit_test(test_deadband),
+	    cmocka_unit_test(test_out_of_range),
+	    cmocka_unit_test(test_bad_rules_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

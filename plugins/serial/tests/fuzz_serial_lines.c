@@ -37,7 +37,10 @@ static void on_line(void *ctx, const char *line, size_t len)
 {
 	(void)ctx;
 	static const struct ioca_csv_column map[] = {
-		{ 0, "a" }, { 1, "b" }, { 7, "c" }, { 200, "far" },
+	    {0, "a"},
+	    {1, "b"},
+	    {7, "c"},
+	    {200, "far"},
 	};
 	if (len > FUZZ_LINE_MAX || memchr(line, '\n', len) || memchr(line, '\r', len))
 		abort();

@@ -29,7 +29,7 @@ static const struct ioca_line_value *find(const struct ioca_line_values *v, cons
 }
 
 static void expect_num(const struct ioca_line_values *v, const char *key, double value,
-			 const char *unit)
+		       const char *unit)
 {
 	const struct ioca_line_value *x = find(v, key);
 	if (!x)
@@ -72,8 +72,9 @@ static void test_nmea_mda_full(void **state)
 {
 	(void)state;
 	char s[160];
-	with_checksum("WIMDA,29.7544,I,1.0076,B,26.8,C,28.1,C,71.5,,21.2,C,135.0,T,136.5,M,5.8,N,3.0,M",
-		      s, sizeof s);
+	with_checksum(
+	    "WIMDA,29.7544,I,1.0076,B,26.8,C,28.1,C,71.5,,21.2,C,135.0,T,136.5,M,5.8,N,3.0,M", s,
+	    sizeof s);
 	struct ioca_line_values v;
 	assert_int_equal(ioca_nmea_parse(s, strlen(s), 1, &v), IOCA_NMEA_OK);
 	assert_int_equal(v.count, 8);
@@ -192,8 +193,8 @@ static void test_nmea_garbage(void **state)
 {
 	(void)state;
 	struct ioca_line_values v;
-	const char *cases[] = { "", "hello world", "$", "$GP", "$gpmda,1", "$TOOLONG,1,2",
-				"\x01\x02\xff\xfe" };
+	const char *cases[] = {
+	    "", "hello world", "$", "$GP", "$gpmda,1", "$TOOLONG,1,2", "\x01\x02\xff\xfe"};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		assert_int_equal(ioca_nmea_parse(cases[i], strlen(cases[i]), 0, &v),
 				 IOCA_NMEA_MALFORMED);
@@ -217,7 +218,8 @@ static void test_kv(void **state)
 {
 	(void)state;
 	struct ioca_line_values v;
-	const char *l = "T=23.4 RH=61.2;P=1008.9hPa,pm25:35 co2=4.1e2ppm PM2.5=35.2ug/m3 e=2.5e\r\n";
+	const char *l =
+	    "T=23.4 RH=61.2;P=1008.9hPa,pm25:35 co2=4.1e2ppm PM2.5=35.2ug/m3 e=2.5e\r\n";
 	assert_int_equal(ioca_kv_parse(l, strlen(l), &v), 7);
 	expect_num(&v, "PM2.5", 35.2, NULL);
 	expect_num(&v, "e", 2.5, NULL);
@@ -276,7 +278,9 @@ static void test_csv(void **state)
 {
 	(void)state;
 	const struct ioca_csv_column map[] = {
-		{ 2, "pm25" }, { 3, "pm10" }, { 5, "temp" },
+	    {2, "pm25"},
+	    {3, "pm10"},
+	    {5, "temp"},
 	};
 	struct ioca_line_values v;
 	const char *l = "2026-11-25T10:00:00,ST01,35.2, 48.0 ,x,\"27.5\"\r\n";
@@ -348,7 +352,7 @@ static void test_linebuf(void **state)
 	(void)state;
 	struct ioca_linebuf lb;
 	assert_int_equal(ioca_linebuf_init(&lb, 10), 0);
-	struct collected c = { .n = 0 };
+	struct collected c = {.n = 0};
 	const char *in = "abc\r\n\r\n0123456789\n01234567890123\nxy";
 	ioca_linebuf_feed(&lb, in, strlen(in), collect, &c);
 	assert_int_equal(c.n, 2);
@@ -378,18 +382,18 @@ static void test_linebuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nmea_checksum_known),
-		cmocka_unit_test(test_nmea_mda_full),
-		cmocka_unit_test(test_nmea_mda_fallbacks_and_empty),
-		cmocka_unit_test(test_nmea_mda_bad_fields),
-		cmocka_unit_test(test_nmea_mwv),
-		cmocka_unit_test(test_nmea_bad_checksum),
-		cmocka_unit_test(test_nmea_garbage),
-		cmocka_unit_test(test_kv),
-		cmocka_unit_test(test_kv_many_and_long_keys),
-		cmocka_unit_test(test_csv),
-		cmocka_unit_test(test_status_lookup),
-		cmocka_unit_test(test_linebuf),
+	    cmocka_unit_test(test_nmea_checksum_known),
+	    cmocka_unit_test(test_nmea_mda_full),
+	    cmocka_unit_test(test_nmea_mda_fallbacks_and_empty),
+	    cmocka_unit_test(test_nmea_mda_bad_fields),
+	    cmocka_unit_test(test_nmea_mwv),
+	    cmocka_unit_test(test_nmea_bad_checksum),
+	    cmocka_unit_test(test_nmea_garbage),
+	    cmocka_unit_test(test_kv),
+	    cmocka_unit_test(test_kv_many_and_long_keys),
+	    cmocka_unit_test(test_csv),
+	    cmocka_unit_test(test_status_lookup),
+	    cmocka_unit_test(test_linebuf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

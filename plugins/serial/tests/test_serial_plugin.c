@@ -8,6 +8,7 @@
  * Invariant: every expectation is exact (values, statuses, reasons, counters)
  * and every test checks that stop() made run() return within 1 s.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -27,10 +28,12 @@
 
 #include "plugin_harness.h"
 #include "reading_expect.h"
+#include "tty.h"
+#include "utf8.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS       5000
 #define STOP_LIMIT_MS 1000
-#define EPS 1e-9
+#define EPS           1e-9
 
 struct instrument {
 	int master;
@@ -40,7 +43,7 @@ struct instrument {
 };
 
 /* Readings match exactly (values to EPS) within WAIT_MS; a value is a number or null. */
-static const struct ioca_expect EXPECT = { .wait_ms = WAIT_MS, .eps = EPS, .strict_value = true };
+static const struct ioca_expect EXPECT = {.wait_ms = WAIT_MS, .eps = EPS, .strict_value = true};
 
 static void instrument_open(struct instrument *in)
 {
@@ -89,7 +92,7 @@ static void send_nmea(struct instrument *in, const char *body)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
@@ -107,8 +110,8 @@ static void wait_stat(struct ioca_harness *h, const char *name, double value)
 	int64_t end = now_ms() + WAIT_MS;
 	while (ioca_harness_stat(h, name) < value) {
 		if (now_ms() > end)
-			fail_msg("stat %s stayed at %g, expected %g", name, ioca_harness_stat(h, name),
-				 value);
+			fail_msg("stat %s stayed at %g, expected %g", name,
+				 ioca_harness_stat(h, name), value);
 		sleep_ms(10);
 	}
 }
@@ -122,8 +125,10 @@ static struct ioca_harness *start(struct instrument *in, const char *extra)
 {
 	char opts[3072];
 	char err[1024] = "";
-	snprintf(opts, sizeof opts, "device = \"%s\"; publish_interval = 0.0; reopen_min = 0.1; "
-		 "reopen_max = 0.4; %s", in->link, extra);
+	snprintf(opts, sizeof opts,
+		 "device = \"%s\"; publish_interval = 0.0; reopen_min = 0.1; "
+		 "reopen_max = 0.4; %s",
+		 in->link, extra);
 	struct ioca_harness *h = ioca_harness_new(SERIAL_PLUGIN_SO, opts, err, sizeof err);
 	if (!h)
 		fail_msg("harness: %s", err);
@@ -238,11 +243,13 @@ static void test_kv_fields(void **state)
 {
 	struct instrument *in = *state;
 	instrument_open(in);
-	struct ioca_harness *h = start(in,
-		"protocol = \"kv\"; fault_after = 5;"
-		"fields = ( { name = \"pm25\"; key = \"PM2.5\"; unit = \"ug/m3\"; },"
-		"           { name = \"temp_f\"; key = \"T\"; unit = \"degC\"; scale = 0.1; offset = -40.0; },"
-		"           { name = \"rh\"; key = \"RH\"; unit = \"%RH\"; valid_min = 0.0; valid_max = 100.0; } );");
+	struct ioca_harness *h =
+	    start(in, "protocol = \"kv\"; fault_after = 5;"
+		      "fields = ( { name = \"pm25\"; key = \"PM2.5\"; unit = \"ug/m3\"; },"
+		      "           { name = \"temp_f\"; key = \"T\"; unit = \"degC\"; scale = 0.1; "
+		      "offset = -40.0; },"
+		      "           { name = \"rh\"; key = \"RH\"; unit = \"%RH\"; valid_min = 0.0; "
+		      "valid_max = 100.0; } );");
 	send_text(in, "PM2.5=35.2ug/m3 T=652 RH=61.5 other=1\r\n");
 	ioca_expect_ok(&EXPECT, h, "pm25", 0, 35.2, "ug/m3");
 	ioca_expect_ok(&EXPECT, h, "temp_f", 0, 25.2, "degC");
@@ -266,8 +273,9 @@ static void test_csv_columns(void **state)
 {
 	struct instrument *in = *state;
 	instrument_open(in);
-	struct ioca_harness *h = start(in,
-		"protocol = \"csv\"; csv_separator = \";\"; status_column = 4; error_values = [ \"E\" ];"
+	struct ioca_harness *h = start(
+	    in, "protocol = \"csv\"; csv_separator = \";\"; status_column = 4; error_values = [ "
+		"\"E\" ];"
 		"fields = ( { name = \"pm10\"; column = 3; unit = \"ug/m3\"; },"
 		"           { name = \"level\"; column = 5; unit = \"m\"; scale = 0.01; } );");
 	send_text(in, "2026-11-25T10:00:00;ST01;35.2;48.0;x;\"1234\"\n");
@@ -294,7 +302,7 @@ static struct ioca_expect_reading wait_status(struct ioca_harness *h, const char
 	for (size_t k = from;; k++) {
 		int64_t left = end - now_ms();
 		const struct ioca_harness_record *r =
-			ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
+		    ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
 		if (!r)
 			fail_msg("no %s with status %s; newest: %s", name, status,
 				 ioca_expect_last_with(h, name));
@@ -311,10 +319,11 @@ static void test_instrument_status(void **state)
 {
 	struct instrument *in = *state;
 	instrument_open(in);
-	struct ioca_harness *h = start(in,
-		"protocol = \"kv\"; status_key = \"ST\"; calibrating_values = [ \"CAL\", \"ZERO\" ];"
-		"error_values = [ \"FAIL\" ]; fault_after = 1;"
-		"rules = ( { reading = \"no2\"; high = 100.0; } );");
+	struct ioca_harness *h = start(
+	    in,
+	    "protocol = \"kv\"; status_key = \"ST\"; calibrating_values = [ \"CAL\", \"ZERO\" ];"
+	    "error_values = [ \"FAIL\" ]; fault_after = 1;"
+	    "rules = ( { reading = \"no2\"; high = 100.0; } );");
 	send_text(in, "no2=20 ST=OK\n");
 	size_t at = ioca_expect_ok(&EXPECT, h, "no2", 0, 20.0, "");
 	/* calibrating: the value is published with its status and drives no rule */
@@ -345,7 +354,8 @@ static void test_silent_device(void **state)
 {
 	struct instrument *in = *state;
 	instrument_open(in);
-	struct ioca_harness *h = start(in, "protocol = \"kv\"; fault_after = 2; silence_timeout = 0.5;");
+	struct ioca_harness *h =
+	    start(in, "protocol = \"kv\"; fault_after = 2; silence_timeout = 0.5;");
 	send_text(in, "level=1.25\n");
 	size_t ok_at = ioca_expect_ok(&EXPECT, h, "level", 0, 1.25, "");
 	/* silence: no_data after 0.5 s, again 0.5 s later -> sensor.fault */
@@ -374,7 +384,8 @@ static void test_device_disappears(void **state)
 {
 	struct instrument *in = *state;
 	instrument_open(in);
-	struct ioca_harness *h = start(in, "protocol = \"kv\"; fault_after = 2; silence_timeout = 30.0;");
+	struct ioca_harness *h =
+	    start(in, "protocol = \"kv\"; fault_after = 2; silence_timeout = 30.0;");
 	send_text(in, "level=2\n");
 	ioca_expect_ok(&EXPECT, h, "level", 0, 2.0, "");
 	size_t n = telemetry_count(h);
@@ -409,8 +420,36 @@ static void test_stop_while_closed(void **state)
 	assert_non_null(h);
 	assert_int_equal(ioca_harness_start(h), IOCA_OK);
 	wait_stat(h, "open_failures", 1);
-	assert_int_equal(ioca_harness_log_count(h, IOCA_LOG_WARNING, "No such file or directory"), 1);
+	assert_int_equal(ioca_harness_log_count(h, IOCA_LOG_WARNING, "No such file or directory"),
+			 1);
 	finish(h);
+}
+
+/*
+ * Latin-1 bytes from the instrument (a degree sign as unit suffix, an
+ * accented status text, a key with a non-ASCII byte) never reach what the
+ * plugin emits: suffixes are ignored, the odd key makes the line garbage, and
+ * every record stays valid UTF-8.
+ */
+static void test_latin1_from_instrument(void **state)
+{
+	struct instrument *in = *state;
+	instrument_open(in);
+	struct ioca_harness *h =
+	    start(in, "protocol = \"kv\"; status_key = \"ST\";"
+		      "calibrating_values = [ \"CAL\" ]; error_values = [ \"ERR\" ];");
+	send_text(in, "T=23.4\xB0"
+		      "C RH=61.5 ST=\xE9t\xE9\r\n");
+	ioca_expect_ok(&EXPECT, h, "T", 0, 23.4, "");
+	send_text(in, "T\xB0=1\r\n");
+	wait_stat(h, "garbage_lines", 1);
+	assert_int_equal(ioca_harness_stop(h), IOCA_OK);
+	for (size_t i = 0; i < ioca_harness_count(h, NULL); i++) {
+		const char *json = ioca_harness_get(h, i)->json;
+		assert_true(!json || ioca_utf8_valid(json, strlen(json)));
+	}
+	ioca_harness_free(h);
+	instrument_close(in);
 }
 
 static void test_option_checks(void **state)
@@ -418,8 +457,10 @@ static void test_option_checks(void **state)
 	struct instrument *in = *state;
 	char opts[1024];
 	char err[2048] = "";
-	snprintf(opts, sizeof opts, "device = \"%s\"; baud = 12345; protocol = \"csv\";"
-		 "csv_separator = \"ab\"; reopen_min = 10.0; reopen_max = 1.0;", in->link);
+	snprintf(opts, sizeof opts,
+		 "device = \"%s\"; baud = 12345; protocol = \"csv\";"
+		 "csv_separator = \"ab\"; reopen_min = 10.0; reopen_max = 1.0;",
+		 in->link);
 	assert_null(ioca_harness_new(SERIAL_PLUGIN_SO, opts, err, sizeof err));
 	assert_non_null(strstr(err, "baud 12345 is not a standard rate"));
 	assert_non_null(strstr(err, "csv_separator must be one character"));
@@ -428,29 +469,74 @@ static void test_option_checks(void **state)
 	snprintf(opts, sizeof opts, "device = \"x\"; protocol = \"kv\"; status_key = \"ST\";");
 	assert_null(ioca_harness_new(SERIAL_PLUGIN_SO, opts, err, sizeof err));
 	assert_non_null(strstr(err, "needs calibrating_values and/or error_values"));
-	snprintf(opts, sizeof opts, "device = \"x\"; protocol = \"kv\"; status_column = 2; "
+	snprintf(opts, sizeof opts,
+		 "device = \"x\"; protocol = \"kv\"; status_column = 2; "
 		 "error_values = [ \"E\" ];");
 	assert_null(ioca_harness_new(SERIAL_PLUGIN_SO, opts, err, sizeof err));
 	assert_non_null(strstr(err, "status_column applies to protocol \"csv\" only"));
-	snprintf(opts, sizeof opts, "device = \"x\"; fields = ( { name = \"t\"; key = \"temp\"; } );"
+	snprintf(opts, sizeof opts,
+		 "device = \"x\"; fields = ( { name = \"t\"; key = \"temp\"; } );"
 		 "rules = ( { reading = \"nosuch\"; high = 1.0; } );");
 	assert_null(ioca_harness_new(SERIAL_PLUGIN_SO, opts, err, sizeof err));
 	assert_non_null(strstr(err, "'temp' is not an NMEA key"));
 	assert_non_null(strstr(err, "unknown reading 'nosuch'"));
 }
 
+/* Highest rate worth trying when comparing the help text with the tty's table. */
+#define BAUD_SCAN_MAX 4000000L
+
+/*
+ * The `baud` help text (what --list-plugins -v and the docs show) lists
+ * exactly the rates the tty setup accepts, and the option's range spans them.
+ */
+static void test_baud_help_matches_code(void **state)
+{
+	void *so = dlopen(SERIAL_PLUGIN_SO, RTLD_NOW | RTLD_LOCAL);
+	const struct ioca_plugin *p;
+	const struct ioca_option *baud = NULL;
+	size_t listed = 0, supported = 0;
+
+	(void)state;
+	assert_non_null(so);
+	p = dlsym(so, "ioca_plugin_descriptor");
+	assert_non_null(p);
+	for (const struct ioca_option *o = p->options; o->key; o++)
+		if (strcmp(o->key, "baud") == 0)
+			baud = o;
+	assert_non_null(baud);
+	for (const char *c = baud->help; *c; c++) {
+		char *end;
+		long rate;
+
+		if (*c < '0' || *c > '9')
+			continue;
+		rate = strtol(c, &end, 10);
+		assert_true(ioca_tty_baud_supported(rate));
+		assert_true(rate >= baud->min && rate <= baud->max);
+		listed++;
+		c = end - 1;
+	}
+	for (long rate = 1; rate <= BAUD_SCAN_MAX; rate++)
+		if (ioca_tty_baud_supported(rate))
+			supported++;
+	assert_int_equal(listed, supported);
+	dlclose(so);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nmea_valid),
-		cmocka_unit_test(test_nmea_bad_lines),
-		cmocka_unit_test(test_kv_fields),
-		cmocka_unit_test(test_csv_columns),
-		cmocka_unit_test(test_instrument_status),
-		cmocka_unit_test(test_silent_device),
-		cmocka_unit_test(test_device_disappears),
-		cmocka_unit_test(test_stop_while_closed),
-		cmocka_unit_test(test_option_checks),
+	    cmocka_unit_test(test_nmea_valid),
+	    cmocka_unit_test(test_nmea_bad_lines),
+	    cmocka_unit_test(test_kv_fields),
+	    cmocka_unit_test(test_csv_columns),
+	    cmocka_unit_test(test_instrument_status),
+	    cmocka_unit_test(test_silent_device),
+	    cmocka_unit_test(test_device_disappears),
+	    cmocka_unit_test(test_stop_while_closed),
+	    cmocka_unit_test(test_latin1_from_instrument),
+	    cmocka_unit_test(test_option_checks),
+	    cmocka_unit_test(test_baud_help_matches_code),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

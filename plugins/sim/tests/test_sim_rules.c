@@ -43,7 +43,8 @@ static void test_step_signal_alternates(void **unused)
 	(void)unused;
 	h = start("rate = 20.0; signals = ( { name = \"level\"; unit = \"m\"; shape = \"step\";"
 		  " min = 0.0; max = 30.0; step = 10.0; period = 0.5; } );"
-		  "rules = ( { reading = \"level\"; high = 25.0; high_clear = 15.0; severity = \"critical\"; } );");
+		  "rules = ( { reading = \"level\"; high = 25.0; high_clear = 15.0; severity = "
+		  "\"critical\"; } );");
 	assert_non_null(ioca_harness_wait_for_nth(h, "threshold.cleared", 1, WAIT_MS));
 	assert_int_equal(ioca_harness_stop(h), IOCA_OK);
 	for (size_t i = 0; i < ioca_harness_count(h, NULL); i++) {
@@ -53,10 +54,13 @@ static void test_step_signal_alternates(void **unused)
 		if (strncmp(r->type, "threshold.", 10) != 0)
 			continue;
 		j = cJSON_Parse(r->json);
-		assert_string_equal(r->type, expect_exceeded ? "threshold.exceeded" : "threshold.cleared");
+		assert_string_equal(r->type,
+				    expect_exceeded ? "threshold.exceeded" : "threshold.cleared");
 		assert_int_equal(r->severity, expect_exceeded ? IOCA_SEV_CRITICAL : IOCA_SEV_INFO);
-		assert_true(cJSON_GetObjectItem(j, "value")->valuedouble == (expect_exceeded ? 30.0 : 0.0));
-		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "rule")), "level_high");
+		assert_true(cJSON_GetObjectItem(j, "value")->valuedouble ==
+			    (expect_exceeded ? 30.0 : 0.0));
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "rule")),
+				    "level_high");
 		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "unit")), "m");
 		cJSON_Delete(j);
 		expect_exceeded = !expect_exceeded;
@@ -88,11 +92,13 @@ static void test_rule_on_unknown_signal_refused(void **unused)
 
 	(void)unused;
 	snprintf(so, sizeof so, "%s/sim.so", dir ? dir : ".");
-	h = ioca_harness_new(so, "rules = ( { reading = \"nope\"; high = 1.0; } );", err, sizeof err);
+	h = ioca_harness_new(so, "rules = ( { reading = \"nope\"; high = 1.0; } );", err,
+			     sizeof err);
 	assert_null(h);
 	assert_non_null(strstr(err, "unknown reading 'nope'"));
 	/* The default signals can carry rules. */
-	h = ioca_harness_new(so, "rules = ( { reading = \"pm25\"; high = 100.0; } );", err, sizeof err);
+	h = ioca_harness_new(so, "rules = ( { reading = \"pm25\"; high = 100.0; } );", err,
+			     sizeof err);
 	assert_non_null(h);
 	ioca_harness_free(h);
 }
@@ -100,9 +106,9 @@ static void test_rule_on_unknown_signal_refused(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_step_signal_alternates),
-		cmocka_unit_test(test_no_rules_no_events),
-		cmocka_unit_test(test_rule_on_unknown_signal_refused),
+	    cmocka_unit_test(test_step_signal_alternates),
+	    cmocka_unit_test(test_no_rules_no_events),
+	    cmocka_unit_test(test_rule_on_unknown_signal_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,7 @@
 #include "modbus_decode.h"
 
 #define TYPE_COUNT 5
-#define MAX_REGS 8
+#define MAX_REGS   8
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

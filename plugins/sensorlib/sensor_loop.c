@@ -1,0 +1,76 @@
+/*
+ * The sensor plugins' poll scheduler (see sensor_loop.h).
+ *
+ * Invariant: every iteration either polls, or waits through host->wait for
+ * at most min(next poll, next telemetry, longest_wait_ms); it never spins
+ * without calling the host.
+ */
+#include "sensor_loop.h"
+
+void ioca_sensor_loop_init(struct ioca_sensor_loop *loop, const struct ioca_host *host,
+			   struct ioca_instance *inst, struct ioca_sensor *sensor,
+			   ioca_sensor_poll_fn poll, void *ctx, int64_t longest_wait_ms)
+{
+	*loop = (struct ioca_sensor_loop){.host = host,
+					  .inst = inst,
+					  .sensor = sensor,
+					  .poll = poll,
+					  .ctx = ctx,
+					  .longest_wait_ms = longest_wait_ms};
+	atomic_init(&loop->stopping, false);
+}
+
+bool ioca_sensor_loop_stopping(struct ioca_sensor_loop *loop)
+{
+	return atomic_load(&loop->stopping) || loop->host->should_stop(loop->inst);
+}
+
+void ioca_sensor_loop_stop(struct ioca_sensor_loop *loop)
+{
+	atomic_store(&loop->stopping, true);
+}
+
+int64_t ioca_sensor_next_period(int64_t due_ms, int64_t period_ms, int64_t now_ms)
+{
+	int64_t next = due_ms + period_ms;
+
+	return next > now_ms ? next : now_ms + period_ms;
+}
+
+int ioca_sensor_loop_run(struct ioca_sensor_loop *loop)
+{
+	const struct ioca_host *host = loop->host;
+	int64_t due = host->now_mono_ms();
+
+	while (!ioca_sensor_loop_stopping(loop)) {
+		int64_t now = host->now_mono_ms();
+		int64_t wait_ms, publish_in;
+
+		if (now >= due) {
+			due = loop->poll(loop->ctx, due, now);
+			if (due == IOCA_SENSOR_POLL_STOP)
+				break;
+			now = host->now_mono_ms();
+		}
+		publish_in = ioca_sensor_flush(loop->sensor, now);
+		wait_ms = due - now;
+		if (publish_in < wait_ms)
+			wait_ms = publish_in;
+		if (loop->longest_wait_ms > 0 && wait_ms > loop->longest_wait_ms)
+			wait_ms = loop->longest_wait_ms;
+		if (wait_ms > 0 && host->wait(loop->inst, wait_ms))
+			break;
+	}
+	ioca_sensor_flush_all(loop->sensor, host->now_mono_ms());
+	return IOCA_OK;
+}
+
+int ioca_sensor_loop_plugin_run(void *state)
+{
+	return ioca_sensor_loop_run(state);
+}
+
+void ioca_sensor_loop_plugin_stop(void *state)
+{
+	ioca_sensor_loop_stop(state);
+}
