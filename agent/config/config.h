@@ -15,7 +15,10 @@
 #include "retcode.h"
 #include "spool.h"
 
-#define IOCA_DEFAULT_CONFIG_PATH "/etc/iocagent/iocagent.conf"
+/* <sysconfdir>/iocagent/iocagent.conf of the install prefix, set by the build. */
+#ifndef IOCA_DEFAULT_CONFIG_PATH
+#error "IOCA_DEFAULT_CONFIG_PATH must be defined by the build"
+#endif
 
 
 struct ioca_agent_config {

@@ -13,8 +13,12 @@
 
 #include "iocagent/plugin.h"
 
-/* Defaults that readers of struct ioca_config may want to name. */
-#define IOCA_DEFAULT_STATE_DIR "/var/lib/iocagent"
+/* Defaults that readers of struct ioca_config may want to name. The state
+ * directory (<localstatedir>/lib/iocagent) follows the install prefix and is
+ * set by the build, like the plugin directory. */
+#ifndef IOCA_DEFAULT_STATE_DIR
+#error "IOCA_DEFAULT_STATE_DIR must be defined by the build"
+#endif
 #define IOCA_DEFAULT_METRICS_INTERVAL_S 60
 #define IOCA_DEFAULT_MQTT_PORT 1883
 #define IOCA_DEFAULT_MQTTS_PORT 8883

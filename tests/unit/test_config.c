@@ -284,7 +284,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.agent.id, "edge-1");
 	assert_null(cfg.agent.site);
 	assert_string_equal(cfg.agent.plugin_dir, IOCA_DEFAULT_PLUGIN_DIR);
-	assert_string_equal(cfg.agent.state_dir, "/var/lib/iocagent");
+	assert_string_equal(cfg.agent.state_dir, IOCA_DEFAULT_STATE_DIR);
 	assert_int_equal(cfg.agent.log_level, IOCA_LOG_INFO);
 	assert_int_equal(cfg.agent.metrics_interval_s, 60);
 	assert_int_equal(cfg.agent.worker_memory_limit_mb, 0);
@@ -1121,7 +1121,7 @@ static void test_shipped_iocagent_conf(void **state)
 	int rc = ioca_config_load(path, plugin_dir(), &cfg, &d);
 	print_diag(&d);
 	assert_int_equal(rc, IOCA_OK);
-	assert_string_equal(cfg.agent.state_dir, "/var/lib/iocagent");
+	assert_string_equal(cfg.agent.state_dir, IOCA_DEFAULT_STATE_DIR);
 	assert_int_equal(cfg.mqtt.n_brokers, 1);
 	assert_int_equal(cfg.n_instances, 0);
 	ioca_config_free(&cfg);
