@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages iocagent needs: to build it, to run the demo,
-# or (with "test") to run the whole test suite. Run as root. Idempotent: only
-# missing packages are fetched.
+# to build its Debian package (scripts/package.sh), or (with "test") to run
+# the whole test suite. Run as root. Idempotent: only missing packages are
+# fetched.
 set -eu
 
 build="build-essential cmake pkg-config libmosquitto-dev libconfig-dev libsystemd-dev
@@ -12,14 +13,16 @@ gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-base
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
 test="libcmocka-dev python3-jsonschema clang libclang-rt-14-dev libfuzzer-14-dev openssl
 socat systemd valgrind shellcheck procps iproute2 rabbitmq-server
-python3-pymodbus python3-serial python3-serial-asyncio"
+python3-pymodbus python3-serial python3-serial-asyncio man-db groff-base"
+package="debhelper dpkg-dev fakeroot lintian"
 
 case "${1:-build}" in
 build) wanted="$build" ;;
 demo) wanted="$build $demo" ;;
-test) wanted="$build $demo $test" ;;
+package) wanted="$build $package" ;;
+test) wanted="$build $demo $test $package" ;;
 *)
-	echo "usage: $0 [build|demo|test]" >&2
+	echo "usage: $0 [build|demo|package|test]" >&2
 	exit 64
 	;;
 esac
