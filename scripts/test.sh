@@ -1,7 +1,8 @@
 #!/bin/sh
-# Build iocagent and run the whole test suite: unit and integration tests on
-# the normal build, the same under AddressSanitizer + UndefinedBehaviorSanitizer,
-# then each fuzz target briefly. Installs its own Debian packages. Run as root
+# Build iocagent and run the whole test suite: its Debian packages (checked by
+# lintian, then installed by a test), unit and integration tests on the normal
+# build, the same under AddressSanitizer + UndefinedBehaviorSanitizer, then
+# each fuzz target briefly. Installs its own Debian packages. Run as root
 # from anywhere; builds go to build/ at the top of the checkout.
 set -eu
 
@@ -16,8 +17,11 @@ echo "== build (RelWithDebInfo, -Werror)"
 cmake -S "$root" -B "$build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOCA_WERROR=ON >/dev/null
 cmake --build "$build/release" -j"$jobs"
 
+echo "== Debian packages (dpkg-buildpackage, lintian)"
+IOCA_JOBS="$jobs" "$root/scripts/package.sh" "$build/package"
+
 echo "== tests"
-(cd "$build/release" && ctest --output-on-failure -j"$jobs")
+(cd "$build/release" && IOCA_DEB_DIR="$build/package" ctest --output-on-failure -j"$jobs")
 
 echo "== build (ASan + UBSan)"
 cmake -S "$root" -B "$build/sanitize" -DCMAKE_BUILD_TYPE=Debug -DIOCA_SANITIZE=ON >/dev/null
