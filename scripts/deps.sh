@@ -16,16 +16,29 @@ socat systemd valgrind shellcheck procps iproute2 rabbitmq-server
 python3-pymodbus python3-serial python3-serial-asyncio man-db groff-base"
 package="debhelper dpkg-dev fakeroot lintian"
 
+# "deps.sh --print LIST" prints the packages of LIST instead of installing them.
+print=""
+if [ "${1:-}" = "--print" ]; then
+	print=yes
+	shift
+fi
+
 case "${1:-build}" in
 build) wanted="$build" ;;
 demo) wanted="$build $demo" ;;
 package) wanted="$build $package" ;;
 test) wanted="$build $demo $test $package" ;;
 *)
-	echo "usage: $0 [build|demo|package|test]" >&2
+	echo "usage: $0 [--print] [build|demo|package|test]" >&2
 	exit 64
 	;;
 esac
+
+if [ -n "$print" ]; then
+	# shellcheck disable=SC2086 # one package per line
+	printf '%s\n' $wanted
+	exit 0
+fi
 
 missing=""
 for pkg in $wanted; do

@@ -22,6 +22,18 @@ if [ "$version" != "$deb_version" ]; then
 fi
 arch=$(dpkg --print-architecture)
 
+# Every package the build needs (deps.sh build) must be a Build-Depends.
+build_depends=$(perl -MDpkg::Control::Info -e \
+	'print Dpkg::Control::Info->new($ARGV[0])->get_source->{"Build-Depends"}' \
+	"$root/debian/control" | tr ',' '\n' | sed 's/[[:space:]]*(.*//; s/[[:space:]]//g')
+for pkg in $("$root/scripts/deps.sh" --print build); do
+	[ "$pkg" = build-essential ] && continue # implied by Debian policy
+	if ! printf '%s\n' "$build_depends" | grep -qx "$pkg"; then
+		echo "package: $pkg (scripts/deps.sh build) is missing from Build-Depends in debian/control" >&2
+		exit 1
+	fi
+done
+
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/src"
