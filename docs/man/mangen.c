@@ -10,7 +10,7 @@
  * `page` copies TEMPLATE to OUTPUT, replacing @VERSION@, @DATE@,
  * @CONFIG_PATH@, @STATE_DIR@, @PLUGIN_DIR@, @DOC_DIR@ (and, with a plugin, @PLUGIN_NAME@,
  * @PLUGIN_VERSION@, @PLUGIN_DESCRIPTION@), and every line "@OPTIONS NAME@"
- * (NAME: agent, mqtt, spool, instance or plugin) with the roff list of that
+ * (NAME: agent, mqtt, spool, commands, instance or plugin) with the roff list of that
  * table. `keys` prints every declared option as "SCOPE DOTTED.KEY" (scope
  * "core" or the plugin's name), for the test that checks pages and docs.
  *
@@ -41,11 +41,9 @@ struct section {
 };
 
 static const struct section core_sections[] = {
-    {"agent", ioca_schema_agent},
-    {"mqtt", ioca_schema_mqtt},
-    {"spool", ioca_schema_spool},
-    {"instance", ioca_schema_instance},
-    {NULL, NULL},
+    {"agent", ioca_schema_agent},       {"mqtt", ioca_schema_mqtt},
+    {"spool", ioca_schema_spool},       {"commands", ioca_schema_commands},
+    {"instance", ioca_schema_instance}, {NULL, NULL},
 };
 
 /* Roff-safe text: backslashes escaped, non-ASCII as \[uXXXX]. */
@@ -384,6 +382,25 @@ static int write_page(const char *template_path, const char *output, const char 
 	return rc;
 }
 
+/* Every configuration section of the core has its table here ("instances" is
+ * the list of "instance" groups): a section added to the schema without one
+ * fails the build instead of going missing from the page. */
+static int check_sections(void)
+{
+	int missing = 0;
+	for (const char *const *name = ioca_schema_sections; *name; name++) {
+		const char *table = strcmp(*name, "instances") == 0 ? "instance" : *name;
+		const struct section *s = core_sections;
+		while (s->name && strcmp(s->name, table) != 0)
+			s++;
+		if (!s->name) {
+			fprintf(stderr, "ioca_mangen: no option table for section '%s'\n", *name);
+			missing++;
+		}
+	}
+	return missing;
+}
+
 static void print_keys(const char *scope, const char *prefix, const struct ioca_option *table)
 {
 	for (const struct ioca_option *o = table; o && o->key; o++) {
@@ -438,6 +455,8 @@ static int cmd_page(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	if (check_sections() != 0)
+		return EXIT_DATA;
 	if (argc >= 2 && strcmp(argv[1], "page") == 0)
 		return cmd_page(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "keys") == 0)
