@@ -10,7 +10,7 @@
  * `page` copies TEMPLATE to OUTPUT, replacing @VERSION@, @DATE@,
  * @CONFIG_PATH@, @STATE_DIR@, @PLUGIN_DIR@, @DOC_DIR@ (and, with a plugin, @PLUGIN_NAME@,
  * @PLUGIN_VERSION@, @PLUGIN_DESCRIPTION@), and every line "@OPTIONS NAME@"
- * (NAME: agent, mqtt, spool, commands, instance or plugin) with the roff list of that
+ * (NAME: agent, mqtt, spool, commands, retention, instance or plugin) with the roff list of that
  * table. `keys` prints every declared option as "SCOPE DOTTED.KEY" (scope
  * "core" or the plugin's name), for the test that checks pages and docs.
  *
@@ -41,9 +41,13 @@ struct section {
 };
 
 static const struct section core_sections[] = {
-    {"agent", ioca_schema_agent},       {"mqtt", ioca_schema_mqtt},
-    {"spool", ioca_schema_spool},       {"commands", ioca_schema_commands},
-    {"instance", ioca_schema_instance}, {NULL, NULL},
+    {"agent", ioca_schema_agent},
+    {"mqtt", ioca_schema_mqtt},
+    {"spool", ioca_schema_spool},
+    {"commands", ioca_schema_commands},
+    {"retention", ioca_schema_retention},
+    {"instance", ioca_schema_instance},
+    {NULL, NULL},
 };
 
 /* Roff-safe text: backslashes escaped, non-ASCII as \[uXXXX]. */
