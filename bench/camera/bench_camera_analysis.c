@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	}
 	/* The plugin's defaults (docs/camera.md). */
 	struct ioca_motion_config cfg = {.analysis_width = 320, .threshold = 25,
-					 .min_area_pct = 0.5, .min_frames = 3, .event_gap_s = 5,
+					 .min_object_pct = 0.5, .min_frames = 3, .event_gap_s = 5,
 					 .lighting_change_pct = 60};
 	struct ioca_motion *m = ioca_motion_new(&cfg);
 	uint8_t *p = malloc((size_t)w * (size_t)h);

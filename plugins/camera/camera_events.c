@@ -6,6 +6,7 @@
 #include "camera_events.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <cjson/cJSON.h>
@@ -37,8 +38,8 @@ static void add_zones(const struct ioca_cam_emitter *e, cJSON *obj, uint32_t zon
 		return;
 	for (size_t i = 0; i < ioca_motion_zone_count(e->motion) && i < 32; i++) {
 		if (zones & (1u << i))
-			cJSON_AddItemToArray(arr,
-					     cJSON_CreateString(ioca_motion_zone_name(e->motion, i)));
+			cJSON_AddItemToArray(
+			    arr, cJSON_CreateString(ioca_motion_zone_name(e->motion, i)));
 	}
 }
 
@@ -84,8 +85,8 @@ void ioca_cam_emit_frozen(const struct ioca_cam_emitter *e, int64_t wall_ms, boo
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "seconds", round_to(seconds, 0.001));
 	cJSON_AddStringToObject(d, "reason", reason);
-	send(e, frozen ? "camera.frozen" : "camera.resumed", frozen ? IOCA_SEV_WARNING : IOCA_SEV_INFO,
-	     wall_ms, d);
+	send(e, frozen ? "camera.frozen" : "camera.resumed",
+	     frozen ? IOCA_SEV_WARNING : IOCA_SEV_INFO, wall_ms, d);
 }
 
 void ioca_cam_emit_lighting(const struct ioca_cam_emitter *e, int64_t wall_ms, double changed_pct)
@@ -93,6 +94,38 @@ void ioca_cam_emit_lighting(const struct ioca_cam_emitter *e, int64_t wall_ms, d
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "changed_pct", round_to(changed_pct, 0.01));
 	send(e, "camera.lighting_change", IOCA_SEV_INFO, wall_ms, d);
+}
+
+void ioca_cam_emit_day_night(const struct ioca_cam_emitter *e, int64_t wall_ms, bool night,
+			     double chroma)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "mode", night ? "night" : "day");
+	cJSON_AddNumberToObject(d, "chroma", round_to(chroma, 0.01));
+	send(e, "camera.day_night", IOCA_SEV_INFO, wall_ms, d);
+}
+
+void ioca_cam_emit_tamper(const struct ioca_cam_emitter *e, int64_t wall_ms,
+			  const struct ioca_tamper_result *r)
+{
+	for (int k = 0; k < IOCA_TAMPER_KINDS; k++) {
+		uint32_t bit = 1u << k;
+		if (!((r->raised | r->cleared) & bit))
+			continue;
+		bool raised = (r->raised & bit) != 0;
+		char type[64];
+		snprintf(type, sizeof type, "tamper.%s%s", ioca_tamper_name(k),
+			 raised ? "" : ".cleared");
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "kind", ioca_tamper_name(k));
+		cJSON_AddStringToObject(d, "onvif_topic", ioca_tamper_onvif_topic(k));
+		cJSON_AddBoolToObject(d, "state", raised);
+		if (raised)
+			cJSON_AddNumberToObject(d, "value", round_to(r->value[k], 0.001));
+		else
+			cJSON_AddNumberToObject(d, "duration_s", round_to(r->duration_s[k], 0.001));
+		send(e, type, raised ? IOCA_SEV_WARNING : IOCA_SEV_INFO, wall_ms, d);
+	}
 }
 
 void ioca_cam_emit_motion_start(const struct ioca_cam_emitter *e, int64_t wall_ms,
@@ -104,6 +137,7 @@ void ioca_cam_emit_motion_start(const struct ioca_cam_emitter *e, int64_t wall_m
 	for (int i = 0; box && i < 4; i++)
 		cJSON_AddItemToArray(box, cJSON_CreateNumber(round_to(r->box[i], 0.0001)));
 	cJSON_AddNumberToObject(d, "area_pct", round_to(r->area_pct, 0.01));
+	cJSON_AddNumberToObject(d, "blobs", r->blobs);
 	cJSON_AddBoolToObject(d, "snapshot", snapshot);
 	send(e, "motion.start", IOCA_SEV_INFO, wall_ms, d);
 }

@@ -1,7 +1,8 @@
 /*
  * The camera plugin's events, built with cJSON exactly as the interface table
  * names them (camera.online/offline/stats/frozen/resumed/lighting_change,
- * motion.start/end). Numbers are rounded to what an operator can use.
+ * motion.start/end) plus camera.day_night and tamper.<kind>[.cleared].
+ * Numbers are rounded to what an operator can use.
  *
  * Invariant: no URL reaches an event unmasked: callers pass masked URLs only,
  * and error texts come from FFmpeg's error strings, which carry no URL.
@@ -31,6 +32,11 @@ void ioca_cam_emit_stats(const struct ioca_cam_emitter *e, int64_t wall_ms,
 void ioca_cam_emit_frozen(const struct ioca_cam_emitter *e, int64_t wall_ms, bool frozen,
 			  double seconds, const char *reason);
 void ioca_cam_emit_lighting(const struct ioca_cam_emitter *e, int64_t wall_ms, double changed_pct);
+void ioca_cam_emit_day_night(const struct ioca_cam_emitter *e, int64_t wall_ms, bool night,
+			     double chroma);
+/* tamper.<kind> for every raised kind and tamper.<kind>.cleared for every cleared one. */
+void ioca_cam_emit_tamper(const struct ioca_cam_emitter *e, int64_t wall_ms,
+			  const struct ioca_tamper_result *r);
 void ioca_cam_emit_motion_start(const struct ioca_cam_emitter *e, int64_t wall_ms,
 				const struct ioca_motion_result *r, bool snapshot);
 void ioca_cam_emit_motion_end(const struct ioca_cam_emitter *e, int64_t wall_ms,

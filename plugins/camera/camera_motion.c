@@ -1,14 +1,11 @@
 /*
- * Motion analysis: block-average downscale, background model with global
- * brightness compensation, zones and masks, lighting-change rejection,
- * persistence and event gap. See camera_motion.h for the contract.
+ * Motion analysis: block-average downscale, zones and masks, the per-frame
+ * pipeline (day/night, tamper, background, blobs, stationary absorption,
+ * lighting events) and the persistence/gap event logic. See camera_motion.h.
  *
  * Invariant: every buffer is sized from the analysis image (aw x ah) computed
  * in ensure_size(); the zone masks are rebuilt whenever that size changes, so
  * a zone bit is never read past the end of a mask.
- *
- * The background is kept in 12.4 fixed point (luma * 16) so slow learning
- * rates do not stall on integer rounding.
  */
 #include "camera_motion.h"
 
@@ -16,29 +13,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camera_background.h"
+#include "camera_blobs.h"
 #include "iocagent/plugin.h"
 
-#define BG_SHIFT 4                 /* background fixed-point fraction bits */
-#define BG_ONE (1 << BG_SHIFT)
-#define LEARN_SHIFT_STILL 3        /* still pixels follow the picture at 1/8 per frame */
-#define LEARN_SHIFT_MOVING 7       /* moving pixels at 1/128: objects do not smear into it */
-#define LIGHTING_SETTLE_FRAMES 2   /* frames re-learnt after a lighting change */
-#define DIFF_RANGE 511             /* signed luma differences -255..255 */
-#define ALL_ZONE_NAME "all"
-#define FG_STILL 1                 /* differs from the background */
-#define FG_MOVING 2                /* ... and from the previous frame */
-#define FG_ISOLATED 4              /* moving but alone: noise */
-#define NEIGHBOURS_MIN 3           /* moving neighbours a moving pixel needs to count */
-
-_Static_assert(FG_STILL + FG_MOVING == 3 && FG_MOVING == 2 * FG_STILL,
-	       "classify_and_learn() encodes fg as changed + moving");
+#define ALL_ZONE_NAME       "all"
+#define MIN_OBJECT_FLOOR_PX 4    /* an object is never smaller than this, analysis pixels */
+#define RELEARN_FG_PCT      50.0 /* more of the picture foreground: the scene changed, re-learn */
+#define RELIGHT_MIN_LEVELS  1.0  /* tone curve this far from identity: relight the background */
+#define LIGHTING_REARM_DIV  2    /* lighting events re-arm below 1/2 of lighting_change_pct */
+#define NIGHT_CHROMA        1.5  /* chroma level below: grey picture (IR, night) */
+#define DAY_CHROMA          3.0  /* chroma level above: colour picture (day) */
+#define DAY_NIGHT_FRAMES    3    /* analysed frames a new mode must hold */
+#define CHROMA_STEP         4    /* chroma level sampled on every 4th row and column */
+#define BLIND_KINDS                                                                                \
+	((1u << IOCA_TAMPER_COVERED) | (1u << IOCA_TAMPER_GLARE) | (1u << IOCA_TAMPER_DEFOCUSED))
 
 struct zone {
 	char name[IOCA_MOTION_NAME_MAX];
 	double *xy;
 	size_t npoints;
-	size_t pixels;   /* unmasked pixels of the zone at the current size */
-	size_t changed;  /* changed pixels in the current frame */
+	size_t pixels; /* unmasked pixels of the zone at the current size */
+	size_t min_px; /* smallest object counted in the zone, pixels */
 };
 
 struct ioca_motion {
@@ -48,25 +44,36 @@ struct ioca_motion {
 	struct zone masks[IOCA_MOTION_MAX_ZONES];
 	size_t nmasks;
 
-	int aw, ah;          /* analysis image size; 0 until the first frame */
+	int aw, ah; /* analysis image size; 0 until the first frame */
 	int src_w, src_h;
-	uint8_t *cur;        /* block-averaged frame */
-	uint8_t *prev;       /* the previous analysed frame */
-	uint16_t *bg;        /* background, luma << BG_SHIFT */
-	uint8_t *fg;         /* changed-pixel flags of the current frame */
-	uint32_t *zonebits;  /* zone membership per pixel; 0 = masked or outside every zone */
-	uint8_t *unmasked;   /* 1 where no mask covers the pixel */
-	bool learnt;         /* bg holds a frame */
-	int settle;          /* frames left to re-learn after a lighting change */
+	uint8_t *cur;       /* block-averaged frame */
+	uint8_t *fg;        /* foreground flags of the current frame */
+	uint32_t *zonebits; /* zone membership per pixel; 0 = masked or outside every zone */
+	uint8_t *valid;     /* 1 where the pixel is in some zone and no mask covers it */
+	size_t nvalid;
+	struct ioca_bg bg;
+	struct ioca_blobs blobs;
+	uint32_t zone_px[IOCA_BLOBS_MAX][IOCA_MOTION_MAX_ZONES];
+	bool counts[IOCA_BLOBS_MAX];
+	bool learnt; /* bg holds a frame */
+	bool blind;  /* the previous frame was blind (tamper) */
+	bool lighting_armed;
+
+	double chroma;
+	int mode; /* -1 unknown, 0 day, 1 night */
+	int mode_votes;
+	struct ioca_tamper tamper;
 
 	double last_t;
 	bool have_t;
-	int streak;          /* consecutive analysed frames with motion */
-	double streak_t;     /* time of the first frame of the streak */
+	int streak;      /* consecutive analysed frames with motion */
+	double streak_t; /* time of the first frame of the streak */
 	bool active;
 	double first_t, last_motion_t;
 	double peak;
 	uint32_t event_zones;
+	double frame_box[4]; /* this frame's largest counting object */
+	unsigned frame_blobs;
 };
 
 static void free_polys(struct zone *z, size_t n)
@@ -75,18 +82,25 @@ static void free_polys(struct zone *z, size_t n)
 		free(z[i].xy);
 }
 
+static void free_buffers(struct ioca_motion *m)
+{
+	free(m->cur);
+	free(m->fg);
+	free(m->zonebits);
+	free(m->valid);
+	m->cur = m->fg = m->valid = NULL;
+	m->zonebits = NULL;
+	ioca_bg_free(&m->bg);
+	ioca_blobs_free(&m->blobs);
+}
+
 void ioca_motion_free(struct ioca_motion *m)
 {
 	if (!m)
 		return;
 	free_polys(m->zones, m->nzones);
 	free_polys(m->masks, m->nmasks);
-	free(m->cur);
-	free(m->prev);
-	free(m->bg);
-	free(m->fg);
-	free(m->zonebits);
-	free(m->unmasked);
+	free_buffers(m);
 	free(m);
 }
 
@@ -115,10 +129,13 @@ static bool config_valid(const struct ioca_motion_config *c)
 {
 	return c->analysis_width >= 1 && c->analysis_width <= IOCA_MOTION_MAX_DIM &&
 	       isfinite(c->threshold) && c->threshold >= 1 && c->threshold <= 255 &&
-	       isfinite(c->min_area_pct) && c->min_area_pct >= 0 && c->min_area_pct <= 100 &&
-	       c->min_frames >= 1 && c->min_frames <= 1000 && isfinite(c->event_gap_s) &&
-	       c->event_gap_s >= 0 && isfinite(c->lighting_change_pct) &&
-	       c->lighting_change_pct > 0 && c->lighting_change_pct <= 100 &&
+	       isfinite(c->min_object_pct) && c->min_object_pct >= 0 && c->min_object_pct <= 100 &&
+	       c->min_object_pixels >= 0 && c->min_frames >= 1 && c->min_frames <= 1000 &&
+	       isfinite(c->event_gap_s) && c->event_gap_s >= 0 &&
+	       isfinite(c->lighting_change_pct) && c->lighting_change_pct > 0 &&
+	       c->lighting_change_pct <= 100 && isfinite(c->stationary_s) && c->stationary_s >= 0 &&
+	       isfinite(c->tamper.raise_s) && c->tamper.raise_s >= 0 &&
+	       isfinite(c->tamper.clear_s) && c->tamper.clear_s >= 0 &&
 	       c->nzones <= IOCA_MOTION_MAX_ZONES && c->nmasks <= IOCA_MOTION_MAX_ZONES &&
 	       (c->nzones == 0 || c->zones) && (c->nmasks == 0 || c->masks);
 }
@@ -145,6 +162,10 @@ struct ioca_motion *ioca_motion_new(const struct ioca_motion_config *cfg)
 		m->nzones = 1;
 		memcpy(m->zones[0].name, ALL_ZONE_NAME, sizeof ALL_ZONE_NAME);
 	}
+	m->chroma = -1;
+	m->mode = -1;
+	m->lighting_armed = true;
+	ioca_tamper_init(&m->tamper, &cfg->tamper);
 	return m;
 }
 
@@ -180,13 +201,27 @@ static inline void block_sums(const uint16_t *restrict col, uint32_t *restrict s
 static void block_sums_any(const uint16_t *col, uint32_t *sums, int out_w, int fx)
 {
 	switch (fx) {
-	case 1: block_sums(col, sums, out_w, 1); break;
-	case 2: block_sums(col, sums, out_w, 2); break;
-	case 3: block_sums(col, sums, out_w, 3); break;
-	case 4: block_sums(col, sums, out_w, 4); break;
-	case 6: block_sums(col, sums, out_w, 6); break;
-	case 8: block_sums(col, sums, out_w, 8); break;
-	default: block_sums(col, sums, out_w, fx); break;
+	case 1:
+		block_sums(col, sums, out_w, 1);
+		break;
+	case 2:
+		block_sums(col, sums, out_w, 2);
+		break;
+	case 3:
+		block_sums(col, sums, out_w, 3);
+		break;
+	case 4:
+		block_sums(col, sums, out_w, 4);
+		break;
+	case 6:
+		block_sums(col, sums, out_w, 6);
+		break;
+	case 8:
+		block_sums(col, sums, out_w, 8);
+		break;
+	default:
+		block_sums(col, sums, out_w, fx);
+		break;
 	}
 }
 
@@ -272,6 +307,7 @@ static void rasterise(struct ioca_motion *m)
 {
 	for (size_t z = 0; z < m->nzones; z++)
 		m->zones[z].pixels = 0;
+	m->nvalid = 0;
 	for (int y = 0; y < m->ah; y++) {
 		double py = (y + 0.5) / m->ah;
 		for (int x = 0; x < m->aw; x++) {
@@ -288,8 +324,21 @@ static void rasterise(struct ioca_motion *m)
 				}
 			}
 			m->zonebits[i] = bits;
-			m->unmasked[i] = !masked;
+			m->valid[i] = bits != 0;
+			m->nvalid += bits != 0;
 		}
+	}
+}
+
+/* Smallest object per zone: min_object_pct of its pixels, min_object_pixels, the floor. */
+static void zone_minimums(struct ioca_motion *m)
+{
+	for (size_t z = 0; z < m->nzones; z++) {
+		struct zone *zz = &m->zones[z];
+		size_t px = (size_t)ceil(m->cfg.min_object_pct / 100.0 * (double)zz->pixels);
+		if (px < (size_t)m->cfg.min_object_pixels)
+			px = (size_t)m->cfg.min_object_pixels;
+		zz->min_px = px < MIN_OBJECT_FLOOR_PX ? MIN_OBJECT_FLOOR_PX : px;
 	}
 }
 
@@ -299,227 +348,37 @@ static int ensure_size(struct ioca_motion *m, int width, int height)
 		return IOCA_OK;
 	int aw, ah;
 	ioca_motion_scaled_size(width, height, m->cfg.analysis_width, &aw, &ah);
+	free_buffers(m);
+	m->src_w = m->src_h = 0;
+	m->aw = m->ah = 0;
+	m->learnt = false;
 	size_t n = (size_t)aw * (size_t)ah;
-	uint8_t *cur = malloc(n);
-	uint16_t *bg = malloc(n * sizeof *bg);
-	uint8_t *fg = malloc(n);
-	uint32_t *zb = malloc(n * sizeof *zb);
-	uint8_t *um = malloc(n);
-	uint8_t *prev = malloc(n);
-	if (!cur || !bg || !fg || !zb || !um || !prev) {
-		free(prev);
-		free(cur);
-		free(bg);
-		free(fg);
-		free(zb);
-		free(um);
+	m->cur = malloc(n);
+	m->fg = malloc(n);
+	m->zonebits = malloc(n * sizeof *m->zonebits);
+	m->valid = malloc(n);
+	if (!m->cur || !m->fg || !m->zonebits || !m->valid ||
+	    ioca_bg_init(&m->bg, aw, ah) != IOCA_OK ||
+	    ioca_blobs_init(&m->blobs, aw, ah) != IOCA_OK) {
+		free_buffers(m);
 		return IOCA_ERROR;
 	}
-	free(m->cur);
-	free(m->bg);
-	free(m->fg);
-	free(m->zonebits);
-	free(m->unmasked);
-	free(m->prev);
-	m->prev = prev;
-	m->unmasked = um;
-	m->cur = cur;
-	m->bg = bg;
-	m->fg = fg;
-	m->zonebits = zb;
 	m->aw = aw;
 	m->ah = ah;
 	m->src_w = width;
 	m->src_h = height;
-	m->learnt = false;
 	rasterise(m);
+	zone_minimums(m);
+	ioca_tamper_forget(&m->tamper);
 	return IOCA_OK;
 }
 
 static void learn_all(struct ioca_motion *m)
 {
-	size_t n = (size_t)m->aw * (size_t)m->ah;
-	for (size_t i = 0; i < n; i++)
-		m->bg[i] = (uint16_t)(m->cur[i] << BG_SHIFT);
-	memcpy(m->prev, m->cur, n);
+	ioca_bg_learn_all(&m->bg, m->cur);
+	memset(m->fg, 0, (size_t)m->aw * (size_t)m->ah);
+	ioca_blobs_reset(&m->blobs);
 	m->learnt = true;
-}
-
-static int median_of(const uint32_t *hist, size_t total)
-{
-	if (total == 0)
-		return 0;
-	size_t half = (total + 1) / 2, acc = 0;
-	for (int k = 0; k < DIFF_RANGE; k++) {
-		acc += hist[k];
-		if (acc >= half)
-			return k - 255;
-	}
-	return 0;
-}
-
-/*
- * One pass over the unmasked pixels: the global brightness shifts (median of
- * frame - background, and of frame - previous frame) and the share of pixels
- * differing from the background by more than the threshold before any
- * compensation (for the lighting-change test).
- */
-static void measure(const struct ioca_motion *m, int *shift, int *shift_prev, double *raw_pct)
-{
-	uint32_t hist_bg[DIFF_RANGE] = {0}, hist_prev[DIFF_RANGE] = {0};
-	size_t n = (size_t)m->aw * (size_t)m->ah, total = 0, changed = 0;
-	const int thr = (int)m->cfg.threshold;
-	const uint8_t *restrict cur = m->cur;
-	const uint8_t *restrict prev = m->prev;
-	const uint16_t *restrict bgp = m->bg;
-	const uint8_t *restrict unmasked = m->unmasked;
-	for (size_t i = 0; i < n; i++) {
-		if (!unmasked[i])
-			continue;
-		int c = cur[i];
-		int d = c - ((bgp[i] + BG_ONE / 2) >> BG_SHIFT);
-		hist_bg[d + 255]++;
-		hist_prev[c - (int)prev[i] + 255]++;
-		changed += (d > thr) | (d < -thr);
-		total++;
-	}
-	*shift = median_of(hist_bg, total);
-	*shift_prev = median_of(hist_prev, total);
-	*raw_pct = total ? 100.0 * (double)changed / (double)total : 0;
-}
-
-/*
- * Flag pixels after removing the global shifts: fg = differs from the
- * background (FG_STILL) and, for a moving one, also from the previous frame
- * (FG_MOVING). Only moving pixels count as motion, so an object that stops is
- * no longer motion at the next analysed frame; it then fades into the
- * background. Counts moving pixels per zone and updates the background.
- */
-static void classify_and_learn(struct ioca_motion *m, int shift, int shift_prev)
-{
-	size_t n = (size_t)m->aw * (size_t)m->ah;
-	const int thr = (int)m->cfg.threshold;
-	const int bg_shift = shift * BG_ONE;
-	/* Local restrict pointers and branch-free arithmetic: the compiler vectorises
-	 * this loop (with noisy pictures the signs of d and gap are random, and the
-	 * branches of a scalar loop were mispredicted about once per pixel). */
-	const uint8_t *restrict cur = m->cur;
-	uint8_t *restrict prev = m->prev;
-	uint8_t *restrict fg = m->fg;
-	uint16_t *restrict bgp = m->bg;
-	const uint32_t *restrict zonebits = m->zonebits;
-	for (size_t z = 0; z < m->nzones; z++)
-		m->zones[z].changed = 0;
-	for (size_t i = 0; i < n; i++) {
-		int bg = (int)bgp[i] + bg_shift;
-		bg = bg < 0 ? 0 : bg;
-		bg = bg > 255 * BG_ONE ? 255 * BG_ONE : bg;
-		int c = cur[i];
-		int d = c - ((bg + BG_ONE / 2) >> BG_SHIFT);
-		int dp = c - (int)prev[i] - shift_prev;
-		int changed = (d > thr) | (d < -thr);
-		int moving = changed & ((dp > thr) | (dp < -thr));
-		/* FG_STILL + FG_MOVING encoding: changed alone = 1, moving = 2. */
-		fg[i] = (uint8_t)((zonebits[i] != 0) * (changed + moving));
-		prev[i] = (uint8_t)c;
-		/* Move bg towards the frame by 1/2^rate of the gap, rounded away from
-		 * zero so it moves at least one unit: both rates computed, one kept. */
-		int gap = (c << BG_SHIFT) - bg;
-		int mag = gap < 0 ? -gap : gap;
-		int still = (mag + (1 << LEARN_SHIFT_STILL) - 1) >> LEARN_SHIFT_STILL;
-		int slow = (mag + (1 << LEARN_SHIFT_MOVING) - 1) >> LEARN_SHIFT_MOVING;
-		int step = moving ? slow : still;
-		bgp[i] = (uint16_t)(gap < 0 ? bg - step : bg + step);
-	}
-}
-
-/* Moving neighbours of pixel (x, y) among its 8. */
-static int moving_neighbours(const struct ioca_motion *m, int x, int y)
-{
-	int n = 0;
-	for (int dy = -1; dy <= 1; dy++) {
-		int yy = y + dy;
-		if (yy < 0 || yy >= m->ah)
-			continue;
-		const uint8_t *row = m->fg + (size_t)yy * (size_t)m->aw;
-		for (int dx = -1; dx <= 1; dx++) {
-			int xx = x + dx;
-			if ((dx || dy) && xx >= 0 && xx < m->aw && (row[xx] & FG_MOVING))
-				n++;
-		}
-	}
-	return n;
-}
-
-/*
- * Sensor noise flags isolated pixels; objects flag clusters. A moving pixel
- * counts only with NEIGHBOURS_MIN moving neighbours (else it is demoted), then
- * the survivors are counted per zone.
- */
-static void count_clusters(struct ioca_motion *m)
-{
-	for (int y = 0; y < m->ah; y++) {
-		for (int x = 0; x < m->aw; x++) {
-			size_t i = (size_t)y * (size_t)m->aw + (size_t)x;
-			if (m->fg[i] == FG_MOVING && moving_neighbours(m, x, y) < NEIGHBOURS_MIN)
-				m->fg[i] = FG_MOVING | FG_ISOLATED;
-		}
-	}
-	size_t n = (size_t)m->aw * (size_t)m->ah;
-	for (size_t i = 0; i < n; i++) {
-		if (m->fg[i] != FG_MOVING)
-			continue;
-		uint32_t bits = m->zonebits[i];
-		for (size_t z = 0; z < m->nzones; z++)
-			m->zones[z].changed += (bits >> z) & 1u;
-	}
-}
-
-/* Zones over min_area_pct; the largest share into *best. */
-static uint32_t zones_hit(const struct ioca_motion *m, double *best)
-{
-	uint32_t hit = 0;
-	*best = 0;
-	for (size_t z = 0; z < m->nzones; z++) {
-		const struct zone *zz = &m->zones[z];
-		if (zz->pixels == 0 || zz->changed == 0)
-			continue;
-		double pct = 100.0 * (double)zz->changed / (double)zz->pixels;
-		if (pct >= m->cfg.min_area_pct) {
-			hit |= 1u << z;
-			if (pct > *best)
-				*best = pct;
-		}
-	}
-	return hit;
-}
-
-static void bounding_box(const struct ioca_motion *m, uint32_t zones, double box[4])
-{
-	int x0 = m->aw, y0 = m->ah, x1 = -1, y1 = -1;
-	for (int y = 0; y < m->ah; y++) {
-		for (int x = 0; x < m->aw; x++) {
-			size_t i = (size_t)y * (size_t)m->aw + (size_t)x;
-			if (m->fg[i] != FG_MOVING || !(m->zonebits[i] & zones))
-				continue;
-			if (x < x0)
-				x0 = x;
-			if (x > x1)
-				x1 = x;
-			if (y < y0)
-				y0 = y;
-			if (y > y1)
-				y1 = y;
-		}
-	}
-	if (x1 < 0) {
-		memset(box, 0, 4 * sizeof box[0]);
-		return;
-	}
-	box[0] = (double)x0 / m->aw;
-	box[1] = (double)y0 / m->ah;
-	box[2] = (double)(x1 - x0 + 1) / m->aw;
-	box[3] = (double)(y1 - y0 + 1) / m->ah;
 }
 
 static void end_event(struct ioca_motion *m, struct ioca_motion_result *out)
@@ -565,7 +424,136 @@ static void decide(struct ioca_motion *m, double t, uint32_t hit, double best,
 	out->started = true;
 	out->start_zones = hit;
 	out->area_pct = best;
-	bounding_box(m, hit, out->box);
+	memcpy(out->box, m->frame_box, sizeof out->box);
+	out->blobs = m->frame_blobs;
+}
+
+/*
+ * Count the blobs per zone, absorb the ones that stood still for
+ * stationary_s, and return the zones with a counting object; the largest
+ * object's share into *best, its box and the number of counting objects
+ * into frame_box / frame_blobs.
+ */
+static uint32_t count_objects(struct ioca_motion *m, double t, double *best)
+{
+	struct ioca_blobs *b = &m->blobs;
+	size_t nz = m->nzones;
+	for (size_t k = 0; k < b->count; k++)
+		memset(m->zone_px[k], 0, nz * sizeof m->zone_px[k][0]);
+	for (size_t i = 0; i < b->n; i++) {
+		uint32_t id = b->labels[i];
+		if (!id)
+			continue;
+		uint32_t bits = m->zonebits[i];
+		uint32_t *zp = m->zone_px[id - 1];
+		for (size_t z = 0; z < nz; z++)
+			zp[z] += (bits >> z) & 1u;
+	}
+	uint32_t hit = 0;
+	size_t largest = 0;
+	uint32_t largest_area = 0;
+	*best = 0;
+	m->frame_blobs = 0;
+	for (size_t k = 0; k < b->count; k++) {
+		const struct ioca_blob *bl = &b->blob[k];
+		m->counts[k] = false;
+		if (m->cfg.stationary_s > 0 && t - bl->still_since >= m->cfg.stationary_s) {
+			ioca_bg_absorb(&m->bg, m->cur, b->labels, (uint32_t)k + 1, bl->x0, bl->y0,
+				       bl->x1, bl->y1);
+			continue;
+		}
+		for (size_t z = 0; z < nz; z++) {
+			const struct zone *zz = &m->zones[z];
+			if (zz->pixels == 0 || m->zone_px[k][z] < zz->min_px)
+				continue;
+			m->counts[k] = true;
+			hit |= 1u << z;
+			double pct = 100.0 * (double)m->zone_px[k][z] / (double)zz->pixels;
+			if (pct > *best)
+				*best = pct;
+		}
+		if (m->counts[k]) {
+			m->frame_blobs++;
+			if (bl->area > largest_area) {
+				largest_area = bl->area;
+				largest = k;
+			}
+		}
+	}
+	memset(m->frame_box, 0, sizeof m->frame_box);
+	if (m->frame_blobs) {
+		const struct ioca_blob *bl = &b->blob[largest];
+		m->frame_box[0] = (double)bl->x0 / m->aw;
+		m->frame_box[1] = (double)bl->y0 / m->ah;
+		m->frame_box[2] = (double)(bl->x1 - bl->x0 + 1) / m->aw;
+		m->frame_box[3] = (double)(bl->y1 - bl->y0 + 1) / m->ah;
+	}
+	return hit;
+}
+
+/* Day/night mode from the chroma level; true when it switched in this frame. */
+static bool update_mode(struct ioca_motion *m)
+{
+	if (m->chroma < 0)
+		return false;
+	int want = m->chroma < NIGHT_CHROMA ? 1 : m->chroma > DAY_CHROMA ? 0 : m->mode;
+	if (m->mode < 0) {
+		m->mode = want < 0 ? 0 : want;
+		return false;
+	}
+	if (want == m->mode) {
+		m->mode_votes = 0;
+		return false;
+	}
+	if (++m->mode_votes < DAY_NIGHT_FRAMES)
+		return false;
+	m->mode = want;
+	m->mode_votes = 0;
+	return true;
+}
+
+/* A frame in which no motion can be counted: persistence and gap still run. */
+static void no_motion(struct ioca_motion *m, double t, struct ioca_motion_result *out)
+{
+	m->streak = 0;
+	m->blobs.count = 0;
+	decide(m, t, 0, 0, out);
+}
+
+/* Background, blobs and objects of a frame that can be analysed. */
+static void analyse(struct ioca_motion *m, double t, struct ioca_motion_result *out)
+{
+	const int thr = (int)m->cfg.threshold;
+	double raw = ioca_bg_fit(&m->bg, m->cur, m->valid, m->fg, thr);
+	size_t nfg = ioca_bg_classify(&m->bg, m->cur, m->valid, thr, m->fg);
+	if (m->nvalid && 100.0 * (double)nfg / (double)m->nvalid > RELEARN_FG_PCT) {
+		/* Neither lighting nor an object: the scene itself changed. */
+		if (raw >= m->cfg.lighting_change_pct && m->lighting_armed) {
+			out->lighting_change = true;
+			out->changed_pct = raw;
+			m->lighting_armed = false;
+		}
+		learn_all(m);
+		no_motion(m, t, out);
+		return;
+	}
+	ioca_blobs_find(&m->blobs, m->fg);
+	ioca_blobs_track(&m->blobs, t);
+	double best = 0;
+	uint32_t hit = count_objects(m, t, &best);
+	if (raw >= m->cfg.lighting_change_pct) {
+		if (m->lighting_armed) {
+			out->lighting_change = true;
+			out->changed_pct = raw;
+			m->lighting_armed = false;
+		}
+	} else if (raw < m->cfg.lighting_change_pct / LIGHTING_REARM_DIV) {
+		m->lighting_armed = true;
+	}
+	if (m->bg.shift >= RELIGHT_MIN_LEVELS)
+		ioca_bg_relight(&m->bg);
+	ioca_bg_update(&m->bg, m->cur, m->fg);
+	decide(m, t, hit, best, out);
 }
 
 /* Stream time made non-decreasing: a jump backwards keeps the last time. */
@@ -578,66 +566,81 @@ static double sane_time(struct ioca_motion *m, double t)
 	return t;
 }
 
-int ioca_motion_feed(struct ioca_motion *m, const uint8_t *luma, int width, int height,
-		     int stride, double t_s, struct ioca_motion_result *out)
+int ioca_motion_feed(struct ioca_motion *m, const uint8_t *luma, int width, int height, int stride,
+		     double t_s, struct ioca_motion_result *out)
 {
 	memset(out, 0, sizeof *out);
+	out->night = m->mode == 1;
 	if (!luma || width < 1 || height < 1 || width > IOCA_MOTION_MAX_DIM ||
-	    height > IOCA_MOTION_MAX_DIM || stride < width) {
-		out->active = m->active;
-		return IOCA_ERROR;
-	}
-	if (ensure_size(m, width, height) != IOCA_OK) {
+	    height > IOCA_MOTION_MAX_DIM || stride < width ||
+	    ensure_size(m, width, height) != IOCA_OK) {
 		out->active = m->active;
 		return IOCA_ERROR;
 	}
 	double t = sane_time(m, t_s);
 	ioca_motion_downscale(luma, width, height, stride, m->cur, m->aw, m->ah);
-	if (!m->learnt) {
-		learn_all(m);
-		out->active = m->active;
-		return IOCA_OK;
+	if (update_mode(m)) {
+		out->day_night = true;
+		out->chroma = m->chroma;
+		m->learnt = false; /* an IR picture is another picture: learn it anew */
 	}
-	int shift = 0, shift_prev = 0;
-	double raw = 0;
-	measure(m, &shift, &shift_prev, &raw);
-	if (raw >= m->cfg.lighting_change_pct || m->settle > 0) {
-		if (raw >= m->cfg.lighting_change_pct && m->settle == 0) {
-			out->lighting_change = true;
-			out->changed_pct = raw;
-		}
-		m->settle = raw >= m->cfg.lighting_change_pct ? LIGHTING_SETTLE_FRAMES : m->settle - 1;
-		learn_all(m);
-		m->streak = 0;
-		decide(m, t, 0, 0, out);
-		out->active = m->active;
-		return IOCA_OK;
+	out->night = m->mode == 1;
+	ioca_tamper_feed(&m->tamper, m->cur, m->aw, m->ah, out->night, t, &out->tamper);
+	bool blind = out->tamper.blind || (m->tamper.active & BLIND_KINDS);
+	if (!m->learnt || blind || m->blind) {
+		/* Learn the first picture, and again once the view is back. */
+		if (!blind)
+			learn_all(m);
+		m->blind = blind;
+		no_motion(m, t, out);
+	} else {
+		analyse(m, t, out);
 	}
-	classify_and_learn(m, shift, shift_prev);
-	count_clusters(m);
-	double best = 0;
-	uint32_t hit = zones_hit(m, &best);
-	decide(m, t, hit, best, out);
 	out->active = m->active;
 	return IOCA_OK;
+}
+
+void ioca_motion_set_chroma(struct ioca_motion *m, double chroma)
+{
+	m->chroma = isfinite(chroma) ? chroma : -1;
+}
+
+double ioca_motion_chroma_level(const uint8_t *u, int u_stride, const uint8_t *v, int v_stride,
+				int w, int h)
+{
+	uint64_t sum = 0, count = 0;
+	for (int y = 0; y < h; y += CHROMA_STEP) {
+		const uint8_t *ur = u + (size_t)y * (size_t)u_stride;
+		const uint8_t *vr = v + (size_t)y * (size_t)v_stride;
+		for (int x = 0; x < w; x += CHROMA_STEP) {
+			sum += (uint64_t)(abs((int)ur[x] - 128) + abs((int)vr[x] - 128));
+			count++;
+		}
+	}
+	return count ? (double)sum / (double)count : 0;
 }
 
 bool ioca_motion_flush(struct ioca_motion *m, struct ioca_motion_result *out)
 {
 	memset(out, 0, sizeof *out);
 	m->streak = 0;
-	if (!m->active)
-		return false;
-	end_event(m, out);
-	return true;
+	ioca_tamper_flush(&m->tamper, m->have_t ? m->last_t : 0, &out->tamper);
+	bool any = out->tamper.cleared != 0;
+	if (m->active) {
+		end_event(m, out);
+		any = true;
+	}
+	return any;
 }
 
 void ioca_motion_reset(struct ioca_motion *m)
 {
 	m->learnt = false;
+	m->blind = false;
 	m->streak = 0;
-	m->settle = 0;
 	m->have_t = false;
+	m->mode_votes = 0;
+	ioca_blobs_reset(&m->blobs);
 }
 
 const char *ioca_motion_zone_name(const struct ioca_motion *m, size_t index)
@@ -657,4 +660,19 @@ const uint8_t *ioca_motion_image(const struct ioca_motion *m, int *width, int *h
 	*width = m->aw;
 	*height = m->ah;
 	return m->cur;
+}
+
+size_t ioca_motion_blobs(const struct ioca_motion *m, struct ioca_motion_blob *out, size_t max,
+			 int *grid_w, int *grid_h)
+{
+	*grid_w = m->aw;
+	*grid_h = m->ah;
+	size_t n = 0;
+	for (size_t k = 0; k < m->blobs.count && n < max; k++) {
+		const struct ioca_blob *bl = &m->blobs.blob[k];
+		out[n++] = (struct ioca_motion_blob){
+		    bl->x0,   bl->y0,      bl->x1 - bl->x0 + 1, bl->y1 - bl->y0 + 1,
+		    bl->area, m->counts[k]};
+	}
+	return n;
 }

@@ -22,9 +22,9 @@ int ioca_cam_check(const struct ioca_host *host, const struct ioca_opts *opts,
 		   ioca_report_fn report, void *report_ctx);
 
 struct ioca_cam_config {
-	char *url;                /* with credentials from options; never logged */
+	char *url; /* with credentials from options; never logged */
 	char url_masked[512];
-	char *snapshot_url;       /* NULL: snapshots from the analysed stream */
+	char *snapshot_url; /* NULL: snapshots from the analysed stream */
 	char snapshot_url_masked[512];
 	const char *transport;
 	bool network;
@@ -40,6 +40,7 @@ struct ioca_cam_config {
 	double stats_interval_s;
 	bool snapshot;
 	int snapshot_width, snapshot_quality;
+	bool old_min_area_pct; /* min_area_pct given: logged as the old name at start */
 	struct ioca_motion_config mcfg;
 	struct ioca_motion_polygon zones[IOCA_MOTION_MAX_ZONES];
 	struct ioca_motion_polygon masks[IOCA_MOTION_MAX_ZONES];

@@ -19,6 +19,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
 
 #include "camera_decode.h"
 #include "camera_events.h"
@@ -30,10 +31,10 @@
 #include "camera_snapshot.h"
 #include "iocagent/plugin.h"
 
-#define CAMERA_VERSION "1.0.0"
+#define CAMERA_VERSION       "1.0.0"
 #define ANALYSIS_TOLERANCE_S 0.01 /* a frame this early still counts as on time */
-#define ERR_LEN 256
-#define DEFAULT_FPS 25.0
+#define ERR_LEN              256
+#define DEFAULT_FPS          25.0
 
 enum link_state {
 	LINK_UNKNOWN = 0,
@@ -63,7 +64,7 @@ struct camera {
 	bool ever_online;
 	unsigned attempt;
 	unsigned rng;
-	bool stalled;             /* camera.frozen sent for packets that stopped */
+	bool stalled; /* camera.frozen sent for packets that stopped */
 	int64_t stall_since_mono;
 
 	/* per session */
@@ -99,9 +100,10 @@ static void snapshot_and_start(struct camera *c, const AVFrame *f, int64_t wall,
 	bool have = false;
 	char err[ERR_LEN] = "";
 	if (c->cfg.snapshot) {
-		int rc = c->cfg.snapshot_url ? ioca_cam_snapshot_fetch(&c->snap, &c->in, &c->snap_cfg,
-									&jpeg, &len, err, sizeof err)
-					     : ioca_cam_snapshot_encode(&c->snap, f, &jpeg, &len);
+		int rc = c->cfg.snapshot_url
+			     ? ioca_cam_snapshot_fetch(&c->snap, &c->in, &c->snap_cfg, &jpeg, &len,
+						       err, sizeof err)
+			     : ioca_cam_snapshot_encode(&c->snap, f, &jpeg, &len);
 		have = rc == IOCA_OK && len > 0 && len <= IOCA_BLOB_MAX_BYTES;
 		if (!have)
 			c->host->log(c->inst, IOCA_LOG_WARNING, "snapshot failed: %s",
@@ -133,6 +135,20 @@ static const uint8_t *health_picture(struct camera *c, const uint8_t *luma, int 
 	return c->small;
 }
 
+/* Chroma level of a planar YUV frame for the day/night mode; -1 for other formats. */
+static double chroma_level(const AVFrame *f)
+{
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+	if (!d || d->nb_components < 3 || !(d->flags & AV_PIX_FMT_FLAG_PLANAR) ||
+	    (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL)) || d->comp[1].depth != 8 ||
+	    d->comp[1].plane != 1 || d->comp[2].plane != 2 || !f->data[1] || !f->data[2])
+		return -1;
+	int cw = AV_CEIL_RSHIFT(f->width, d->log2_chroma_w);
+	int ch = AV_CEIL_RSHIFT(f->height, d->log2_chroma_h);
+	return ioca_motion_chroma_level(f->data[1], f->linesize[1], f->data[2], f->linesize[2], cw,
+					ch);
+}
+
 static void analyse(struct camera *c, const AVFrame *f, double t, int64_t wall)
 {
 	int stride = 0;
@@ -141,10 +157,14 @@ static void analyse(struct camera *c, const AVFrame *f, double t, int64_t wall)
 		return;
 	if (c->motion) {
 		struct ioca_motion_result r;
+		ioca_motion_set_chroma(c->motion, chroma_level(f));
 		if (ioca_motion_feed(c->motion, luma, f->width, f->height, stride, t, &r) == IOCA_OK) {
 			ioca_cam_probe_note_motion(&c->probe, &r);
+			if (r.day_night)
+				ioca_cam_emit_day_night(&c->em, wall, r.night, r.chroma);
 			if (r.lighting_change)
 				ioca_cam_emit_lighting(&c->em, wall, r.changed_pct);
+			ioca_cam_emit_tamper(&c->em, wall, &r.tamper);
 			if (r.ended)
 				ioca_cam_emit_motion_end(&c->em, wall, &r);
 			if (r.started)
@@ -173,9 +193,9 @@ static void on_frame(struct camera *c, const AVFrame *f)
 	c->session_frames++;
 	if (c->stalled) {
 		c->stalled = false;
-		ioca_cam_emit_frozen(&c->em, wall, false,
-				     (double)(c->host->now_mono_ms() - c->stall_since_mono) / 1000.0,
-				     "no_packets");
+		ioca_cam_emit_frozen(
+		    &c->em, wall, false,
+		    (double)(c->host->now_mono_ms() - c->stall_since_mono) / 1000.0, "no_packets");
 	}
 	bool due = t + ANALYSIS_TOLERANCE_S >= c->next_analysis_t;
 	ioca_cam_stats_frame(&c->stats, due);
@@ -234,10 +254,10 @@ static bool on_packet(struct camera *c, AVPacket *pkt, const AVStream *st)
 	if (c->cfg.decode == IOCA_CAM_DECODE_NONE) {
 		if (c->stalled) {
 			c->stalled = false;
-			ioca_cam_emit_frozen(&c->em, frame_wall_ms(c, c->pkt_t), false,
-					     (double)(c->host->now_mono_ms() - c->stall_since_mono) /
-						     1000.0,
-					     "no_packets");
+			ioca_cam_emit_frozen(
+			    &c->em, frame_wall_ms(c, c->pkt_t), false,
+			    (double)(c->host->now_mono_ms() - c->stall_since_mono) / 1000.0,
+			    "no_packets");
 		}
 		return false;
 	}
@@ -255,8 +275,12 @@ static void go_offline(struct camera *c, enum ioca_cam_end why, const char *err,
 {
 	if (c->motion) {
 		struct ioca_motion_result r;
-		if (ioca_motion_flush(c->motion, &r))
-			ioca_cam_emit_motion_end(&c->em, c->host->now_wall_ms(), &r);
+		if (ioca_motion_flush(c->motion, &r)) {
+			int64_t now = c->host->now_wall_ms();
+			if (r.ended)
+				ioca_cam_emit_motion_end(&c->em, now, &r);
+			ioca_cam_emit_tamper(&c->em, now, &r.tamper);
+		}
 		ioca_motion_reset(c->motion);
 	}
 	if (why == IOCA_CAM_END_STOPPED)
@@ -291,8 +315,8 @@ static void go_online(struct camera *c, const AVStream *st)
 		c->stats.reconnects++;
 	c->ever_online = true;
 	c->link = LINK_ONLINE;
-	ioca_cam_emit_online(&c->em, c->anchor_wall_ms, avcodec_get_name(par->codec_id),
-			     par->width, par->height, fps, c->cfg.url_masked);
+	ioca_cam_emit_online(&c->em, c->anchor_wall_ms, avcodec_get_name(par->codec_id), par->width,
+			     par->height, fps, c->cfg.url_masked);
 	c->host->log(c->inst, IOCA_LOG_INFO, "%s: online, %s %dx%d %.2f fps", c->cfg.url_masked,
 		     avcodec_get_name(par->codec_id), par->width, par->height, fps);
 }
@@ -320,7 +344,8 @@ static enum ioca_cam_end session(struct camera *c, char *err, size_t errlen)
 		if (c->cfg.stats_interval_s > 0 && now >= c->next_stats_mono) {
 			if (c->next_stats_mono)
 				emit_stats(c);
-			c->next_stats_mono = now + (int64_t)llround(c->cfg.stats_interval_s * 1000.0);
+			c->next_stats_mono =
+			    now + (int64_t)llround(c->cfg.stats_interval_s * 1000.0);
 		}
 		if (ioca_cam_input_read(&c->in, pkt, c->cfg.read_timeout_ms, &why, err, errlen) !=
 		    IOCA_OK)
@@ -387,8 +412,8 @@ static int camera_run(void *state)
 		if (why == IOCA_CAM_END_READ_TIMEOUT && !c->stalled) {
 			c->stalled = true;
 			c->stall_since_mono = c->host->now_mono_ms() - c->cfg.read_timeout_ms;
-			ioca_cam_emit_frozen(&c->em, 0, true, (double)c->cfg.read_timeout_ms / 1000.0,
-					     "no_packets");
+			ioca_cam_emit_frozen(&c->em, 0, true,
+					     (double)c->cfg.read_timeout_ms / 1000.0, "no_packets");
 		}
 		int64_t delay = ioca_cam_backoff_ms(c->attempt, c->cfg.backoff_min_ms,
 						    c->cfg.backoff_max_ms, rand01(c));
@@ -449,6 +474,10 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 			return IOCA_ERROR;
 		}
 	}
+	if (c->cfg.old_min_area_pct)
+		host->log(inst, IOCA_LOG_WARNING,
+			  "min_area_pct is the old name of min_object_pct (minimum object size, "
+			  "percent of the zone): rename it");
 	ioca_cam_av_log_attach(host, inst);
 	c->in_cfg = (struct ioca_cam_input_config){c->cfg.url, c->cfg.transport,
 						   c->cfg.open_timeout_ms, c->cfg.read_timeout_ms};
@@ -470,7 +499,7 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 	ioca_cam_freeze_init(&c->freeze, c->cfg.frozen_s);
 	c->rng = (unsigned)host->now_mono_ms() ^ (unsigned)(uintptr_t)c;
 	host->log(inst, IOCA_LOG_INFO, "camera %s, decode %s, motion %s", c->cfg.url_masked,
-		  c->cfg.decode == IOCA_CAM_DECODE_FULL	       ? "full"
+		  c->cfg.decode == IOCA_CAM_DECODE_FULL        ? "full"
 		  : c->cfg.decode == IOCA_CAM_DECODE_KEYFRAMES ? "keyframes"
 							       : "none",
 		  c->motion ? "on" : "off");

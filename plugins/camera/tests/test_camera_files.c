@@ -19,14 +19,15 @@
 
 #include "camera_test_util.h"
 
-#define FPS 15.0
-#define FRAME_A 30
-#define FRAME_B 60
-#define ANALYZE_FPS 5.0
-#define MIN_FRAMES 3
-#define EVENT_GAP_S 1.0
-#define WAIT_MS 30000
-#define SLACK_S 0.02
+#define FPS          15.0
+#define FRAME_A      30
+#define FRAME_B      60
+#define ANALYZE_FPS  5.0
+#define MIN_FRAMES   3
+#define EVENT_GAP_S  1.0
+#define STATIONARY_S 0.4 /* the box, once stopped at FRAME_B, joins the background after this */
+#define WAIT_MS      30000
+#define SLACK_S      0.02
 
 static char dir[64];
 static char motion_clip[CT_PATH_MAX];
@@ -70,8 +71,10 @@ static struct ioca_harness *run_motion(const char *extra)
 	char opts[2048];
 	snprintf(opts, sizeof opts,
 		 "url = \"%s\"; analyze_fps = %g; min_frames = %d; event_gap = %g; "
-		 "frozen_seconds = 0.0; stats_interval = 0.0; backoff_min = 30.0; %s",
-		 motion_clip, ANALYZE_FPS, MIN_FRAMES, EVENT_GAP_S, extra ? extra : "");
+		 "stationary_seconds = %g; frozen_seconds = 0.0; stats_interval = 0.0; "
+		 "backoff_min = 30.0; %s",
+		 motion_clip, ANALYZE_FPS, MIN_FRAMES, EVENT_GAP_S, STATIONARY_S,
+		 extra ? extra : "");
 	return run_once(opts);
 }
 
@@ -118,12 +121,13 @@ static void test_motion_interval(void **state)
 	assert_true(bw > 0 && bh > 0.2);
 
 	const struct ioca_harness_record *e = ioca_harness_wait_for(h, "motion.end", 0);
+	/* The box stops at B: it is motion until it has stood still for STATIONARY_S. */
 	double te = since_online(h, e);
-	assert_true(te >= b + EVENT_GAP_S - 1 / ANALYZE_FPS - SLACK_S);
-	assert_true(te <= b + EVENT_GAP_S + 1 / ANALYZE_FPS + SLACK_S);
+	assert_true(te >= b + STATIONARY_S + EVENT_GAP_S - 2 / ANALYZE_FPS - SLACK_S);
+	assert_true(te <= b + STATIONARY_S + EVENT_GAP_S + 1 / ANALYZE_FPS + SLACK_S);
 	double dur = ct_num(e, "duration_s");
 	assert_true(dur >= (FRAME_B - FRAME_A) / FPS - 2 / ANALYZE_FPS - SLACK_S);
-	assert_true(dur <= (FRAME_B - FRAME_A) / FPS + SLACK_S);
+	assert_true(dur <= (FRAME_B - FRAME_A) / FPS + STATIONARY_S + SLACK_S);
 	assert_true(ct_num(e, "peak_area_pct") >= ct_num(s, "area_pct"));
 	assert_true(ct_has_zone(e, "all"));
 
@@ -134,7 +138,8 @@ static void test_motion_interval(void **state)
 	assert_string_equal(blob->content_type, "image/jpeg");
 	assert_true(blob->blob_len > 100);
 	assert_true(blob->blob[0] == 0xFF && blob->blob[1] == 0xD8);
-	assert_true(blob->blob[blob->blob_len - 2] == 0xFF && blob->blob[blob->blob_len - 1] == 0xD9);
+	assert_true(blob->blob[blob->blob_len - 2] == 0xFF &&
+		    blob->blob[blob->blob_len - 1] == 0xD9);
 	int w, hh;
 	jpeg_size(blob->blob, blob->blob_len, &w, &hh);
 	assert_int_equal(w, 160);
@@ -190,14 +195,15 @@ static void test_zones(void **state)
 	(void)state;
 	/* A zone above the box's path: nothing. */
 	struct ioca_harness *h = run_motion(
-		"zones = ( { name = \"sky\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,0.3, 0.0,0.3]; } );");
+	    "zones = ( { name = \"sky\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,0.3, 0.0,0.3]; } );");
 	assert_int_equal(ct_count(h, "motion.start"), 0);
 	assert_int_equal(ct_count(h, "motion.end"), 0);
 	ioca_harness_free(h);
 
 	/* Two zones: only the one on the path reports, by name. */
-	h = run_motion("zones = ( { name = \"sky\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,0.3, 0.0,0.3]; },"
-		       " { name = \"road\"; polygon = [0.0,0.35, 1.0,0.35, 1.0,0.7, 0.0,0.7]; } );");
+	h = run_motion(
+	    "zones = ( { name = \"sky\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,0.3, 0.0,0.3]; },"
+	    " { name = \"road\"; polygon = [0.0,0.35, 1.0,0.35, 1.0,0.7, 0.0,0.7]; } );");
 	assert_int_equal(ct_count(h, "motion.start"), 1);
 	assert_int_equal(ct_count(h, "motion.end"), 1);
 	const struct ioca_harness_record *s = ioca_harness_wait_for(h, "motion.start", 0);
@@ -210,7 +216,8 @@ static void test_zones(void **state)
 	ioca_harness_free(h);
 
 	/* A triangle zone covering only the left end of the path. */
-	h = run_motion("zones = ( { name = \"corner\"; polygon = [0.0,0.3, 0.3,0.3, 0.0,0.8]; } );");
+	h = run_motion(
+	    "zones = ( { name = \"corner\"; polygon = [0.0,0.3, 0.3,0.3, 0.0,0.8]; } );");
 	assert_int_equal(ct_count(h, "motion.start"), 1);
 	ioca_harness_free(h);
 }
@@ -218,8 +225,8 @@ static void test_zones(void **state)
 static void test_mask(void **state)
 {
 	(void)state;
-	struct ioca_harness *h =
-		run_motion("masks = ( { name = \"road\"; polygon = [0.0,0.3, 1.0,0.3, 1.0,0.75, 0.0,0.75]; } );");
+	struct ioca_harness *h = run_motion(
+	    "masks = ( { name = \"road\"; polygon = [0.0,0.3, 1.0,0.3, 1.0,0.75, 0.0,0.75]; } );");
 	assert_int_equal(ct_count(h, "motion.start"), 0);
 	assert_int_equal(ct_count(h, "motion.end"), 0);
 	ioca_harness_free(h);
@@ -236,9 +243,8 @@ static struct ioca_harness *run_clip(const char *kind, const char *args, const c
 	char name[64];
 	snprintf(name, sizeof name, "%s.mp4", kind);
 	ct_make_clip(dir, kind, name, args, clip, sizeof clip);
-	snprintf(opts, sizeof opts,
-		 "url = \"%s\"; stats_interval = 0.0; backoff_min = 30.0; %s", clip,
-		 extra ? extra : "");
+	snprintf(opts, sizeof opts, "url = \"%s\"; stats_interval = 0.0; backoff_min = 30.0; %s",
+		 clip, extra ? extra : "");
 	return run_once(opts);
 }
 
@@ -279,7 +285,7 @@ static void test_frozen_picture(void **state)
 	(void)state;
 	/* Frames 30..75 repeat frame 29: three seconds frozen. */
 	struct ioca_harness *h =
-		run_clip("frozen", "-d 7 -a 30 -b 75", "motion = false; frozen_seconds = 1.5;");
+	    run_clip("frozen", "-d 7 -a 30 -b 75", "motion = false; frozen_seconds = 1.5;");
 	assert_int_equal(ct_count(h, "camera.frozen"), 1);
 	assert_int_equal(ct_count(h, "camera.resumed"), 1);
 	const struct ioca_harness_record *f = ioca_harness_wait_for(h, "camera.frozen", 0);
@@ -309,7 +315,8 @@ static void test_stats_and_modes(void **state)
 		struct ioca_harness *h = run_once(opts);
 		/* Paced at 15 fps: about three windows of 1 s before the end. */
 		assert_true(ct_count(h, "camera.stats") >= 2);
-		const struct ioca_harness_record *s = ioca_harness_wait_for_nth(h, "camera.stats", 1, 0);
+		const struct ioca_harness_record *s =
+		    ioca_harness_wait_for_nth(h, "camera.stats", 1, 0);
 		double fps_in = ct_num(s, "fps_in");
 		double fps_an = ct_num(s, "fps_analyzed");
 		if (m == 0) {
@@ -347,7 +354,8 @@ static void test_bad_inputs(void **state)
 	/* Truncated MP4 (its index is at the end): the open fails cleanly. */
 	ct_make_clip(dir, "static", "whole.mp4", "-d 3", clip, sizeof clip);
 	snprintf(cut, sizeof cut, "%s/cut.mp4", dir);
-	snprintf(cmd, sizeof cmd, "head -c $(($(stat -c %%s '%s') / 2)) '%s' > '%s'", clip, clip, cut);
+	snprintf(cmd, sizeof cmd, "head -c $(($(stat -c %%s '%s') / 2)) '%s' > '%s'", clip, clip,
+		 cut);
 	assert_int_equal(system(cmd), 0);
 	snprintf(opts, sizeof opts, "url = \"%s\"; backoff_min = 30.0;", cut);
 	h = run_once(opts);
@@ -359,7 +367,8 @@ static void test_bad_inputs(void **state)
 	/* Truncated MPEG-TS: plays what is there, then ends. */
 	ct_make_clip(dir, "motion", "whole.ts", "-d 3", clip, sizeof clip);
 	snprintf(cut, sizeof cut, "%s/cut.ts", dir);
-	snprintf(cmd, sizeof cmd, "head -c $(($(stat -c %%s '%s') / 2)) '%s' > '%s'", clip, clip, cut);
+	snprintf(cmd, sizeof cmd, "head -c $(($(stat -c %%s '%s') / 2)) '%s' > '%s'", clip, clip,
+		 cut);
 	assert_int_equal(system(cmd), 0);
 	snprintf(opts, sizeof opts, "url = \"%s\"; backoff_min = 30.0;", cut);
 	h = run_once(opts);
@@ -372,7 +381,8 @@ static void test_bad_inputs(void **state)
 	ct_make_clip(dir, "motion", "bad.ts", "-d 3", clip, sizeof clip);
 	snprintf(cmd, sizeof cmd,
 		 "/usr/bin/python3 -c 'import sys; f=open(sys.argv[1],\"r+b\"); n=f.seek(0,2); "
-		 "f.seek(n*2//5); f.write(bytes((i*37)%%251 for i in range(3000)))' '%s'", clip);
+		 "f.seek(n*2//5); f.write(bytes((i*37)%%251 for i in range(3000)))' '%s'",
+		 clip);
 	assert_int_equal(system(cmd), 0);
 	snprintf(opts, sizeof opts,
 		 "url = \"%s\"; realtime = true; stats_interval = 0.7; backoff_min = 30.0;", clip);
@@ -383,7 +393,7 @@ static void test_bad_inputs(void **state)
 	assert_true(ct_count(h, "camera.stats") >= 3);
 	size_t nstats = ct_count(h, "camera.stats");
 	const struct ioca_harness_record *st =
-		ioca_harness_wait_for_nth(h, "camera.stats", nstats - 1, 0);
+	    ioca_harness_wait_for_nth(h, "camera.stats", nstats - 1, 0);
 	assert_true(ct_num(st, "decode_errors") > 0);
 	ioca_harness_free(h);
 
@@ -430,8 +440,8 @@ static void test_unsupported_codec(void **state)
 	ioca_harness_free(h);
 
 	/* The same file is fine for a liveness-only camera (nothing decoded). */
-	snprintf(opts, sizeof opts, "url = \"%s\"; decode = \"none\"; motion = false; backoff_min = 30.0;",
-		 clip);
+	snprintf(opts, sizeof opts,
+		 "url = \"%s\"; decode = \"none\"; motion = false; backoff_min = 30.0;", clip);
 	h = run_once(opts);
 	assert_int_equal(ct_count(h, "camera.online"), 1);
 	off = ioca_harness_wait_for(h, "camera.offline", 0);
@@ -448,7 +458,8 @@ static void test_extreme_sizes(void **state)
 	snprintf(cmd, sizeof cmd,
 		 "ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi "
 		 "-i color=c=gray:s=16x16:r=15:d=2 -vf scale=1:1,noise=alls=60:allf=t "
-		 "-pix_fmt gray -c:v ffv1 '%s'", clip);
+		 "-pix_fmt gray -c:v ffv1 '%s'",
+		 clip);
 	assert_int_equal(system(cmd), 0);
 	snprintf(opts, sizeof opts, "url = \"%s\"; backoff_min = 30.0; min_frames = 1;", clip);
 	struct ioca_harness *h = run_once(opts);
@@ -466,7 +477,8 @@ static void test_extreme_sizes(void **state)
 	snprintf(cmd, sizeof cmd,
 		 "ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi "
 		 "-i testsrc2=s=7680x4320:r=5:d=1.2 -c:v libx264 -preset ultrafast -g 30 -bf 0 "
-		 "-pix_fmt yuv420p '%s'", clip);
+		 "-pix_fmt yuv420p '%s'",
+		 clip);
 	assert_int_equal(system(cmd), 0);
 	snprintf(opts, sizeof opts, "url = \"%s\"; backoff_min = 30.0; min_frames = 1;", clip);
 	h = run_once(opts);
@@ -497,17 +509,21 @@ static void test_option_checks(void **state)
 {
 	(void)state;
 	expect_refused("analyze_fps = 5.0;", "url");
-	expect_refused("url = \"x.mp4\"; zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0]; } );",
-		       "polygon");
-	expect_refused("url = \"x.mp4\"; zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.5,0.0, 1.0,1.0]; } );",
+	expect_refused(
+	    "url = \"x.mp4\"; zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0]; } );",
+	    "polygon");
+	expect_refused("url = \"x.mp4\"; zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.5,0.0, "
+		       "1.0,1.0]; } );",
 		       "polygon");
 	expect_refused("url = \"x.mp4\"; zones = ( { polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; } );",
 		       "name");
-	expect_refused("url = \"x.mp4\"; zones = ( { name = \"a\"; polygon = [0.0,0.0, 0.5,0.5, 1.0,1.0]; } );",
+	expect_refused("url = \"x.mp4\"; zones = ( { name = \"a\"; polygon = [0.0,0.0, 0.5,0.5, "
+		       "1.0,1.0]; } );",
 		       "no area");
-	expect_refused("url = \"x.mp4\"; zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; },"
-		       " { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; } );",
-		       "twice");
+	expect_refused(
+	    "url = \"x.mp4\"; zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; },"
+	    " { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; } );",
+	    "twice");
 	expect_refused("url = \"x.mp4\"; decode = \"keyframes\"; "
 		       "masks = ( { polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; } );",
 		       "decode");
@@ -516,28 +532,28 @@ static void test_option_checks(void **state)
 	expect_refused("url = \"x.mp4\"; analyze_fps = 0.0;", "analyze_fps");
 	expect_refused("url = \"x.mp4\"; colour = 1;", "colour");
 	expect_refused("url = \"x.mp4\"; username = \"u\";", "network");
-	struct ioca_harness *h = ct_harness(
-		"url = \"rtsp://cam/1\"; username = \"u\"; password = \"p\"; "
-		"zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; } );");
+	struct ioca_harness *h =
+	    ct_harness("url = \"rtsp://cam/1\"; username = \"u\"; password = \"p\"; "
+		       "zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; } );");
 	ioca_harness_free(h);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_option_checks),
-		cmocka_unit_test(test_motion_interval),
-		cmocka_unit_test(test_snapshot_from_main_stream),
-		cmocka_unit_test(test_zones),
-		cmocka_unit_test(test_mask),
-		cmocka_unit_test(test_no_motion_on_noise),
-		cmocka_unit_test(test_no_motion_on_light_switch),
-		cmocka_unit_test(test_no_motion_on_dusk),
-		cmocka_unit_test(test_frozen_picture),
-		cmocka_unit_test(test_stats_and_modes),
-		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_unsupported_codec),
-		cmocka_unit_test(test_extreme_sizes),
+	    cmocka_unit_test(test_option_checks),
+	    cmocka_unit_test(test_motion_interval),
+	    cmocka_unit_test(test_snapshot_from_main_stream),
+	    cmocka_unit_test(test_zones),
+	    cmocka_unit_test(test_mask),
+	    cmocka_unit_test(test_no_motion_on_noise),
+	    cmocka_unit_test(test_no_motion_on_light_switch),
+	    cmocka_unit_test(test_no_motion_on_dusk),
+	    cmocka_unit_test(test_frozen_picture),
+	    cmocka_unit_test(test_stats_and_modes),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_unsupported_codec),
+	    cmocka_unit_test(test_extreme_sizes),
 	};
 	if (getenv("CAMERA_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("CAMERA_TEST_FILTER"));
