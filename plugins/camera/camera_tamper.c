@@ -9,7 +9,6 @@
 #include "camera_tamper.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,20 +271,6 @@ void ioca_tamper_feed(struct ioca_tamper *t, const uint8_t *img, int w, int h, b
 	measure(img, w, h, mp);
 	struct ioca_tamper_baseline *b = &t->base[night ? 1 : 0];
 	uint32_t cond = conditions(b, mp, out->value);
-#ifdef DEBUG_TAMPER
-	{
-		double rs = 0;
-		for (int i = 0; i < IOCA_TAMPER_GRID; i++)
-			rs += (double)b->grid[i] * b->grid[i];
-		rs = sqrt(rs / IOCA_TAMPER_GRID);
-		fprintf(stderr,
-			"t=%.1f edge=%.2f coarse=%.3f sharp=%.2f base=%.2f spread=%.1f gs=%.1f "
-			"rs=%.1f cells=%.2f\n",
-			t_s, mp->edge, mp->coarse_edge, mp->sharpness, b->sharpness, mp->spread,
-			mp->grid_spread, rs,
-			changed_cells(mp->grid, b->grid, 0.5 * rs > 8 ? 0.5 * rs : 8));
-	}
-#endif
 	out->blind = (cond & ~(1u << IOCA_TAMPER_MOVED)) != 0;
 	if ((t->active & (1u << IOCA_TAMPER_MOVED)) &&
 	    t_s - t->raised_at[IOCA_TAMPER_MOVED] >= MOVED_ADOPT_S)

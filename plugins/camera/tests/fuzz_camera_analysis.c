@@ -18,9 +18,9 @@
 
 /* Bounds that keep one input well under 2 ms (>= 500 exec/s): the sizes still
  * reach every downscale factor path, odd shapes and resizes. */
-#define MAX_FRAME_DIM      96
-#define MAX_FRAMES         10
-#define MAX_ANALYSIS_WIDTH 128
+#define MAX_FRAME_DIM      64
+#define MAX_FRAMES         8
+#define MAX_ANALYSIS_WIDTH 80
 #define MAX_POINTS         12
 
 struct reader {
