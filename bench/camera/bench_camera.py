@@ -166,6 +166,19 @@ def latency(build, clip, frame_a):
         srv.wait()
 
 
+def analysis_cost(build, w, h, noise, frames):
+    """CPU s of the analysis alone (motion + tamper, plugin defaults) per analysed
+    frame: bench_camera_analysis on generated frames, least of REPEATS."""
+    exe = os.path.join(build, "bench", "camera", "bench_camera_analysis")
+    best = None
+    for _ in range(REPEATS):
+        out = subprocess.run([exe, str(frames), str(w), str(h), str(noise)], check=True,
+                             capture_output=True, text=True).stdout
+        ms = json.loads(out)["cpu_ms_per_frame"]
+        best = ms if best is None else min(best, ms)
+    return best / 1000.0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
@@ -173,6 +186,8 @@ def main():
     ap.add_argument("--sizes", default="1280x720,1920x1080")
     ap.add_argument("--keep")
     ap.add_argument("--noise", type=int, default=6, help="sensor noise of the clips (make_clip.sh -n)")
+    ap.add_argument("--no-rtsp", action="store_true",
+                    help="file figures only (no RTSP side by side with motion, no latency)")
     args = ap.parse_args()
     folder = args.keep or tempfile.mkdtemp(prefix="bench_camera.")
     os.makedirs(folder, exist_ok=True)
@@ -220,11 +235,15 @@ def main():
             noloop, nokey = best["noloop"]["cpu_s"], best["nokey"]["cpu_s"]
             full, full0, full_lf = best["full"], best["full0"], best["full_lf"]
             keys, keys0 = best["keys"], best["keys0"]
-            ours_rtsp, mot = rtsp_side_by_side(args.build, clip, w, h, args.seconds, folder)
-            lat = latency(args.build, clip, frame_a)
+            analysis = analysis_cost(args.build, w, h, args.noise, args.seconds * ANALYZE_FPS)
+            if args.no_rtsp:
+                ours_rtsp = mot = lat = None
+            else:
+                ours_rtsp, mot = rtsp_side_by_side(args.build, clip, w, h, args.seconds, folder)
+                lat = latency(args.build, clip, frame_a)
             rows.append(dict(size=size, plain=plain, plain0=plain0, noloop=noloop, nokey=nokey,
                              full=full, full0=full0, full_lf=full_lf, keys=keys, keys0=keys0,
-                             rtsp=ours_rtsp, motion=mot, lat=lat,
+                             rtsp=ours_rtsp, motion=mot, lat=lat, analysis=analysis,
                              bitrate=os.path.getsize(clip) * 8 / args.seconds / 1000))
     finally:
         if not args.keep:
@@ -271,6 +290,12 @@ def main():
          lambda r: "%.2f" % steady(r, "keys"), "<= 0.15")
     line("motion events in the file run (start/end)",
          lambda r: "%d/%d" % (r["full"]["motion_start"], r["full"]["motion_end"]), "1/1")
+    line("analysis alone (motion + tamper, bench_camera_analysis), CPU ms per analysed frame",
+         lambda r: "%.3f" % (r["analysis"] * 1000), "")
+    line("**analysis at analyze_fps 5 / plain decode**",
+         lambda r: "**%.3f**" % (r["analysis"] * ANALYZE_FPS * args.seconds / r["plain"]), "<= 0.10")
+    if args.no_rtsp:
+        return 0
     line("RTSP: plugin CPU s/min", lambda r: "%.2f" % (r["rtsp"]["cpu_s"] * 60 / r["rtsp"]["wall_s"]), "")
     # Each process's CPU over its own running time (motion starts a little earlier).
     line("RTSP: motion daemon CPU s/min",

@@ -19,6 +19,7 @@
 #define BAND_LEVELS        (1 << BAND_SHIFT)
 #define BAND_MIN_PIXELS    24   /* fewer pixels in a band: interpolated from its neighbours */
 #define BAND_MIN_SHARE_DIV 2000 /* ... or fewer than 1/2000 of the picture */
+#define FIT_STEP           2    /* tone curve and noise from every 2nd pixel and row */
 #define NOISE_FACTOR       5    /* threshold is at least this many noise MADs */
 #define LEARN_SHIFT_BG     4    /* background pixels follow at 1/16 per frame */
 #define LEARN_SHIFT_FG     8    /* foreground pixels at 1/256 */
@@ -127,22 +128,27 @@ double ioca_bg_fit(struct ioca_bg *b, const uint8_t *cur, const uint8_t *valid,
 		   const uint8_t *exclude, int thr)
 {
 	size_t count[IOCA_BG_BANDS] = {0};
-	size_t total = 0, changed = 0;
+	size_t total = 0, changed = 0, fitted = 0;
 	memset(b->hist, 0, sizeof b->hist);
-	size_t fitted = 0;
-	for (size_t i = 0; i < b->n; i++) {
-		if (!valid[i])
-			continue;
-		int g = bg8(b->bg[i]);
-		int d = (int)cur[i] - g;
-		changed += (d > thr) | (d < -thr);
-		total++;
-		if (exclude && exclude[i])
-			continue;
-		int band = g >> BAND_SHIFT;
-		b->hist[band][d + 255]++;
-		count[band]++;
-		fitted++;
+	/* Every FIT_STEP-th pixel of every FIT_STEP-th row: a global curve and a
+	 * share need thousands of samples, not every pixel. */
+	for (int y = 0; y < b->h; y += FIT_STEP) {
+		size_t row = (size_t)y * (size_t)b->w;
+		for (int x = 0; x < b->w; x += FIT_STEP) {
+			size_t i = row + (size_t)x;
+			if (!valid[i])
+				continue;
+			int g = bg8(b->bg[i]);
+			int d = (int)cur[i] - g;
+			changed += (d > thr) | (d < -thr);
+			total++;
+			if (exclude && exclude[i])
+				continue;
+			int band = g >> BAND_SHIFT;
+			b->hist[band][d + 255]++;
+			count[band]++;
+			fitted++;
+		}
 	}
 	build_lut(b, count, fitted);
 	uint64_t shift = 0;
@@ -154,11 +160,13 @@ double ioca_bg_fit(struct ioca_bg *b, const uint8_t *cur, const uint8_t *valid,
 
 	/* Noise: median absolute residual once the lighting is compensated. */
 	uint32_t res[256] = {0};
-	for (size_t i = 0; i < b->n; i++) {
-		int m = b->lut[bg8(b->bg[i])];
-		b->mapped[i] = (uint8_t)m;
-		int d = (int)cur[i] - m;
-		res[d < 0 ? -d : d] += valid[i] && !(exclude && exclude[i]);
+	for (int y = 0; y < b->h; y += FIT_STEP) {
+		size_t row = (size_t)y * (size_t)b->w;
+		for (int x = 0; x < b->w; x += FIT_STEP) {
+			size_t i = row + (size_t)x;
+			int d = (int)cur[i] - b->lut[bg8(b->bg[i])];
+			res[d < 0 ? -d : d] += valid[i] && !(exclude && exclude[i]);
+		}
 	}
 	b->noise = fitted ? median_bin(res, 256, fitted) : 0;
 	return total ? 100.0 * (double)changed / (double)total : 0;
@@ -175,43 +183,64 @@ void ioca_bg_relight(struct ioca_bg *b)
 		b->lut[v] = (uint8_t)v;
 }
 
-/* 3x3 minimum and maximum of `mapped` into lo/hi (edges clamp to the image). */
+static inline uint8_t min3(uint8_t a, uint8_t b, uint8_t c)
+{
+	uint8_t m = a < b ? a : b;
+	return m < c ? m : c;
+}
+
+static inline uint8_t max3(uint8_t a, uint8_t b, uint8_t c)
+{
+	uint8_t m = a > b ? a : b;
+	return m > c ? m : c;
+}
+
+/* Horizontal 3-minimum into mn and 3-maximum into mx of one row (edges clamp). */
+static void row_range(const uint8_t *restrict s, uint8_t *restrict mn, uint8_t *restrict mx, int w)
+{
+	if (w == 1) {
+		mn[0] = mx[0] = s[0];
+		return;
+	}
+	mn[0] = s[0] < s[1] ? s[0] : s[1];
+	mx[0] = s[0] > s[1] ? s[0] : s[1];
+	for (int x = 1; x + 1 < w; x++) {
+		mn[x] = min3(s[x - 1], s[x], s[x + 1]);
+		mx[x] = max3(s[x - 1], s[x], s[x + 1]);
+	}
+	mn[w - 1] = s[w - 2] < s[w - 1] ? s[w - 2] : s[w - 1];
+	mx[w - 1] = s[w - 2] > s[w - 1] ? s[w - 2] : s[w - 1];
+}
+
+/* Map the background into the frame's lighting, then its 3x3 minimum and
+ * maximum into lo/hi (edges clamp to the image). */
 static void range3x3(struct ioca_bg *b)
 {
 	int w = b->w, h = b->h;
+	for (size_t i = 0; i < b->n; i++)
+		b->mapped[i] = b->lut[bg8(b->bg[i])];
 	/* Rows: horizontal min into lo, max into tmp. */
 	for (int y = 0; y < h; y++) {
-		const uint8_t *s = b->mapped + (size_t)y * (size_t)w;
-		uint8_t *mn = b->lo + (size_t)y * (size_t)w;
-		uint8_t *mx = b->tmp + (size_t)y * (size_t)w;
-		for (int x = 0; x < w; x++) {
-			int l = s[x > 0 ? x - 1 : x], c = s[x], r = s[x + 1 < w ? x + 1 : x];
-			int a = l < c ? l : c, z = l > c ? l : c;
-			mn[x] = (uint8_t)(a < r ? a : r);
-			mx[x] = (uint8_t)(z > r ? z : r);
-		}
+		size_t row = (size_t)y * (size_t)w;
+		row_range(b->mapped + row, b->lo + row, b->tmp + row, w);
 	}
-	/* Columns: vertical min of lo into mapped's neighbour buffers. hi from tmp. */
+	/* Columns: vertical max of tmp into hi, then vertical min of lo (via tmp). */
 	for (int y = 0; y < h; y++) {
-		const uint8_t *up = b->tmp + (size_t)(y > 0 ? y - 1 : y) * (size_t)w;
-		const uint8_t *mid = b->tmp + (size_t)y * (size_t)w;
-		const uint8_t *dn = b->tmp + (size_t)(y + 1 < h ? y + 1 : y) * (size_t)w;
-		uint8_t *out = b->hi + (size_t)y * (size_t)w;
-		for (int x = 0; x < w; x++) {
-			int m = up[x] > mid[x] ? up[x] : mid[x];
-			out[x] = (uint8_t)(m > dn[x] ? m : dn[x]);
-		}
+		const uint8_t *restrict up = b->tmp + (size_t)(y > 0 ? y - 1 : y) * (size_t)w;
+		const uint8_t *restrict mid = b->tmp + (size_t)y * (size_t)w;
+		const uint8_t *restrict dn = b->tmp + (size_t)(y + 1 < h ? y + 1 : y) * (size_t)w;
+		uint8_t *restrict out = b->hi + (size_t)y * (size_t)w;
+		for (int x = 0; x < w; x++)
+			out[x] = max3(up[x], mid[x], dn[x]);
 	}
 	memcpy(b->tmp, b->lo, b->n);
 	for (int y = 0; y < h; y++) {
-		const uint8_t *up = b->tmp + (size_t)(y > 0 ? y - 1 : y) * (size_t)w;
-		const uint8_t *mid = b->tmp + (size_t)y * (size_t)w;
-		const uint8_t *dn = b->tmp + (size_t)(y + 1 < h ? y + 1 : y) * (size_t)w;
-		uint8_t *out = b->lo + (size_t)y * (size_t)w;
-		for (int x = 0; x < w; x++) {
-			int m = up[x] < mid[x] ? up[x] : mid[x];
-			out[x] = (uint8_t)(m < dn[x] ? m : dn[x]);
-		}
+		const uint8_t *restrict up = b->tmp + (size_t)(y > 0 ? y - 1 : y) * (size_t)w;
+		const uint8_t *restrict mid = b->tmp + (size_t)y * (size_t)w;
+		const uint8_t *restrict dn = b->tmp + (size_t)(y + 1 < h ? y + 1 : y) * (size_t)w;
+		uint8_t *restrict out = b->lo + (size_t)y * (size_t)w;
+		for (int x = 0; x < w; x++)
+			out[x] = min3(up[x], mid[x], dn[x]);
 	}
 }
 

@@ -29,7 +29,7 @@ struct ioca_bg {
 	int w, h;
 	size_t n;
 	uint16_t *bg;     /* background, luma << 4 */
-	uint8_t *mapped;  /* background in the frame's lighting */
+	uint8_t *mapped;  /* background in the frame's lighting (after classify) */
 	uint8_t *lo, *hi; /* 3x3 minimum and maximum of mapped */
 	uint8_t *tmp;
 	uint8_t lut[256]; /* background luma -> expected frame luma */

@@ -26,4 +26,3 @@ int64_t ioca_cam_backoff_ms(unsigned attempt, int64_t min_ms, int64_t max_ms, do
 		d = (double)max_ms;
 	return (int64_t)d;
 }
-

@@ -27,9 +27,10 @@ int ioca_blobs_init(struct ioca_blobs *b, int w, int h)
 	b->clean = malloc(n);
 	b->vsum = malloc(n);
 	b->group = malloc(n);
+	b->zero = calloc((size_t)w, 1);
 	b->labels = malloc(n * sizeof *b->labels);
 	b->parent = malloc((n / 2 + 2) * sizeof *b->parent);
-	if (!b->clean || !b->vsum || !b->group || !b->labels || !b->parent) {
+	if (!b->clean || !b->vsum || !b->group || !b->zero || !b->labels || !b->parent) {
 		ioca_blobs_free(b);
 		return IOCA_ERROR;
 	}
@@ -44,6 +45,7 @@ void ioca_blobs_free(struct ioca_blobs *b)
 	free(b->clean);
 	free(b->vsum);
 	free(b->group);
+	free(b->zero);
 	free(b->labels);
 	free(b->parent);
 	memset(b, 0, sizeof *b);
@@ -60,20 +62,24 @@ static void majority(struct ioca_blobs *b, const uint8_t *fg)
 {
 	int w = b->w, h = b->h;
 	for (int y = 0; y < h; y++) {
-		const uint8_t *mid = fg + (size_t)y * (size_t)w;
-		const uint8_t *up = y > 0 ? mid - w : NULL;
-		const uint8_t *dn = y + 1 < h ? mid + w : NULL;
-		uint8_t *s = b->vsum + (size_t)y * (size_t)w;
+		const uint8_t *restrict mid = fg + (size_t)y * (size_t)w;
+		const uint8_t *restrict up = y > 0 ? mid - w : b->zero;
+		const uint8_t *restrict dn = y + 1 < h ? mid + w : b->zero;
+		uint8_t *restrict s = b->vsum + (size_t)y * (size_t)w;
 		for (int x = 0; x < w; x++)
-			s[x] = (uint8_t)(mid[x] + (up ? up[x] : 0) + (dn ? dn[x] : 0));
+			s[x] = (uint8_t)(mid[x] + up[x] + dn[x]);
 	}
 	for (int y = 0; y < h; y++) {
-		const uint8_t *s = b->vsum + (size_t)y * (size_t)w;
-		uint8_t *o = b->clean + (size_t)y * (size_t)w;
-		for (int x = 0; x < w; x++) {
-			int sum = s[x] + (x > 0 ? s[x - 1] : 0) + (x + 1 < w ? s[x + 1] : 0);
-			o[x] = sum >= MAJORITY;
+		const uint8_t *restrict s = b->vsum + (size_t)y * (size_t)w;
+		uint8_t *restrict o = b->clean + (size_t)y * (size_t)w;
+		if (w == 1) {
+			o[0] = s[0] >= MAJORITY;
+			continue;
 		}
+		o[0] = s[0] + s[1] >= MAJORITY;
+		for (int x = 1; x + 1 < w; x++)
+			o[x] = s[x - 1] + s[x] + s[x + 1] >= MAJORITY;
+		o[w - 1] = s[w - 2] + s[w - 1] >= MAJORITY;
 	}
 }
 
@@ -102,18 +108,24 @@ static void group_mask(struct ioca_blobs *b)
 {
 	int w = b->w, h = b->h;
 	for (int y = 0; y < h; y++) {
-		const uint8_t *mid = b->clean + (size_t)y * (size_t)w;
-		const uint8_t *up = y > 0 ? mid - w : mid;
-		const uint8_t *dn = y + 1 < h ? mid + w : mid;
-		uint8_t *v = b->vsum + (size_t)y * (size_t)w;
+		const uint8_t *restrict mid = b->clean + (size_t)y * (size_t)w;
+		const uint8_t *restrict up = y > 0 ? mid - w : mid;
+		const uint8_t *restrict dn = y + 1 < h ? mid + w : mid;
+		uint8_t *restrict v = b->vsum + (size_t)y * (size_t)w;
 		for (int x = 0; x < w; x++)
 			v[x] = mid[x] | up[x] | dn[x];
 	}
 	for (int y = 0; y < h; y++) {
-		const uint8_t *v = b->vsum + (size_t)y * (size_t)w;
-		uint8_t *g = b->group + (size_t)y * (size_t)w;
-		for (int x = 0; x < w; x++)
-			g[x] = v[x] | (x > 0 ? v[x - 1] : 0) | (x + 1 < w ? v[x + 1] : 0);
+		const uint8_t *restrict v = b->vsum + (size_t)y * (size_t)w;
+		uint8_t *restrict g = b->group + (size_t)y * (size_t)w;
+		if (w == 1) {
+			g[0] = v[0];
+			continue;
+		}
+		g[0] = v[0] | v[1];
+		for (int x = 1; x + 1 < w; x++)
+			g[x] = v[x - 1] | v[x] | v[x + 1];
+		g[w - 1] = v[w - 2] | v[w - 1];
 	}
 }
 
@@ -161,8 +173,13 @@ static uint32_t first_pass(struct ioca_blobs *b)
 	return next;
 }
 
-void ioca_blobs_find(struct ioca_blobs *b, const uint8_t *fg)
+void ioca_blobs_find(struct ioca_blobs *b, const uint8_t *fg, size_t nfg)
 {
+	if (nfg < MAJORITY) {
+		/* Nothing can survive the filter (the usual still frame): no pass needed. */
+		b->count = 0;
+		return;
+	}
 	majority(b, fg);
 	group_mask(b);
 	uint32_t next = first_pass(b);

@@ -11,7 +11,8 @@
  * stood still (its box stayed within a tolerance of a reference box).
  *
  * Invariant: at most IOCA_BLOBS_MAX blobs are reported per frame (the first
- * in raster order); labels[i] is 0 for background and 1..count for a blob.
+ * in raster order); when count > 0, labels[i] is 0 for background and
+ * 1..count for a blob.
  */
 #ifndef IOCA_CAMERA_BLOBS_H
 #define IOCA_CAMERA_BLOBS_H
@@ -35,6 +36,7 @@ struct ioca_blobs {
 	uint8_t *clean;   /* filtered foreground, 0/1 */
 	uint8_t *vsum;    /* vertical 3-sums / maxima (scratch) */
 	uint8_t *group;   /* clean dilated by one pixel: what is connected */
+	uint8_t *zero;    /* one row of zeros (above the first and below the last row) */
 	uint32_t *labels; /* blob label per pixel */
 	uint32_t *parent; /* union-find over provisional labels */
 	struct ioca_blob blob[IOCA_BLOBS_MAX], prev[IOCA_BLOBS_MAX];
@@ -44,8 +46,12 @@ struct ioca_blobs {
 int ioca_blobs_init(struct ioca_blobs *b, int w, int h);
 void ioca_blobs_free(struct ioca_blobs *b);
 
-/* Majority-filter `fg` into b->clean and label it into blobs (b->blob, b->count). */
-void ioca_blobs_find(struct ioca_blobs *b, const uint8_t *fg);
+/*
+ * Majority-filter `fg` (nfg pixels set) into b->clean and label it into blobs
+ * (b->blob, b->count). With fewer than 5 pixels set nothing survives: count is
+ * 0 and clean/labels are not touched (stale).
+ */
+void ioca_blobs_find(struct ioca_blobs *b, const uint8_t *fg, size_t nfg);
 
 /*
  * Match this frame's blobs to the previous frame's by overlap, carrying their

@@ -109,9 +109,9 @@ AVFrame *ioca_cam_decoder_receive(struct ioca_cam_decoder *d)
 static bool direct_luma(enum AVPixelFormat fmt)
 {
 	const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
-	if (!desc || (desc->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL |
-				     AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL |
-				     AV_PIX_FMT_FLAG_FLOAT)))
+	if (!desc ||
+	    (desc->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM |
+			    AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_FLOAT)))
 		return false;
 	return desc->comp[0].plane == 0 && desc->comp[0].step == 1 && desc->comp[0].depth == 8 &&
 	       desc->comp[0].shift == 0;
@@ -126,8 +126,9 @@ const uint8_t *ioca_cam_decoder_luma(struct ioca_cam_decoder *d, const AVFrame *
 	if (f->width != d->gray_w || f->height != d->gray_h || f->format != d->gray_fmt) {
 		sws_freeContext(d->gray);
 		av_freep(&d->gray_buf);
-		d->gray = sws_getContext(f->width, f->height, (enum AVPixelFormat)f->format, f->width,
-					 f->height, AV_PIX_FMT_GRAY8, SWS_POINT, NULL, NULL, NULL);
+		d->gray =
+		    sws_getContext(f->width, f->height, (enum AVPixelFormat)f->format, f->width,
+				   f->height, AV_PIX_FMT_GRAY8, SWS_POINT, NULL, NULL, NULL);
 		d->gray_buf = av_malloc((size_t)f->width * (size_t)f->height);
 		d->gray_w = f->width;
 		d->gray_h = f->height;

@@ -76,7 +76,7 @@ void ioca_cam_stats_report(struct ioca_cam_stats *s, int64_t now_mono_ms,
 	out->fps_analyzed = (double)s->analysed / secs;
 	out->bitrate_kbps = (double)s->bytes * 8.0 / 1000.0 / secs;
 	out->keyframe_interval_s =
-		s->key_intervals ? s->key_interval_sum / (double)s->key_intervals : 0;
+	    s->key_intervals ? s->key_interval_sum / (double)s->key_intervals : 0;
 	out->decode_errors = s->decode_errors;
 	out->reconnects = s->reconnects;
 	s->window_start_ms = now_mono_ms;
@@ -129,7 +129,7 @@ static void take_reference(struct ioca_cam_freeze *f, const uint8_t *img, int w,
 }
 
 enum ioca_cam_freeze_change ioca_cam_freeze_feed(struct ioca_cam_freeze *f, const uint8_t *img,
-						  int w, int h, double t, double *seconds)
+						 int w, int h, double t, double *seconds)
 {
 	*seconds = 0;
 	if (f->frozen_after_s <= 0 || !img || w < 1 || h < 1)

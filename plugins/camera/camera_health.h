@@ -81,7 +81,7 @@ void ioca_cam_freeze_free(struct ioca_cam_freeze *f);
  * seconds the picture has stayed the same (at FROZEN) or stayed frozen (at RESUMED).
  */
 enum ioca_cam_freeze_change ioca_cam_freeze_feed(struct ioca_cam_freeze *f, const uint8_t *img,
-						  int w, int h, double t, double *seconds);
+						 int w, int h, double t, double *seconds);
 /* A new connection: the next picture becomes the reference; a frozen state is kept. */
 void ioca_cam_freeze_rebase(struct ioca_cam_freeze *f);
 

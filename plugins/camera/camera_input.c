@@ -18,23 +18,32 @@
 
 #include "camera_url.h"
 
-#define HEARTBEAT_EVERY_MS 250
+#define HEARTBEAT_EVERY_MS  250
 #define ANALYZE_DURATION_US "2000000" /* probe at most 2 s of stream for parameters */
-#define AV_LOG_LINE_MAX 1024
-#define EAGAIN_PAUSE_MS 10
+#define AV_LOG_LINE_MAX     1024
+#define EAGAIN_PAUSE_MS     10
 
 const char *ioca_cam_end_reason(enum ioca_cam_end e)
 {
 	switch (e) {
-	case IOCA_CAM_END_NONE: return "none";
-	case IOCA_CAM_END_STOPPED: return "stopped";
-	case IOCA_CAM_END_OPEN_TIMEOUT: return "open_timeout";
-	case IOCA_CAM_END_OPEN_FAILED: return "open_failed";
-	case IOCA_CAM_END_NO_VIDEO: return "no_video";
-	case IOCA_CAM_END_UNSUPPORTED: return "unsupported_codec";
-	case IOCA_CAM_END_READ_TIMEOUT: return "read_timeout";
-	case IOCA_CAM_END_EOF: return "end_of_stream";
-	case IOCA_CAM_END_READ_ERROR: return "read_error";
+	case IOCA_CAM_END_NONE:
+		return "none";
+	case IOCA_CAM_END_STOPPED:
+		return "stopped";
+	case IOCA_CAM_END_OPEN_TIMEOUT:
+		return "open_timeout";
+	case IOCA_CAM_END_OPEN_FAILED:
+		return "open_failed";
+	case IOCA_CAM_END_NO_VIDEO:
+		return "no_video";
+	case IOCA_CAM_END_UNSUPPORTED:
+		return "unsupported_codec";
+	case IOCA_CAM_END_READ_TIMEOUT:
+		return "read_timeout";
+	case IOCA_CAM_END_EOF:
+		return "end_of_stream";
+	case IOCA_CAM_END_READ_ERROR:
+		return "read_error";
 	}
 	return "unknown";
 }

@@ -438,6 +438,11 @@ static uint32_t count_objects(struct ioca_motion *m, double t, double *best)
 {
 	struct ioca_blobs *b = &m->blobs;
 	size_t nz = m->nzones;
+	*best = 0;
+	m->frame_blobs = 0;
+	memset(m->frame_box, 0, sizeof m->frame_box);
+	if (b->count == 0)
+		return 0;
 	for (size_t k = 0; k < b->count; k++)
 		memset(m->zone_px[k], 0, nz * sizeof m->zone_px[k][0]);
 	for (size_t i = 0; i < b->n; i++) {
@@ -452,8 +457,6 @@ static uint32_t count_objects(struct ioca_motion *m, double t, double *best)
 	uint32_t hit = 0;
 	size_t largest = 0;
 	uint32_t largest_area = 0;
-	*best = 0;
-	m->frame_blobs = 0;
 	for (size_t k = 0; k < b->count; k++) {
 		const struct ioca_blob *bl = &b->blob[k];
 		m->counts[k] = false;
@@ -480,7 +483,6 @@ static uint32_t count_objects(struct ioca_motion *m, double t, double *best)
 			}
 		}
 	}
-	memset(m->frame_box, 0, sizeof m->frame_box);
 	if (m->frame_blobs) {
 		const struct ioca_blob *bl = &b->blob[largest];
 		m->frame_box[0] = (double)bl->x0 / m->aw;
@@ -537,7 +539,7 @@ static void analyse(struct ioca_motion *m, double t, struct ioca_motion_result *
 		no_motion(m, t, out);
 		return;
 	}
-	ioca_blobs_find(&m->blobs, m->fg);
+	ioca_blobs_find(&m->blobs, m->fg, nfg);
 	ioca_blobs_track(&m->blobs, t);
 	double best = 0;
 	uint32_t hit = count_objects(m, t, &best);

@@ -17,8 +17,8 @@
 #include "camera_input.h"
 
 struct ioca_cam_snapshot {
-	int width;    /* target width, pixels */
-	int quality;  /* mjpeg qscale, 2 (best) .. 31 */
+	int width;   /* target width, pixels */
+	int quality; /* mjpeg qscale, 2 (best) .. 31 */
 	AVCodecContext *enc;
 	struct SwsContext *sws;
 	AVFrame *scaled;

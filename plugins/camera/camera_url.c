@@ -13,8 +13,8 @@
 
 #define MASK "***"
 
-static const char *const secret_keys[] = {"user", "pass", "pwd", "token", "auth", "key", "secret",
-					  "sign"};
+static const char *const secret_keys[] = {"user", "pass", "pwd",    "token",
+					  "auth", "key",  "secret", "sign"};
 
 /* Length of the scheme including "://", or 0 when there is none. */
 static size_t scheme_len(const char *url)

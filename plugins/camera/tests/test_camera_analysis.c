@@ -152,11 +152,13 @@ static void test_motion_interval(void **state)
 	assert_true(r.end.duration_s <= (39 - 12) * DT + 1e-9);
 	assert_true(r.start.start_zones == 1u);
 	assert_true(r.end.end_zones == 1u);
-	/* Box of the one object: the square at frame 14 (x 22..41) and the part of
-	 * its first place it uncovered (x from 10), y 50..69. */
-	assert_int_equal(r.start.blobs, 1);
-	assert_true(r.start.box[0] >= 9.0 / W && r.start.box[0] <= 24.0 / W);
-	assert_true(r.start.box[0] + r.start.box[2] >= 40.0 / W);
+	/* At frame 14 the square (x 22..41) still overlaps its first place (x 10..29),
+	 * which is in the background: what differs is the part it uncovered and
+	 * the part it newly covers, one or two objects, the box of the larger one
+	 * inside x 10..41, y 50..69. */
+	assert_true(r.start.blobs >= 1 && r.start.blobs <= 2);
+	assert_true(r.start.box[0] >= 9.0 / W && r.start.box[0] + r.start.box[2] <= 43.0 / W);
+	assert_true(r.start.box[2] >= 8.0 / W);
 	assert_true(fabs(r.start.box[1] - 50.0 / H) < 2.0 / H);
 	assert_true(fabs(r.start.box[3] - (double)SQ / H) < 3.0 / H);
 	assert_true(r.start.area_pct >= 0.5);
