@@ -13,7 +13,7 @@ gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-base
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
 test="libcmocka-dev python3-jsonschema clang libclang-rt-14-dev libfuzzer-14-dev openssl
 socat systemd valgrind shellcheck procps iproute2 rabbitmq-server
-python3-pymodbus python3-serial python3-serial-asyncio man-db groff-base"
+python3-pymodbus python3-serial python3-serial-asyncio man-db groff-base opencv-doc"
 package="debhelper dpkg-dev fakeroot lintian"
 
 # "deps.sh --print LIST" prints the packages of LIST instead of installing them.
