@@ -532,6 +532,17 @@ static void test_option_checks(void **state)
 	expect_refused("url = \"x.mp4\"; analyze_fps = 0.0;", "analyze_fps");
 	expect_refused("url = \"x.mp4\"; colour = 1;", "colour");
 	expect_refused("url = \"x.mp4\"; username = \"u\";", "network");
+	expect_refused("url = \"x.mp4\"; stationary_seconds = -1.0;", "stationary_seconds");
+	expect_refused("url = \"x.mp4\"; tamper_seconds = 5000.0;", "tamper_seconds");
+	expect_refused("url = \"x.mp4\"; min_object_pixels = -3;", "min_object_pixels");
+	/* The old name still works alone, with a warning naming the new one; both is an error. */
+	expect_refused("url = \"x.mp4\"; min_area_pct = 1.0; min_object_pct = 1.0;",
+		       "min_object_pct");
+	struct ioca_harness *old = ct_harness("url = \"x.mp4\"; min_area_pct = 1.0;");
+	assert_int_equal(ioca_harness_start(old), IOCA_OK);
+	ioca_harness_stop(old);
+	assert_true(ioca_harness_log_count(old, IOCA_LOG_WARNING, "min_object_pct") >= 1);
+	ioca_harness_free(old);
 	struct ioca_harness *h =
 	    ct_harness("url = \"rtsp://cam/1\"; username = \"u\"; password = \"p\"; "
 		       "zones = ( { name = \"a\"; polygon = [0.0,0.0, 1.0,0.0, 1.0,1.0]; } );");
