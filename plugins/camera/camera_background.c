@@ -176,7 +176,7 @@ void ioca_bg_relight(struct ioca_bg *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		int g = bg8(b->bg[i]);
-		int v = (int)b->bg[i] + (((int)b->lut[g] - g) << BG_SHIFT);
+		int v = (int)b->bg[i] + ((int)b->lut[g] - g) * BG_ONE;
 		b->bg[i] = (uint16_t)(v < 0 ? 0 : v > 255 * BG_ONE ? 255 * BG_ONE : v);
 	}
 	for (int v = 0; v < 256; v++)
