@@ -25,8 +25,8 @@
 #define ANALYZE_FPS  5.0
 #define MIN_FRAMES   3
 #define EVENT_GAP_S  1.0
-#define STATIONARY_S 0.4 /* the box, once stopped at FRAME_B, joins the background after this */
-#define WAIT_MS      30000
+#define STATIONARY_S 0.4   /* the box, once stopped at FRAME_B, joins the background after this */
+#define WAIT_MS      90000 /* generous: sanitizer builds on busy shared cores */
 #define SLACK_S      0.02
 
 static char dir[64];
