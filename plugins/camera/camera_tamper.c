@@ -277,9 +277,8 @@ void ioca_tamper_feed(struct ioca_tamper *t, const uint8_t *img, int w, int h, b
 	if ((t->active & (1u << IOCA_TAMPER_MOVED)) &&
 	    t_s - t->raised_at[IOCA_TAMPER_MOVED] >= MOVED_ADOPT_S)
 		b->frames = 0; /* the new view is the scene now: learn it */
-	if (!cond && !t->active)
-		learn(b, mp);
-	else if (!cond && b->frames < FILL_FRAMES)
+	/* Learn only a sound picture; while a kind is raised, only to fill a new baseline. */
+	if (!cond && (!t->active || b->frames < FILL_FRAMES))
 		learn(b, mp);
 	for (int k = 0; k < IOCA_TAMPER_KINDS; k++)
 		hold(t, k, (cond >> k) & 1u, t_s, out);
