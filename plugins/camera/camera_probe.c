@@ -1,8 +1,8 @@
 /*
  * Test and snapshot modes of the camera (see camera_probe.h).
  *
- * Foreground boxes: the box of the motion event in progress, as
- * camera_motion.h reports it at motion.start (cleared when the event ends).
+ * Foreground boxes: the objects the motion detector sees in the last analysed
+ * frame (ioca_motion_blobs), those large enough to count, in 0..1 of the picture.
  */
 #include "camera_probe.h"
 
@@ -38,14 +38,22 @@ bool ioca_cam_probe_snapshot_mode(const struct ioca_cam_probe *p)
 
 void ioca_cam_probe_note_motion(struct ioca_cam_probe *p, const struct ioca_motion_result *r)
 {
-	if (p->mode != IOCA_RUN_SNAPSHOT)
+	(void)r;
+	if (p->mode != IOCA_RUN_SNAPSHOT || !p->motion)
 		return;
-	if (r->started) {
-		p->boxes[0] = (struct ioca_overlay_box){r->box[0], r->box[1], r->box[2], r->box[3]};
-		p->nboxes = 1;
+	struct ioca_motion_blob blobs[CAMERA_PROBE_MAX_BOXES];
+	int gw = 0, gh = 0;
+	size_t n = ioca_motion_blobs(p->motion, blobs, CAMERA_PROBE_MAX_BOXES, &gw, &gh);
+	p->nboxes = 0;
+	if (gw <= 0 || gh <= 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!blobs[i].counts)
+			continue;
+		p->boxes[p->nboxes++] = (struct ioca_overlay_box){
+		    (double)blobs[i].x / gw, (double)blobs[i].y / gh, (double)blobs[i].w / gw,
+		    (double)blobs[i].h / gh};
 	}
-	if (!r->active)
-		p->nboxes = 0;
 }
 
 bool ioca_cam_probe_packet(struct ioca_cam_probe *p, double since_s)
