@@ -38,7 +38,7 @@
 #include "log.h"
 #include "timeutil.h"
 
-#define INBOX_QOS 1 /* requests to the agent are delivered at least once */
+#define INBOX_QOS         1 /* requests to the agent are delivered at least once */
 #define JSON_CONTENT_TYPE "application/json"
 /* Loop wake-up while a session is up (keepalive has 1 s resolution). */
 #define MISC_INTERVAL_MS 1000
@@ -1051,8 +1051,18 @@ static void reset_client(struct ioca_mqtt *m)
 {
 	char err[256] = "";
 	m->need_reset = false;
-	mosquitto_destroy(m->mosq);
+	struct mosquitto *old = m->mosq;
 	m->mosq = NULL;
+	if (setup_mosquitto(m, err, sizeof err) != IOCA_OK) {
+		/* e.g. a TLS file removed since the start: keep the old client,
+		 * which sends its window again; the loss counting goes on */
+		ioca_error("mqtt: cannot set up a new client: %s", err);
+		if (m->mosq)
+			mosquitto_destroy(m->mosq);
+		m->mosq = old;
+		return;
+	}
+	mosquitto_destroy(old);
 	memset(m->slots, 0, m->cap * sizeof(*m->slots));
 	m->n_records = 0;
 	m->n_other = 0;
@@ -1060,11 +1070,6 @@ static void reset_client(struct ioca_mqtt *m)
 	m->status_in_flight = false;
 	m->status_dirty = true;
 	m->need_rewind = true;
-	if (setup_mosquitto(m, err, sizeof err) != IOCA_OK) {
-		/* Set up once already with the same values: only memory can fail. */
-		ioca_error("%s", err);
-		abort();
-	}
 }
 
 struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue *queue,
@@ -1367,8 +1372,8 @@ static void subscribe_inbox(struct ioca_mqtt *m)
 	if (!m->sub_filter || m->state != ST_CONNECTED)
 		return;
 	int rc = m->protocol == MQTT_PROTOCOL_V5
-			 ? mosquitto_subscribe_v5(m->mosq, NULL, m->sub_filter, INBOX_QOS, 0, NULL)
-			 : mosquitto_subscribe(m->mosq, NULL, m->sub_filter, INBOX_QOS);
+		     ? mosquitto_subscribe_v5(m->mosq, NULL, m->sub_filter, INBOX_QOS, 0, NULL)
+		     : mosquitto_subscribe(m->mosq, NULL, m->sub_filter, INBOX_QOS);
 	if (rc != MOSQ_ERR_SUCCESS)
 		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: cannot subscribe to %s: %s",
 				 m->sub_filter, mosquitto_strerror(rc));
@@ -1382,9 +1387,9 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 	if (!m->on_message || !msg->topic || msg->payloadlen < 0)
 		return;
 	struct ioca_mqtt_message in = {
-		.topic = msg->topic,
-		.payload = msg->payload,
-		.len = (size_t)msg->payloadlen,
+	    .topic = msg->topic,
+	    .payload = msg->payload,
+	    .len = (size_t)msg->payloadlen,
 	};
 	char *response_topic = NULL;
 	void *correlation = NULL;
@@ -1403,8 +1408,7 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 	free(correlation);
 }
 
-int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_message_fn fn,
-			void *ctx)
+int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_message_fn fn, void *ctx)
 {
 	char *copy = filter ? strdup(filter) : NULL;
 	if (filter && !copy)
@@ -1426,6 +1430,16 @@ void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void 
 {
 	if (m->state != ST_CONNECTED || m->n_other >= EXTRA_SLOTS)
 		return;
+	size_t corr_props =
+	    correlation_len ? PROP_ID_BYTES + PROP_STR_LEN_BYTES + correlation_len : 0;
+	if (!fits(m, topic, len + corr_props, 0)) {
+		ioca_log_limited(
+		    &m->rl_queue, IOCA_LL_WARNING,
+		    "mqtt: reply on %s (%zu bytes) is larger than the maximum packet size: "
+		    "not sent",
+		    topic, len);
+		return;
+	}
 	mosquitto_property *props = NULL;
 	if (m->protocol == MQTT_PROTOCOL_V5) {
 		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
@@ -1442,6 +1456,6 @@ void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void 
 	if (rc == MOSQ_ERR_SUCCESS && !(m->early_done && m->early_mid == (uint16_t)mid))
 		track_other(m, mid, 0);
 	else if (rc != MOSQ_ERR_SUCCESS)
-		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s", topic,
-				 mosquitto_strerror(rc));
+		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s",
+				 topic, mosquitto_strerror(rc));
 }
