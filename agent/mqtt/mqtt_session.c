@@ -55,8 +55,8 @@
 #define REASON_PACKET_ID_NOT_FOUND 0x92
 #define REASON_FAILURE_MIN         0x80
 #define SEQ_TEXT_LEN               24
-/* A connection lost this soon after a record was (re)sent, with that record
- * still the oldest unacknowledged one, counts against the record. */
+/* A connection lost this soon after its CONNACK, with the same record still
+ * the oldest unacknowledged one, counts against that record. */
 #define SUSPECT_WINDOW_MS  5000
 #define VARINT_MAX_BYTES   4
 #define VARINT_DIGIT       128
@@ -87,7 +87,6 @@ struct slot {
 	uint16_t mid;
 	uint64_t seq;
 	int64_t accepted_ms;
-	int64_t sent_ms; /* mono time handed to libmosquitto */
 };
 
 struct broker {
@@ -596,8 +595,9 @@ static void note_loss_after_publish(struct ioca_mqtt *m, int64_t now)
 	const struct slot *s = oldest_record(m);
 	if (!s)
 		return;
-	int64_t sent = s->sent_ms > m->connected_ms ? s->sent_ms : m->connected_ms;
-	if (now - sent > SUSPECT_WINDOW_MS)
+	/* Only a connection that ends soon after it began counts: a broker
+	 * restart or outage ends connections that have lasted. */
+	if (now - m->connected_ms > SUSPECT_WINDOW_MS)
 		return;
 	if (s->seq == m->suspect_seq) {
 		m->suspect_drops++;
@@ -790,8 +790,7 @@ static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
 				 .qos = (uint8_t)qos,
 				 .mid = (uint16_t)mid,
 				 .seq = r->seq,
-				 .accepted_ms = r->accepted_ms,
-				 .sent_ms = ioca_now_mono_ms()};
+				 .accepted_ms = r->accepted_ms};
 		if (!slot_insert(m, &s)) {
 			/* Cannot happen: the window is smaller than the table. */
 			ioca_error("mqtt: publish table full");
