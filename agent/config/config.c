@@ -406,6 +406,7 @@ static void load_mqtt(struct loader *ld, const config_setting_t *mqtt)
 	m->topic_prefix = dup_str(ld, prefix ? prefix : "ioc");
 	m->session_expiry_s = get_int(mqtt, "session_expiry", 0);
 	m->message_expiry_s = get_int(mqtt, "message_expiry", 0);
+	m->max_packet_size = get_int(mqtt, "max_packet_size", 0);
 	m->reconnect_min_s = (int)get_int(mqtt, "reconnect_min", 1);
 	m->reconnect_max_s = (int)get_int(mqtt, "reconnect_max", 60);
 	if (m->reconnect_min_s > m->reconnect_max_s)

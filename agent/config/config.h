@@ -58,6 +58,7 @@ struct ioca_mqtt_config {
 	char *topic_prefix;
 	int64_t session_expiry_s;
 	int64_t message_expiry_s; /* 0: none (v5 only) */
+	int64_t max_packet_size;  /* largest PUBLISH the broker takes, 0: none known */
 	int reconnect_min_s;
 	int reconnect_max_s;
 };

@@ -16,6 +16,7 @@
 
 #define SECONDS_PER_DAY 86400
 #define UINT32_LIMIT 4294967295.0  /* MQTT 5 expiry intervals are 32-bit */
+#define MQTT_PACKET_MAX_BYTES 268435460.0 /* remaining length 268435455 + 5 header bytes */
 #define MEMORY_LIMIT_MAX_MB 1048576 /* 1 TiB */
 #define METRICS_INTERVAL_MAX_S SECONDS_PER_DAY
 #define KEEPALIVE_MIN_S 5           /* libmosquitto refuses less */
@@ -89,6 +90,10 @@ const struct ioca_option ioca_schema_mqtt[] = {
 	 .max = UINT32_LIMIT, .help = "seconds the broker keeps the session (MQTT 5)"},
 	{.key = "message_expiry", .type = IOCA_OPT_INT, .def_int = 0, .min = 0,
 	 .max = UINT32_LIMIT, .help = "message expiry interval in seconds, 0 = none (MQTT 5)"},
+	{.key = "max_packet_size", .type = IOCA_OPT_INT, .def_int = 0, .min = 0,
+	 .max = MQTT_PACKET_MAX_BYTES,
+	 .help = "largest packet the broker takes in bytes, 0 = no limit known (MQTT 5 learns the "
+		 "broker's own)"},
 	{.key = "reconnect_min", .type = IOCA_OPT_INT, .def_int = 1, .min = 1,
 	 .max = RECONNECT_MAX_S, .help = "first reconnect delay in seconds"},
 	{.key = "reconnect_max", .type = IOCA_OPT_INT, .def_int = 60, .min = 1,

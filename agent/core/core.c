@@ -37,13 +37,15 @@
 #include "tally.h"
 #include "timeutil.h"
 
-#define MAX_POLL_FDS 1024
-#define STATUS_MIN_INTERVAL_MS 1000
-#define SD_STATUS_INTERVAL_MS 5000
-#define STOP_WORKERS_GRACE_MS 3000
-#define STOP_TOTAL_MS 4500
-#define MQTT_SHUTDOWN_MS 1000
-#define READY_WAIT_MAX_MS 2000
+#define MAX_POLL_FDS            1024
+#define STATUS_MIN_INTERVAL_MS  1000
+#define SD_STATUS_INTERVAL_MS   5000
+#define STOP_WORKERS_GRACE_MS   3000
+#define STOP_TOTAL_MS           4500
+#define MQTT_SHUTDOWN_MS        1000
+#define READY_WAIT_MAX_MS       2000
+#define REJECTED_EVENT          "agent.record_rejected"
+#define DROP_REPORT_INTERVAL_MS 1000
 
 struct core {
 	char *config_path;
@@ -68,6 +70,9 @@ struct core {
 	int64_t watchdog_due_ms;
 	int64_t sd_status_due_ms;
 	char sd_status[192];
+	uint64_t drop_carry_records; /* of drop reports that were dropped themselves */
+	uint64_t drop_carry_bytes;
+	int64_t drop_reported_ms;
 };
 
 /* ---- callbacks ----------------------------------------------------------- */
@@ -114,15 +119,70 @@ static void on_spool_corrupt(void *ctx, const char *file, uint64_t bytes_skipped
 	ioca_intake_agent_event(&c->intake, "agent.spool_corrupt", IOCA_SEV_WARNING, d);
 }
 
+/* Publish agent.spool_dropped for `records` plus whatever earlier reports
+ * were themselves dropped (the carry), and watch it so that it is reported
+ * again if it is dropped in turn: the counts a subscriber sees add up. */
+static void report_dropped(struct core *c, uint64_t records, uint64_t bytes)
+{
+	records += c->drop_carry_records;
+	bytes += c->drop_carry_bytes;
+	c->drop_carry_records = c->drop_carry_bytes = 0;
+	c->drop_reported_ms = ioca_now_mono_ms();
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "events", (double)records);
+	cJSON_AddNumberToObject(d, "bytes", (double)bytes);
+	uint64_t seq = ioca_queue_next_seq(c->queue);
+	ioca_intake_agent_event(&c->intake, "agent.spool_dropped", IOCA_SEV_WARNING, d);
+	if (ioca_tally_watch(c->queue, seq, records, bytes) != IOCA_OK)
+		ioca_error("out of memory watching the drop report %llu", (unsigned long long)seq);
+}
+
 static void on_spool_dropped(void *ctx, uint64_t records, uint64_t bytes)
 {
 	struct core *c = ctx;
 	ioca_warn("spool: %llu records (%llu bytes) dropped", (unsigned long long)records,
 		  (unsigned long long)bytes);
+	report_dropped(c, records, bytes);
+}
+
+/* Drop reports the spool dropped before they went out are reported again
+ * (with the next report, or on their own after DROP_REPORT_INTERVAL_MS). */
+static void report_lost_drop_reports(struct core *c, int64_t now)
+{
+	uint64_t records, bytes;
+	if (ioca_tally_take_lost(c->queue, &records, &bytes)) {
+		c->drop_carry_records += records;
+		c->drop_carry_bytes += bytes;
+	}
+	if (c->drop_carry_records && now - c->drop_reported_ms >= DROP_REPORT_INTERVAL_MS)
+		report_dropped(c, 0, 0);
+}
+
+/*
+ * A record the broker will never take: kept in the dead-letter file and
+ * reported with agent.record_rejected, unless it is such a report itself
+ * (which would then be rejected in turn, forever): that one is only logged.
+ */
+static void on_record_rejected(void *ctx, const struct ioca_record *r, size_t size, size_t limit,
+			       const char *why)
+{
+	struct core *c = ctx;
+	char err[256] = "";
+	if (ioca_spool_deadletter(c->cfg.agent.state_dir, r, err, sizeof err) != IOCA_OK)
+		ioca_error("cannot keep rejected record %llu in %s: %s", (unsigned long long)r->seq,
+			   c->cfg.agent.state_dir, err);
+	char own[512];
+	if (ioca_topic_for_type(own, sizeof own, c->cfg.mqtt.topic_prefix, c->cfg.agent.id,
+				IOCA_AGENT_SOURCE, REJECTED_EVENT) &&
+	    strcmp(own, r->topic) == 0)
+		return;
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddNumberToObject(d, "events", (double)records);
-	cJSON_AddNumberToObject(d, "bytes", (double)bytes);
-	ioca_intake_agent_event(&c->intake, "agent.spool_dropped", IOCA_SEV_WARNING, d);
+	cJSON_AddNumberToObject(d, "seq", (double)r->seq);
+	cJSON_AddStringToObject(d, "topic", r->topic);
+	cJSON_AddNumberToObject(d, "size", (double)size);
+	cJSON_AddNumberToObject(d, "limit", (double)limit);
+	cJSON_AddStringToObject(d, "reason", why);
+	ioca_intake_agent_event(&c->intake, REJECTED_EVENT, IOCA_SEV_WARNING, d);
 }
 
 static void on_archive_corrupt(void *ctx, const char *set_aside, const char *reason)
@@ -328,14 +388,15 @@ static bool mqtt_changed(const struct ioca_config *a, const struct ioca_config *
 	    x->keepalive_s != y->keepalive_s || x->qos != y->qos ||
 	    x->session_expiry_s != y->session_expiry_s ||
 	    x->message_expiry_s != y->message_expiry_s || x->has_tls != y->has_tls ||
-	    x->tls.insecure != y->tls.insecure || x->reconnect_min_s != y->reconnect_min_s ||
-	    x->reconnect_max_s != y->reconnect_max_s || a->spool.inflight != b->spool.inflight)
+	    x->max_packet_size != y->max_packet_size || x->tls.insecure != y->tls.insecure ||
+	    x->reconnect_min_s != y->reconnect_min_s || x->reconnect_max_s != y->reconnect_max_s ||
+	    a->spool.inflight != b->spool.inflight)
 		return true;
 	if (!SAME_STR(x->username, y->username) || !SAME_STR(x->password, y->password) ||
-	    !SAME_STR(x->topic_prefix, y->topic_prefix) || !SAME_STR(x->tls.ca_file, y->tls.ca_file) ||
+	    !SAME_STR(x->topic_prefix, y->topic_prefix) ||
+	    !SAME_STR(x->tls.ca_file, y->tls.ca_file) ||
 	    !SAME_STR(x->tls.cert_file, y->tls.cert_file) ||
-	    !SAME_STR(x->tls.key_file, y->tls.key_file) ||
-	    !SAME_STR(a->agent.site, b->agent.site))
+	    !SAME_STR(x->tls.key_file, y->tls.key_file) || !SAME_STR(a->agent.site, b->agent.site))
 		return true;
 	for (size_t i = 0; i < x->n_brokers; i++)
 		if (!SAME_STR(x->brokers[i].url, y->brokers[i].url))
@@ -352,6 +413,8 @@ static struct ioca_mqtt *new_session(struct core *c, const struct ioca_config *c
 	free(will);
 	if (!m)
 		ioca_error("mqtt: %s", err);
+	else
+		ioca_mqtt_set_rejected_cb(m, on_record_rejected, c);
 	return m;
 }
 
@@ -371,7 +434,8 @@ static void keep_restart_only_keys(struct core *c, struct ioca_config *next)
 		next->agent.state_dir = cur->agent.state_dir;
 		cur->agent.state_dir = t;
 	}
-	if (cur->spool.max_bytes != next->spool.max_bytes || cur->spool.fsync != next->spool.fsync ||
+	if (cur->spool.max_bytes != next->spool.max_bytes ||
+	    cur->spool.fsync != next->spool.fsync ||
 	    cur->spool.fsync_interval_ms != next->spool.fsync_interval_ms ||
 	    cur->spool.segment_bytes != next->spool.segment_bytes ||
 	    cur->spool.max_age_s != next->spool.max_age_s ||
@@ -466,7 +530,8 @@ static void loop_once(struct core *c, int max_wait_ms)
 	fds[n++] = (struct pollfd){.fd = c->sig_fd, .events = POLLIN};
 	int mfd = ioca_mqtt_fd(c->mqtt);
 	size_t mqtt_idx = n;
-	fds[n++] = (struct pollfd){.fd = mfd, .events = mfd >= 0 ? ioca_mqtt_poll_events(c->mqtt) : 0};
+	fds[n++] =
+	    (struct pollfd){.fd = mfd, .events = mfd >= 0 ? ioca_mqtt_poll_events(c->mqtt) : 0};
 	size_t first_worker = n;
 	n += ioca_supervisor_pollfds(c->sup, fds + n, MAX_POLL_FDS - n);
 
@@ -478,8 +543,8 @@ static void loop_once(struct core *c, int max_wait_ms)
 		if (c->watchdog_interval_ms)
 			timeout = min_timeout(timeout, c->watchdog_due_ms - now);
 		if (c->status_dirty)
-			timeout = min_timeout(timeout,
-					      c->status_sent_ms + STATUS_MIN_INTERVAL_MS - now);
+			timeout =
+			    min_timeout(timeout, c->status_sent_ms + STATUS_MIN_INTERVAL_MS - now);
 	}
 
 	int ready = poll(fds, n, timeout);
@@ -500,6 +565,7 @@ static void loop_once(struct core *c, int max_wait_ms)
 	if (ioca_clock_report_tick(&c->clock, now, &c->intake))
 		c->status_dirty = true;
 	ioca_mqtt_tick(c->mqtt, now);
+	report_lost_drop_reports(c, now);
 	if (!c->stopping) {
 		publish_status(c, now);
 		publish_metrics(c, now);

@@ -141,6 +141,7 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 	cJSON *q = cJSON_AddObjectToObject(o, "queue");
 	cJSON_AddNumberToObject(q, "depth", (double)qs.records);
 	cJSON_AddNumberToObject(q, "bytes", (double)qs.bytes);
+	cJSON_AddNumberToObject(q, "disk_bytes", (double)qs.disk_bytes);
 	cJSON_AddNumberToObject(q, "in_flight", (double)qs.in_flight);
 	cJSON_AddNumberToObject(q, "accepted", (double)r->accepted);
 	cJSON_AddNumberToObject(q, "delivered", (double)qs.acked);
@@ -164,6 +165,7 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 	cJSON_AddNumberToObject(m, "published", (double)ms.published);
 	cJSON_AddNumberToObject(m, "delivered", (double)ms.delivered);
 	cJSON_AddNumberToObject(m, "refused", (double)ms.refused);
+	cJSON_AddNumberToObject(m, "max_packet_size", (double)ms.max_packet_size);
 	cJSON_AddNumberToObject(m, "in_flight", (double)ms.in_flight);
 	cJSON_AddNumberToObject(m, "latency_ms_avg", ms.latency_ms_avg);
 	cJSON_AddNumberToObject(m, "latency_ms_max", ms.latency_ms_max);

@@ -3,6 +3,11 @@
  * records in flight at once span fewer seqs than the table has slots in all
  * but pathological cases, and a slot whose seq does not match is simply not
  * credited, so the worst a collision does is undercount.
+ *
+ * Watched reports: the queue hands records out in seq order and skips only
+ * what it dropped, so a watched record that was never handed out when a
+ * higher seq is, is gone; its counts become "lost" for the owner to report
+ * again. One handed out stays watched until its ack.
  */
 #include "tally.h"
 
@@ -11,12 +16,18 @@
 #include <string.h>
 
 #define NAME_MAX_LEN 64
-#define MIN_SLOTS 256u
-#define NO_INSTANCE UINT32_MAX
+#define MIN_SLOTS    256u
+#define NO_INSTANCE  UINT32_MAX
 
 struct slot {
 	uint64_t seq;
 	uint32_t instance; /* index into names, NO_INSTANCE when empty */
+};
+
+struct watch {
+	uint64_t seq;
+	uint64_t records, bytes;
+	bool handed;
 };
 
 struct counter {
@@ -27,13 +38,16 @@ struct counter {
 struct tally {
 	struct ioca_queue base; /* first: the queue ops see this */
 	struct ioca_queue *inner;
-	char *prefix;           /* "<prefix>/<agent>/" */
+	char *prefix; /* "<prefix>/<agent>/" */
 	size_t prefix_len;
 	char *agent_id;
 	struct slot *slots;
 	size_t mask;
 	struct counter *counters;
 	size_t n_counters, cap_counters;
+	struct watch *watches; /* ascending seq */
+	size_t n_watches, cap_watches;
+	uint64_t lost_records, lost_bytes;
 };
 
 static struct tally *T(struct ioca_queue *q)
@@ -44,7 +58,8 @@ static struct tally *T(struct ioca_queue *q)
 static uint32_t counter_index(struct tally *t, const char *name, size_t len)
 {
 	for (size_t i = 0; i < t->n_counters; i++)
-		if (strlen(t->counters[i].name) == len && memcmp(t->counters[i].name, name, len) == 0)
+		if (strlen(t->counters[i].name) == len &&
+		    memcmp(t->counters[i].name, name, len) == 0)
 			return (uint32_t)i;
 	if (len > NAME_MAX_LEN)
 		return NO_INSTANCE;
@@ -83,10 +98,42 @@ static int tally_push(struct ioca_queue *q, const struct ioca_record *rec)
 	return ioca_queue_push(T(q)->inner, rec);
 }
 
+/* `seq` was handed out: watches below it never handed out are lost. */
+static void watch_handed(struct tally *t, uint64_t seq)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < t->n_watches; i++) {
+		struct watch *w = &t->watches[i];
+		if (w->seq == seq)
+			w->handed = true;
+		if (w->seq < seq && !w->handed) {
+			t->lost_records += w->records;
+			t->lost_bytes += w->bytes;
+			continue;
+		}
+		t->watches[keep++] = *w;
+	}
+	t->n_watches = keep;
+}
+
+static void watch_acked(struct tally *t, uint64_t seq)
+{
+	for (size_t i = 0; i < t->n_watches; i++) {
+		if (t->watches[i].seq != seq)
+			continue;
+		memmove(&t->watches[i], &t->watches[i + 1],
+			(t->n_watches - i - 1) * sizeof *t->watches);
+		t->n_watches--;
+		return;
+	}
+}
+
 static int tally_next(struct ioca_queue *q, struct ioca_record *out)
 {
 	struct tally *t = T(q);
 	int rc = ioca_queue_next(t->inner, out);
+	if (rc == IOCA_OK && t->n_watches)
+		watch_handed(t, out->seq);
 	if (rc == IOCA_OK) {
 		struct slot *s = &t->slots[out->seq & t->mask];
 		s->seq = out->seq;
@@ -103,6 +150,8 @@ static void tally_ack(struct ioca_queue *q, uint64_t seq)
 		t->counters[s->instance].delivered++;
 		s->instance = NO_INSTANCE;
 	}
+	if (t->n_watches)
+		watch_acked(t, seq);
 	ioca_queue_ack(t->inner, seq);
 }
 
@@ -134,19 +183,20 @@ static void tally_close(struct ioca_queue *q)
 	free(t->agent_id);
 	free(t->slots);
 	free(t->counters);
+	free(t->watches);
 	free(t);
 }
 
 static const struct ioca_queue_ops tally_ops = {
-	.next_seq = tally_next_seq,
-	.push = tally_push,
-	.next = tally_next,
-	.ack = tally_ack,
-	.rewind = tally_rewind,
-	.tick = tally_tick,
-	.flush = tally_flush,
-	.stats = tally_stats,
-	.close = tally_close,
+    .next_seq = tally_next_seq,
+    .push = tally_push,
+    .next = tally_next,
+    .ack = tally_ack,
+    .rewind = tally_rewind,
+    .tick = tally_tick,
+    .flush = tally_flush,
+    .stats = tally_stats,
+    .close = tally_close,
 };
 
 void ioca_tally_set_prefix(struct ioca_queue *q, const char *topic_prefix)
@@ -193,4 +243,28 @@ uint64_t ioca_tally_delivered(struct ioca_queue *q, const char *instance)
 		if (strcmp(t->counters[i].name, instance) == 0)
 			return t->counters[i].delivered;
 	return 0;
+}
+
+int ioca_tally_watch(struct ioca_queue *q, uint64_t seq, uint64_t records, uint64_t bytes)
+{
+	struct tally *t = T(q);
+	if (t->n_watches == t->cap_watches) {
+		size_t cap = t->cap_watches ? t->cap_watches * 2 : 8;
+		struct watch *w = realloc(t->watches, cap * sizeof *w);
+		if (!w)
+			return IOCA_ERROR;
+		t->watches = w;
+		t->cap_watches = cap;
+	}
+	t->watches[t->n_watches++] = (struct watch){.seq = seq, .records = records, .bytes = bytes};
+	return IOCA_OK;
+}
+
+bool ioca_tally_take_lost(struct ioca_queue *q, uint64_t *records, uint64_t *bytes)
+{
+	struct tally *t = T(q);
+	*records = t->lost_records;
+	*bytes = t->lost_bytes;
+	t->lost_records = t->lost_bytes = 0;
+	return *records != 0;
 }

@@ -1,5 +1,8 @@
 /*
- * Delivery tally: counts records delivered to the broker per instance.
+ * Delivery tally: counts records delivered to the broker per instance, and
+ * watches records that must not vanish unnoticed (the agent's own drop
+ * reports): one the queue dropped before it was handed out is "lost", and
+ * its counts are given back to be reported again.
  *
  * A thin wrapper around the publish queue: next() notes which instance each
  * handed-out record belongs to (read from its topic), ack() credits that
@@ -9,6 +12,7 @@
 #ifndef IOCA_TALLY_H
 #define IOCA_TALLY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "queue.h"
@@ -19,6 +23,12 @@ struct ioca_queue *ioca_tally_wrap(struct ioca_queue *inner, const char *topic_p
 				   const char *agent_id, int window);
 /* The topic prefix changed (reload). */
 void ioca_tally_set_prefix(struct ioca_queue *tally, const char *topic_prefix);
+/* Watch record `seq` (pushed, or refused by the queue): a drop report for
+ * `records` records of `bytes` bytes. Watches must be added in seq order. */
+int ioca_tally_watch(struct ioca_queue *tally, uint64_t seq, uint64_t records, uint64_t bytes);
+/* Counts of watched records dropped before delivery since the last call;
+ * true when there are any. */
+bool ioca_tally_take_lost(struct ioca_queue *tally, uint64_t *records, uint64_t *bytes);
 /* Records of `instance` delivered so far. */
 uint64_t ioca_tally_delivered(struct ioca_queue *tally, const char *instance);
 

@@ -38,7 +38,7 @@
 #include "log.h"
 #include "timeutil.h"
 
-#define INBOX_QOS 1 /* requests to the agent are delivered at least once */
+#define INBOX_QOS         1 /* requests to the agent are delivered at least once */
 #define JSON_CONTENT_TYPE "application/json"
 /* Loop wake-up while a session is up (keepalive has 1 s resolution). */
 #define MISC_INTERVAL_MS 1000
@@ -53,21 +53,31 @@
 #define EXTRA_SLOTS 32
 /* PUBCOMP "packet identifier not found": the broker already owned the message. */
 #define REASON_PACKET_ID_NOT_FOUND 0x92
-#define REASON_FAILURE_MIN 0x80
-#define SEQ_TEXT_LEN 24
+#define REASON_FAILURE_MIN         0x80
+#define SEQ_TEXT_LEN               24
+/* A connection lost this soon after its CONNACK, with the same record still
+ * the oldest unacknowledged one, counts against that record. */
+#define SUSPECT_WINDOW_MS  5000
+#define VARINT_MAX_BYTES   4
+#define VARINT_DIGIT       128
+#define PROP_ID_BYTES      1
+#define PROP_STR_LEN_BYTES 2
+#define PROP_INT32_BYTES   4
+#define PACKET_ID_BYTES    2
+#define TOPIC_LEN_BYTES    2
 
 enum conn_state {
-	ST_IDLE,        /* not started */
-	ST_CONNECTING,  /* TCP/TLS/CONNECT sent, waiting for CONNACK */
+	ST_IDLE,       /* not started */
+	ST_CONNECTING, /* TCP/TLS/CONNECT sent, waiting for CONNACK */
 	ST_CONNECTED,
-	ST_WAIT_RETRY,  /* backing off */
+	ST_WAIT_RETRY, /* backing off */
 	ST_STOPPED,
 };
 
 enum slot_kind {
 	SLOT_FREE = 0,
-	SLOT_RECORD,    /* a queue record: ack on completion */
-	SLOT_OTHER,     /* status / metrics: nothing to ack */
+	SLOT_RECORD, /* a queue record: ack on completion */
+	SLOT_OTHER,  /* status / metrics: nothing to ack */
 };
 
 /* One publish libmosquitto holds, keyed by message id (open addressing). */
@@ -99,6 +109,17 @@ struct ioca_mqtt {
 	int reconnect_min_ms;
 	int reconnect_max_ms;
 	int window;
+	uint32_t cfg_max_packet;    /* mqtt.max_packet_size, 0 = none */
+	uint32_t server_max_packet; /* from the v5 CONNACK, 0 = none */
+	/* what a new libmosquitto client is set up with (see reset_client) */
+	char *client_id;
+	char *username;
+	char *password;
+	char *ca_file, *cert_file, *key_file;
+	bool tls;
+	bool insecure;
+	int64_t session_expiry_s;
+	char *will_json;
 	char *status_topic;
 	char *status_json;
 	/* At most one status publish is left to libmosquitto at a time; a newer
@@ -109,18 +130,30 @@ struct ioca_mqtt {
 
 	enum conn_state state;
 	size_t broker_idx;
-	size_t round_failures;   /* failed attempts since the last full round */
-	int failures;            /* consecutive failed rounds, for backoff */
-	int64_t attempt_ms;      /* mono time the current attempt started */
+	size_t round_failures; /* failed attempts since the last full round */
+	int failures;          /* consecutive failed rounds, for backoff */
+	int64_t attempt_ms;    /* mono time the current attempt started */
 	int64_t retry_at_ms;
-	bool disconnect_seen;    /* on_disconnect ran for the current attempt */
-	bool refused;            /* the broker refused the current attempt (CONNACK) */
+	bool disconnect_seen; /* on_disconnect ran for the current attempt */
+	bool refused;         /* the broker refused the current attempt (CONNACK) */
 	bool stopping;
 	bool need_rewind;
+	int64_t connected_ms; /* mono time of the last CONNACK */
+
+	/* a record the broker seems to close the connection on */
+	uint64_t suspect_seq;
+	int suspect_drops;
+	uint64_t poison_seq;    /* reject when next handed out (0: none) */
+	uint64_t probe_until;   /* one record at a time until this seq is done (0: off) */
+	size_t closed_on_bytes; /* smallest record the broker closed the connection on, 0: none */
+	bool need_reset;        /* drop libmosquitto's copy of the in-flight window */
+
+	ioca_mqtt_rejected_fn on_rejected;
+	void *rejected_ctx;
 
 	/* mid -> publish table */
 	struct slot *slots;
-	size_t cap;              /* power of two */
+	size_t cap; /* power of two */
 	size_t n_records;
 	size_t n_other;
 	uint64_t max_tracked_seq;
@@ -133,9 +166,9 @@ struct ioca_mqtt {
 
 	struct ioca_mqtt_stats st;
 	double latency_sum_ms;
-	char lib_error[128];     /* last error libmosquitto logged */
+	char lib_error[128]; /* last error libmosquitto logged */
 
-	unsigned short rng[3];   /* private jitter state (nrand48) */
+	unsigned short rng[3]; /* private jitter state (nrand48) */
 
 	struct ioca_ratelimit rl_conn;
 	struct ioca_ratelimit rl_refused;
@@ -149,7 +182,8 @@ struct ioca_mqtt {
 
 /* ---- small utilities --------------------------------------------------- */
 
-static void set_error(struct ioca_mqtt *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct ioca_mqtt *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void set_error(struct ioca_mqtt *m, const char *fmt, ...)
 {
 	va_list ap;
@@ -179,6 +213,81 @@ static bool is_permanent_publish_error(int rc)
 	default:
 		return false;
 	}
+}
+
+/* Bytes of an MQTT variable byte integer. */
+static size_t varint_bytes(size_t v)
+{
+	size_t n = 1;
+	while (v >= VARINT_DIGIT && n < VARINT_MAX_BYTES) {
+		v /= VARINT_DIGIT;
+		n++;
+	}
+	return n;
+}
+
+/* Bytes of a v5 string property (identifier, length, text). */
+static size_t prop_str_bytes(const char *text)
+{
+	return PROP_ID_BYTES + PROP_STR_LEN_BYTES + strlen(text);
+}
+
+/* The whole PUBLISH packet: fixed header, topic, packet id, properties, payload. */
+static size_t publish_packet_bytes(const struct ioca_mqtt *m, const char *topic, size_t payload_len,
+				   int qos, size_t props_len)
+{
+	size_t rl = TOPIC_LEN_BYTES + strlen(topic) + (qos > 0 ? PACKET_ID_BYTES : 0) + payload_len;
+	if (m->protocol == MQTT_PROTOCOL_V5)
+		rl += varint_bytes(props_len) + props_len;
+	return 1 + varint_bytes(rl) + rl;
+}
+
+/* Property bytes record_props() adds to a record's PUBLISH. */
+static size_t record_props_bytes(const struct ioca_mqtt *m, const struct ioca_record *r)
+{
+	if (m->protocol != MQTT_PROTOCOL_V5)
+		return 0;
+	size_t n = 0;
+	const char *ct = r->kind == IOCA_RECORD_JSON ? JSON_CONTENT_TYPE : r->content_type;
+	if (ct && ct[0])
+		n += prop_str_bytes(ct);
+	if (m->message_expiry_s > 0)
+		n += PROP_ID_BYTES + PROP_INT32_BYTES;
+	if (r->kind == IOCA_RECORD_BLOB) {
+		char seq[SEQ_TEXT_LEN];
+		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)r->seq);
+		n += prop_str_bytes("seq") + PROP_STR_LEN_BYTES + strlen(seq);
+	}
+	return n;
+}
+
+/* The maximum packet size in force: the smaller of configured and broker's. */
+static uint32_t packet_limit(const struct ioca_mqtt *m)
+{
+	uint32_t a = m->cfg_max_packet, b = m->server_max_packet;
+	if (a && b)
+		return a < b ? a : b;
+	return a ? a : b;
+}
+
+static size_t record_packet_bytes(const struct ioca_mqtt *m, const struct ioca_record *r)
+{
+	int qos = r->qos > 2 ? 2 : r->qos;
+	return publish_packet_bytes(m, r->topic, r->payload_len, qos, record_props_bytes(m, r));
+}
+
+/* A record given up for good: counted, logged, handed to the owner, released. */
+static void reject(struct ioca_mqtt *m, const struct ioca_record *r, const char *why)
+{
+	size_t size = record_packet_bytes(m, r);
+	m->st.refused++;
+	ioca_log_limited(&m->rl_refused, IOCA_LL_WARNING,
+			 "mqtt: record %llu on %s (%zu bytes) rejected: %s (%llu rejected so far)",
+			 (unsigned long long)r->seq, r->topic, size, why,
+			 (unsigned long long)m->st.refused);
+	if (m->on_rejected)
+		m->on_rejected(m->rejected_ctx, r, size, packet_limit(m), why);
+	ioca_queue_ack(m->queue, r->seq);
 }
 
 /* ---- mid table (linear probing, backward-shift deletion) ---------------- */
@@ -275,6 +384,12 @@ static void forget_qos0(struct ioca_mqtt *m)
 
 static void record_done(struct ioca_mqtt *m, uint64_t seq, int64_t accepted_ms, int reason)
 {
+	if (seq == m->suspect_seq) {
+		m->suspect_seq = 0;
+		m->suspect_drops = 0;
+	}
+	if (m->probe_until && seq >= m->probe_until)
+		m->probe_until = 0;
 	if (reason >= REASON_FAILURE_MIN && reason != REASON_PACKET_ID_NOT_FOUND) {
 		m->st.refused++;
 		ioca_log_limited(&m->rl_refused, IOCA_LL_WARNING,
@@ -357,6 +472,7 @@ static int backoff_ms(struct ioca_mqtt *m)
 }
 
 static void start_attempt(struct ioca_mqtt *m, int64_t now);
+static void reset_client(struct ioca_mqtt *m);
 
 /*
  * An attempt failed or an established connection was lost. A lost connection
@@ -396,7 +512,6 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 			  const mosquitto_property *props)
 {
 	(void)mosq;
-	(void)props;
 	struct ioca_mqtt *m = obj;
 	const struct broker *b = cur_broker(m);
 	if (rc != 0) {
@@ -407,7 +522,13 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 		ioca_log_limited(&m->rl_conn, IOCA_LL_ERROR, "mqtt: %s", m->st.last_error);
 		return; /* libmosquitto reports the disconnect next */
 	}
+	m->server_max_packet = 0;
+	uint32_t max_packet = 0;
+	if (props &&
+	    mosquitto_property_read_int32(props, MQTT_PROP_MAXIMUM_PACKET_SIZE, &max_packet, false))
+		m->server_max_packet = max_packet;
 	m->state = ST_CONNECTED;
+	m->connected_ms = ioca_now_mono_ms();
 	m->st.connected = true;
 	m->st.connects++;
 	m->st.broker = b->url;
@@ -415,11 +536,95 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 	m->failures = 0;
 	m->st.last_error[0] = '\0';
 	ioca_log_resolved(&m->rl_conn, IOCA_LL_INFO, "mqtt: connection errors resolved");
-	ioca_info("mqtt: connected to %s (session %s, %zu in flight to resend)", b->url,
-		  (flags & 1) ? "present" : "new", m->n_records);
+	ioca_info(
+	    "mqtt: connected to %s (session %s, %zu in flight to resend, maximum packet size %u)",
+	    b->url, (flags & 1) ? "present" : "new", m->n_records, packet_limit(m));
 	if (m->status_json)
 		publish_status(m, m->status_json);
 	subscribe_inbox(m);
+}
+
+/* Say why a connection ended: libmosquitto's own words, the errno, or the
+ * broker's MQTT 5 DISCONNECT reason code. */
+static void describe_loss(const struct ioca_mqtt *m, int rc, int saved_errno, char *buf, size_t len)
+{
+	if (m->lib_error[0])
+		snprintf(buf, len, "%s", m->lib_error);
+	else if (rc == MOSQ_ERR_ERRNO)
+		snprintf(buf, len, "%s", saved_errno ? strerror(saved_errno) : "socket error");
+	else if (rc >= REASON_FAILURE_MIN)
+		snprintf(buf, len, "broker sent DISCONNECT: %s (reason code 0x%02x)",
+			 mosquitto_reason_string(rc), (unsigned)rc);
+	else
+		snprintf(buf, len, "%s (libmosquitto error %d)", mosquitto_strerror(rc), rc);
+}
+
+/* The oldest record in flight, or NULL. */
+static const struct slot *oldest_record(const struct ioca_mqtt *m)
+{
+	const struct slot *best = NULL;
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct slot *s = &m->slots[i];
+		if (s->kind == SLOT_RECORD && (!best || s->seq < best->seq))
+			best = s;
+	}
+	return best;
+}
+
+static uint64_t newest_record_seq(const struct ioca_mqtt *m)
+{
+	uint64_t seq = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].kind == SLOT_RECORD && m->slots[i].seq > seq)
+			seq = m->slots[i].seq;
+	return seq;
+}
+
+/*
+ * A broker that will not take a packet (v3.1.1 has no way to say so) closes
+ * the connection, and libmosquitto would send the same window again after
+ * every reconnect. A loss right after the oldest record in flight was sent
+ * makes it a suspect; the second such loss in a row starts probing: the
+ * window is sent again from the queue one record at a time (reset_client
+ * drops libmosquitto's copy), so a loss points at exactly one record. A
+ * record alone in flight when the connection is closed right after it,
+ * IOCA_MQTT_DROPS_BEFORE_REJECT times, is rejected.
+ */
+static void note_loss_after_publish(struct ioca_mqtt *m, int64_t now)
+{
+	const struct slot *s = oldest_record(m);
+	if (!s)
+		return;
+	/* Only a connection that ends soon after it began counts: a broker
+	 * restart or outage ends connections that have lasted. */
+	if (now - m->connected_ms > SUSPECT_WINDOW_MS)
+		return;
+	if (s->seq == m->suspect_seq) {
+		m->suspect_drops++;
+	} else {
+		m->suspect_seq = s->seq;
+		m->suspect_drops = 1;
+	}
+	if (!m->probe_until) {
+		if (m->suspect_drops < 2)
+			return;
+		m->probe_until = newest_record_seq(m);
+		m->suspect_drops = 0;
+		m->need_reset = true;
+		ioca_warn("mqtt: the broker closed the connection right after a publish twice: "
+			  "sending records %llu..%llu one at a time",
+			  (unsigned long long)s->seq, (unsigned long long)m->probe_until);
+		return;
+	}
+	if (m->suspect_drops < IOCA_MQTT_DROPS_BEFORE_REJECT)
+		return;
+	ioca_warn("mqtt: the broker closed the connection right after record %llu %d times: "
+		  "rejecting it",
+		  (unsigned long long)s->seq, m->suspect_drops);
+	m->poison_seq = s->seq;
+	m->suspect_seq = 0;
+	m->suspect_drops = 0;
+	m->need_reset = true;
 }
 
 static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
@@ -427,26 +632,30 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 {
 	(void)mosq;
 	(void)props;
+	int saved_errno = errno;
 	struct ioca_mqtt *m = obj;
 	bool was_connected = m->state == ST_CONNECTED;
 	m->disconnect_seen = true;
 	m->st.connected = false;
+	int64_t now = ioca_now_mono_ms();
+	if (was_connected && rc != 0)
+		note_loss_after_publish(m, now);
 	forget_qos0(m);
 	if (m->state == ST_STOPPED || m->state == ST_IDLE)
 		return;
 	if (rc != 0) {
-		const char *detail = m->lib_error[0] ? m->lib_error
-				     : rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+		char detail[128];
+		describe_loss(m, rc, saved_errno, detail, sizeof detail);
 		if (was_connected) {
 			set_error(m, "connection to %s lost: %s", cur_broker(m)->url, detail);
 		} else if (!m->refused) {
 			set_error(m, "connecting to %s failed: %s", cur_broker(m)->url, detail);
 		}
-		ioca_log_limited(&m->rl_conn, was_connected ? IOCA_LL_WARNING : IOCA_LL_ERROR, "mqtt: %s",
-				 m->st.last_error);
+		ioca_log_limited(&m->rl_conn, was_connected ? IOCA_LL_WARNING : IOCA_LL_ERROR,
+				 "mqtt: %s", m->st.last_error);
 	}
 	m->lib_error[0] = '\0';
-	schedule_retry(m, was_connected, ioca_now_mono_ms());
+	schedule_retry(m, was_connected, now);
 }
 
 static void start_attempt(struct ioca_mqtt *m, int64_t now)
@@ -463,7 +672,8 @@ static void start_attempt(struct ioca_mqtt *m, int64_t now)
 	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_CONN_PENDING)
 		return;
 	const char *detail = rc == MOSQ_ERR_ERRNO ? strerror(errno)
-			     : m->lib_error[0] ? m->lib_error : mosquitto_strerror(rc);
+			     : m->lib_error[0]    ? m->lib_error
+						  : mosquitto_strerror(rc);
 	set_error(m, "connecting to %s failed: %s", b->url, detail);
 	m->lib_error[0] = '\0';
 	ioca_log_limited(&m->rl_conn, IOCA_LL_ERROR, "mqtt: %s", m->st.last_error);
@@ -479,15 +689,25 @@ static int do_publish(struct ioca_mqtt *m, int *mid, const char *topic, const vo
 	if (len > INT_MAX)
 		return MOSQ_ERR_PAYLOAD_SIZE;
 	if (m->protocol == MQTT_PROTOCOL_V5)
-		return mosquitto_publish_v5(m->mosq, mid, topic, (int)len, payload, qos, retain, props);
+		return mosquitto_publish_v5(m->mosq, mid, topic, (int)len, payload, qos, retain,
+					    props);
 	return mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
 }
 
 static void track_other(struct ioca_mqtt *m, int mid, int qos)
 {
-	struct slot s = { .kind = SLOT_OTHER, .qos = (uint8_t)qos, .mid = (uint16_t)mid };
+	struct slot s = {.kind = SLOT_OTHER, .qos = (uint8_t)qos, .mid = (uint16_t)mid};
 	if (!slot_insert(m, &s))
 		ioca_debug("mqtt: publish table full, message %d untracked", mid);
+}
+
+/* Whether a JSON publish (content type only) fits the maximum packet size. */
+static bool fits(const struct ioca_mqtt *m, const char *topic, size_t len, int qos)
+{
+	uint32_t limit = packet_limit(m);
+	size_t props = m->protocol == MQTT_PROTOCOL_V5 ? prop_str_bytes(JSON_CONTENT_TYPE) : 0;
+	size_t size = publish_packet_bytes(m, topic, len, qos, props);
+	return (!limit || size <= limit) && (!m->closed_on_bytes || size < m->closed_on_bytes);
 }
 
 static void publish_status(struct ioca_mqtt *m, const char *json)
@@ -497,6 +717,14 @@ static void publish_status(struct ioca_mqtt *m, const char *json)
 		return;
 	}
 	m->status_dirty = false;
+	if (!fits(m, m->status_topic, strlen(json), 1)) {
+		ioca_log_limited(
+		    &m->rl_queue, IOCA_LL_WARNING,
+		    "mqtt: status (%zu bytes) is larger than the maximum packet size %u: "
+		    "not published",
+		    strlen(json), packet_limit(m));
+		return;
+	}
 	mosquitto_property *props = NULL;
 	if (m->protocol == MQTT_PROTOCOL_V5)
 		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
@@ -522,7 +750,8 @@ static mosquitto_property *record_props(const struct ioca_mqtt *m, const struct 
 	if (ct && ct[0])
 		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, ct);
 	if (m->message_expiry_s > 0) {
-		uint32_t exp = m->message_expiry_s > UINT32_MAX ? UINT32_MAX : (uint32_t)m->message_expiry_s;
+		uint32_t exp =
+		    m->message_expiry_s > UINT32_MAX ? UINT32_MAX : (uint32_t)m->message_expiry_s;
 		mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, exp);
 	}
 	if (r->kind == IOCA_RECORD_BLOB) {
@@ -548,8 +777,8 @@ static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
 	m->in_publish = false;
 	mosquitto_property_free_all(&props);
 
-	if (rc == MOSQ_ERR_SUCCESS || (qos > 0 && mid != 0 && !is_permanent_publish_error(rc) &&
-				       rc != MOSQ_ERR_NOMEM)) {
+	if (rc == MOSQ_ERR_SUCCESS ||
+	    (qos > 0 && mid != 0 && !is_permanent_publish_error(rc) && rc != MOSQ_ERR_NOMEM)) {
 		/* Accepted; for QoS 1/2 also when the write failed after queueing:
 		 * libmosquitto keeps the message and resends it after reconnecting. */
 		m->st.published++;
@@ -557,8 +786,11 @@ static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
 			record_done(m, r->seq, r->accepted_ms, m->early_reason);
 			return rc == MOSQ_ERR_SUCCESS;
 		}
-		struct slot s = { .kind = SLOT_RECORD, .qos = (uint8_t)qos, .mid = (uint16_t)mid,
-				  .seq = r->seq, .accepted_ms = r->accepted_ms };
+		struct slot s = {.kind = SLOT_RECORD,
+				 .qos = (uint8_t)qos,
+				 .mid = (uint16_t)mid,
+				 .seq = r->seq,
+				 .accepted_ms = r->accepted_ms};
 		if (!slot_insert(m, &s)) {
 			/* Cannot happen: the window is smaller than the table. */
 			ioca_error("mqtt: publish table full");
@@ -566,11 +798,7 @@ static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
 		return rc == MOSQ_ERR_SUCCESS;
 	}
 	if (is_permanent_publish_error(rc)) {
-		m->st.refused++;
-		ioca_log_limited(&m->rl_refused, IOCA_LL_WARNING,
-				 "mqtt: record %llu on %s (%zu bytes) refused: %s (dropped)",
-				 (unsigned long long)r->seq, r->topic, r->payload_len, mosquitto_strerror(rc));
-		ioca_queue_ack(m->queue, r->seq);
+		reject(m, r, mosquitto_strerror(rc));
 		return true;
 	}
 	/* Not sent (QoS 0 without a connection, out of memory): retry later. */
@@ -589,12 +817,34 @@ static void pump(struct ioca_mqtt *m)
 		m->need_rewind = false;
 		ioca_queue_rewind(m->queue);
 	}
-	while (m->state == ST_CONNECTED && m->n_records < (size_t)m->window) {
+	size_t window = m->probe_until ? 1 : (size_t)m->window;
+	while (m->state == ST_CONNECTED && m->n_records < window) {
 		struct ioca_record r;
 		if (ioca_queue_next(m->queue, &r) != IOCA_OK)
 			return;
 		if (seq_tracked(m, r.seq))
 			continue; /* handed out again by a rewind; libmosquitto still has it */
+		if (r.seq == m->poison_seq) {
+			m->poison_seq = 0;
+			if (m->probe_until && r.seq >= m->probe_until)
+				m->probe_until = 0;
+			size_t size = record_packet_bytes(m, &r);
+			if (!m->closed_on_bytes || size < m->closed_on_bytes)
+				m->closed_on_bytes = size;
+			reject(m, &r, "the broker closed the connection each time it was sent");
+			continue;
+		}
+		uint32_t limit = packet_limit(m);
+		size_t size = record_packet_bytes(m, &r);
+		if (limit && size > limit) {
+			reject(m, &r, "larger than the maximum packet size");
+			continue;
+		}
+		if (m->closed_on_bytes && size >= m->closed_on_bytes) {
+			reject(m, &r,
+			       "not smaller than a record the broker closed the connection on");
+			continue;
+		}
 		if (!publish_record(m, &r))
 			return;
 	}
@@ -614,11 +864,10 @@ static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
 	return 0;
 }
 
-static int setup_tls(struct ioca_mqtt *m, const struct ioca_mqtt_config *c, char *err, size_t errlen)
+static int setup_tls(struct ioca_mqtt *m, char *err, size_t errlen)
 {
-	const struct ioca_tls_config *t = &c->tls;
 	int rc;
-	if (!t->ca_file) {
+	if (!m->ca_file) {
 		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
 		if (rc) {
 			snprintf(err, errlen, "mqtt.tls: cannot use the system CA certificates: %s",
@@ -626,19 +875,21 @@ static int setup_tls(struct ioca_mqtt *m, const struct ioca_mqtt_config *c, char
 			return IOCA_ERROR;
 		}
 	}
-	if ((t->cert_file == NULL) != (t->key_file == NULL)) {
+	if ((m->cert_file == NULL) != (m->key_file == NULL)) {
 		snprintf(err, errlen, "mqtt.tls: cert_file and key_file must be given together");
 		return IOCA_ERROR;
 	}
-	rc = mosquitto_tls_set(m->mosq, t->ca_file, NULL, t->cert_file, t->key_file, key_password_cb);
+	rc = mosquitto_tls_set(m->mosq, m->ca_file, NULL, m->cert_file, m->key_file,
+			       key_password_cb);
 	if (rc) {
-		snprintf(err, errlen, "mqtt.tls: cannot use ca_file %s / cert_file %s / key_file %s: %s",
-			 t->ca_file ? t->ca_file : "(system)", t->cert_file ? t->cert_file : "(none)",
-			 t->key_file ? t->key_file : "(none)",
-			 rc == MOSQ_ERR_INVAL ? "file missing or unreadable" : mosquitto_strerror(rc));
+		snprintf(
+		    err, errlen, "mqtt.tls: cannot use ca_file %s / cert_file %s / key_file %s: %s",
+		    m->ca_file ? m->ca_file : "(system)", m->cert_file ? m->cert_file : "(none)",
+		    m->key_file ? m->key_file : "(none)",
+		    rc == MOSQ_ERR_INVAL ? "file missing or unreadable" : mosquitto_strerror(rc));
 		return IOCA_ERROR;
 	}
-	if (t->insecure) {
+	if (m->insecure) {
 		/* No chain and no host name verification. */
 		mosquitto_tls_opts_set(m->mosq, 0, NULL, NULL);
 		mosquitto_tls_insecure_set(m->mosq, true);
@@ -668,7 +919,15 @@ static int set_connect_properties(struct ioca_mqtt *m, int64_t session_expiry_s)
 	return rc == MOSQ_ERR_INVAL ? MOSQ_ERR_SUCCESS : rc;
 }
 
-static int copy_config(struct ioca_mqtt *m, const struct ioca_config *cfg, char *err, size_t errlen)
+/* strdup that keeps NULL; false when out of memory. */
+static bool dup_opt(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return !src || *dst;
+}
+
+static int copy_config(struct ioca_mqtt *m, const struct ioca_config *cfg,
+		       const char *offline_will_json, char *err, size_t errlen)
 {
 	const struct ioca_mqtt_config *c = &cfg->mqtt;
 	if (c->n_brokers == 0) {
@@ -683,7 +942,8 @@ static int copy_config(struct ioca_mqtt *m, const struct ioca_config *cfg, char 
 		const struct ioca_broker *b = &c->brokers[i];
 		if (b->tls != c->brokers[0].tls) {
 			snprintf(err, errlen,
-				 "mqtt.brokers: %s and %s: mixing mqtt:// and mqtts:// brokers is not supported",
+				 "mqtt.brokers: %s and %s: mixing mqtt:// and mqtts:// brokers is "
+				 "not supported",
 				 c->brokers[0].url, b->url);
 			return IOCA_ERROR;
 		}
@@ -697,11 +957,23 @@ static int copy_config(struct ioca_mqtt *m, const struct ioca_config *cfg, char 
 	m->protocol = c->protocol == 4 ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5;
 	m->keepalive_s = c->keepalive_s > 0 ? c->keepalive_s : 30;
 	m->message_expiry_s = c->message_expiry_s;
+	m->cfg_max_packet = c->max_packet_size > 0 && c->max_packet_size <= UINT32_MAX
+				? (uint32_t)c->max_packet_size
+				: 0;
 	m->reconnect_min_ms = (c->reconnect_min_s > 0 ? c->reconnect_min_s : 1) * 1000;
 	m->reconnect_max_ms = (c->reconnect_max_s > 0 ? c->reconnect_max_s : 60) * 1000;
 	if (m->reconnect_max_ms < m->reconnect_min_ms)
 		m->reconnect_max_ms = m->reconnect_min_ms;
 	m->window = cfg->spool.inflight > 0 ? cfg->spool.inflight : 1;
+	m->tls = c->brokers[0].tls;
+	m->insecure = c->tls.insecure;
+	m->session_expiry_s = c->session_expiry_s;
+	if (!dup_opt(&m->client_id, cfg->agent.id) || !dup_opt(&m->username, c->username) ||
+	    !dup_opt(&m->password, c->password) || !dup_opt(&m->ca_file, c->tls.ca_file) ||
+	    !dup_opt(&m->cert_file, c->tls.cert_file) || !dup_opt(&m->key_file, c->tls.key_file) ||
+	    !dup_opt(&m->will_json,
+		     offline_will_json ? offline_will_json : "{\"v\":1,\"state\":\"offline\"}"))
+		goto nomem;
 	const char *prefix = c->topic_prefix ? c->topic_prefix : "ioc";
 	size_t tlen = strlen(prefix) + strlen(cfg->agent.id) + sizeof("//status");
 	m->status_topic = malloc(tlen);
@@ -717,18 +989,18 @@ nomem:
 static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
 			  const mosquitto_property *props);
 
-static int setup_mosquitto(struct ioca_mqtt *m, const struct ioca_config *cfg,
-			   const char *offline_will_json, char *err, size_t errlen)
+/* A new libmosquitto client with everything copy_config() kept. */
+static int setup_mosquitto(struct ioca_mqtt *m, char *err, size_t errlen)
 {
-	const struct ioca_mqtt_config *c = &cfg->mqtt;
 	/* clean_session false: the broker keeps the session across reconnects. */
-	m->mosq = mosquitto_new(cfg->agent.id, false, m);
+	m->mosq = mosquitto_new(m->client_id, false, m);
 	if (!m->mosq) {
 		snprintf(err, errlen, "mqtt: cannot create the client: %s", strerror(errno));
 		return IOCA_ERROR;
 	}
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
-	mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, m->window > UINT16_MAX ? UINT16_MAX : m->window);
+	mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM,
+			     m->window > UINT16_MAX ? UINT16_MAX : m->window);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_v5_callback_set(m->mosq, on_connect_cb);
 	mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect_cb);
@@ -736,19 +1008,21 @@ static int setup_mosquitto(struct ioca_mqtt *m, const struct ioca_config *cfg,
 	mosquitto_log_callback_set(m->mosq, on_log_cb);
 	mosquitto_message_v5_callback_set(m->mosq, on_message_cb);
 
-	int rc = mosquitto_username_pw_set(m->mosq, c->username, c->password);
+	int rc = mosquitto_username_pw_set(m->mosq, m->username, m->password);
 	if (rc) {
-		snprintf(err, errlen, "mqtt: cannot set the credentials: %s", mosquitto_strerror(rc));
+		snprintf(err, errlen, "mqtt: cannot set the credentials: %s",
+			 mosquitto_strerror(rc));
 		return IOCA_ERROR;
 	}
-	if (m->brokers[0].tls && setup_tls(m, c, err, errlen) != IOCA_OK)
+	if (m->tls && setup_tls(m, err, errlen) != IOCA_OK)
 		return IOCA_ERROR;
 
 	mosquitto_property *wprops = NULL;
 	if (m->protocol == MQTT_PROTOCOL_V5)
 		mosquitto_property_add_string(&wprops, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
-	const char *will = offline_will_json ? offline_will_json : "{\"v\":1,\"state\":\"offline\"}";
-	rc = mosquitto_will_set_v5(m->mosq, m->status_topic, (int)strlen(will), will, 1, true, wprops);
+	const char *will = m->will_json;
+	rc = mosquitto_will_set_v5(m->mosq, m->status_topic, (int)strlen(will), will, 1, true,
+				   wprops);
 	if (rc) {
 		mosquitto_property_free_all(&wprops);
 		snprintf(err, errlen, "mqtt: cannot set the will on %s: %s", m->status_topic,
@@ -756,13 +1030,45 @@ static int setup_mosquitto(struct ioca_mqtt *m, const struct ioca_config *cfg,
 		return IOCA_ERROR;
 	}
 	if (m->protocol == MQTT_PROTOCOL_V5) {
-		rc = set_connect_properties(m, c->session_expiry_s);
+		rc = set_connect_properties(m, m->session_expiry_s);
 		if (rc) {
-			snprintf(err, errlen, "mqtt: cannot set the session expiry: %s", mosquitto_strerror(rc));
+			snprintf(err, errlen, "mqtt: cannot set the session expiry: %s",
+				 mosquitto_strerror(rc));
 			return IOCA_ERROR;
 		}
 	}
 	return IOCA_OK;
+}
+
+/*
+ * Forget what libmosquitto holds (it would resend a rejected record first
+ * after every reconnect): a new client, an empty publish table, and the
+ * queue rewound so every record not yet acknowledged goes out again (at
+ * least once). Only called between connections, never from a callback.
+ */
+static void reset_client(struct ioca_mqtt *m)
+{
+	char err[256] = "";
+	m->need_reset = false;
+	struct mosquitto *old = m->mosq;
+	m->mosq = NULL;
+	if (setup_mosquitto(m, err, sizeof err) != IOCA_OK) {
+		/* e.g. a TLS file removed since the start: keep the old client,
+		 * which sends its window again; the loss counting goes on */
+		ioca_error("mqtt: cannot set up a new client: %s", err);
+		if (m->mosq)
+			mosquitto_destroy(m->mosq);
+		m->mosq = old;
+		return;
+	}
+	mosquitto_destroy(old);
+	memset(m->slots, 0, m->cap * sizeof(*m->slots));
+	m->n_records = 0;
+	m->n_other = 0;
+	m->max_tracked_seq = 0;
+	m->status_in_flight = false;
+	m->status_dirty = true;
+	m->need_rewind = true;
 }
 
 struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue *queue,
@@ -785,7 +1091,7 @@ struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue
 	m->rl_conn.interval_ms = ERROR_LOG_INTERVAL_MS;
 	m->rl_refused.interval_ms = ERROR_LOG_INTERVAL_MS;
 	m->rl_queue.interval_ms = ERROR_LOG_INTERVAL_MS;
-	if (copy_config(m, cfg, err, errlen) != IOCA_OK)
+	if (copy_config(m, cfg, offline_will_json, err, errlen) != IOCA_OK)
 		goto fail;
 	size_t need = (size_t)m->window + EXTRA_SLOTS;
 	m->cap = 16;
@@ -796,13 +1102,19 @@ struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue
 		snprintf(err, errlen, "mqtt: out of memory");
 		goto fail;
 	}
-	if (setup_mosquitto(m, cfg, offline_will_json, err, errlen) != IOCA_OK)
+	if (setup_mosquitto(m, err, errlen) != IOCA_OK)
 		goto fail;
 	m->st.broker = m->brokers[0].url;
 	return m;
 fail:
 	ioca_mqtt_free(m);
 	return NULL;
+}
+
+void ioca_mqtt_set_rejected_cb(struct ioca_mqtt *m, ioca_mqtt_rejected_fn fn, void *ctx)
+{
+	m->on_rejected = fn;
+	m->rejected_ctx = ctx;
 }
 
 void ioca_mqtt_start(struct ioca_mqtt *m)
@@ -856,6 +1168,8 @@ void ioca_mqtt_tick(struct ioca_mqtt *m, int64_t now_mono_ms)
 {
 	switch (m->state) {
 	case ST_WAIT_RETRY:
+		if (m->need_reset)
+			reset_client(m);
 		if (now_mono_ms >= m->retry_at_ms)
 			start_attempt(m, now_mono_ms);
 		break;
@@ -904,12 +1218,20 @@ void ioca_mqtt_set_status(struct ioca_mqtt *m, const char *status_json)
 		publish_status(m, m->status_json);
 }
 
-void ioca_mqtt_publish_volatile(struct ioca_mqtt *m, const char *topic, const void *payload, size_t len)
+void ioca_mqtt_publish_volatile(struct ioca_mqtt *m, const char *topic, const void *payload,
+				size_t len)
 {
 	if (m->state != ST_CONNECTED)
 		return;
 	if (m->n_other >= EXTRA_SLOTS)
 		return; /* the connection is not keeping up: skip this one */
+	if (!fits(m, topic, len, 0)) {
+		ioca_log_limited(
+		    &m->rl_queue, IOCA_LL_WARNING,
+		    "mqtt: %s (%zu bytes) is larger than the maximum packet size %u: skipped",
+		    topic, len, packet_limit(m));
+		return;
+	}
 	mosquitto_property *props = NULL;
 	if (m->protocol == MQTT_PROTOCOL_V5)
 		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
@@ -940,7 +1262,7 @@ static void run_until(struct ioca_mqtt *m, int64_t deadline, bool (*done)(const 
 		int fd = mosquitto_socket(m->mosq);
 		if (fd < 0)
 			return;
-		struct pollfd p = { .fd = fd, .events = ioca_mqtt_poll_events(m) };
+		struct pollfd p = {.fd = fd, .events = ioca_mqtt_poll_events(m)};
 		int wait = (int)(deadline - now);
 		if (wait > MISC_INTERVAL_MS)
 			wait = MISC_INTERVAL_MS;
@@ -1001,8 +1323,10 @@ void ioca_mqtt_stats(struct ioca_mqtt *m, struct ioca_mqtt_stats *out)
 {
 	*out = m->st;
 	out->connected = m->state == ST_CONNECTED;
+	out->max_packet_size = packet_limit(m);
 	out->in_flight = m->n_records;
-	out->latency_ms_avg = m->st.latency_samples ? m->latency_sum_ms / (double)m->st.latency_samples : 0;
+	out->latency_ms_avg =
+	    m->st.latency_samples ? m->latency_sum_ms / (double)m->st.latency_samples : 0;
 }
 
 void ioca_mqtt_stats_reset_latency(struct ioca_mqtt *m)
@@ -1028,6 +1352,15 @@ void ioca_mqtt_free(struct ioca_mqtt *m)
 	free(m->status_topic);
 	free(m->status_json);
 	free(m->sub_filter);
+	free(m->client_id);
+	free(m->username);
+	if (m->password)
+		explicit_bzero(m->password, strlen(m->password));
+	free(m->password);
+	free(m->ca_file);
+	free(m->cert_file);
+	free(m->key_file);
+	free(m->will_json);
 	free(m);
 }
 
@@ -1038,8 +1371,8 @@ static void subscribe_inbox(struct ioca_mqtt *m)
 	if (!m->sub_filter || m->state != ST_CONNECTED)
 		return;
 	int rc = m->protocol == MQTT_PROTOCOL_V5
-			 ? mosquitto_subscribe_v5(m->mosq, NULL, m->sub_filter, INBOX_QOS, 0, NULL)
-			 : mosquitto_subscribe(m->mosq, NULL, m->sub_filter, INBOX_QOS);
+		     ? mosquitto_subscribe_v5(m->mosq, NULL, m->sub_filter, INBOX_QOS, 0, NULL)
+		     : mosquitto_subscribe(m->mosq, NULL, m->sub_filter, INBOX_QOS);
 	if (rc != MOSQ_ERR_SUCCESS)
 		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: cannot subscribe to %s: %s",
 				 m->sub_filter, mosquitto_strerror(rc));
@@ -1053,9 +1386,9 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 	if (!m->on_message || !msg->topic || msg->payloadlen < 0)
 		return;
 	struct ioca_mqtt_message in = {
-		.topic = msg->topic,
-		.payload = msg->payload,
-		.len = (size_t)msg->payloadlen,
+	    .topic = msg->topic,
+	    .payload = msg->payload,
+	    .len = (size_t)msg->payloadlen,
 	};
 	char *response_topic = NULL;
 	void *correlation = NULL;
@@ -1074,8 +1407,7 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 	free(correlation);
 }
 
-int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_message_fn fn,
-			void *ctx)
+int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_message_fn fn, void *ctx)
 {
 	char *copy = filter ? strdup(filter) : NULL;
 	if (filter && !copy)
@@ -1097,6 +1429,16 @@ void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void 
 {
 	if (m->state != ST_CONNECTED || m->n_other >= EXTRA_SLOTS)
 		return;
+	size_t corr_props =
+	    correlation_len ? PROP_ID_BYTES + PROP_STR_LEN_BYTES + correlation_len : 0;
+	if (!fits(m, topic, len + corr_props, 0)) {
+		ioca_log_limited(
+		    &m->rl_queue, IOCA_LL_WARNING,
+		    "mqtt: reply on %s (%zu bytes) is larger than the maximum packet size: "
+		    "not sent",
+		    topic, len);
+		return;
+	}
 	mosquitto_property *props = NULL;
 	if (m->protocol == MQTT_PROTOCOL_V5) {
 		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
@@ -1113,6 +1455,6 @@ void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void 
 	if (rc == MOSQ_ERR_SUCCESS && !(m->early_done && m->early_mid == (uint16_t)mid))
 		track_other(m, mid, 0);
 	else if (rc != MOSQ_ERR_SUCCESS)
-		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s", topic,
-				 mosquitto_strerror(rc));
+		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s",
+				 topic, mosquitto_strerror(rc));
 }

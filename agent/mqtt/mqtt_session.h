@@ -8,6 +8,13 @@
  * handed more than that window, so its own (unbounded, in-memory) queue stays
  * small. Brokers are tried in order and rotated on failure, with backoff.
  * The retained status is published on every connect and is the will.
+ *
+ * A record the broker will not take never blocks the ones behind it: one
+ * larger than the broker's Maximum Packet Size (MQTT 5 CONNACK) or
+ * mqtt.max_packet_size is not sent, a permanent publish error is final, and
+ * a record on which the broker closed the connection right after it was sent
+ * IOCA_MQTT_DROPS_BEFORE_REJECT times in a row is given up. Each such record
+ * is acked in the queue and handed to the `rejected` callback first.
  */
 #ifndef IOCA_MQTT_SESSION_H
 #define IOCA_MQTT_SESSION_H
@@ -21,16 +28,25 @@
 
 struct ioca_mqtt;
 
+/* Connections closed right after the same record before it is rejected. */
+#define IOCA_MQTT_DROPS_BEFORE_REJECT 3
+
+/* A record given up for good: `size` is its PUBLISH packet in bytes, `limit`
+ * the maximum packet size in force (0: none known), `why` a short reason. */
+typedef void (*ioca_mqtt_rejected_fn)(void *ctx, const struct ioca_record *r, size_t size,
+				      size_t limit, const char *why);
+
 struct ioca_mqtt_stats {
 	bool connected;
-	const char *broker;        /* url of the current/last broker */
-	uint64_t connects;         /* successful CONNACKs */
-	uint64_t reconnects;       /* connection losses followed by a new attempt */
-	uint64_t published;        /* records handed to libmosquitto */
-	uint64_t delivered;        /* records acked (PUBACK/PUBCOMP/written) */
-	uint64_t refused;          /* records the broker/library refused for good (dropped, counted) */
+	const char *broker;  /* url of the current/last broker */
+	uint64_t connects;   /* successful CONNACKs */
+	uint64_t reconnects; /* connection losses followed by a new attempt */
+	uint64_t published;  /* records handed to libmosquitto */
+	uint64_t delivered;  /* records acked (PUBACK/PUBCOMP/written) */
+	uint64_t refused;    /* records the broker/library refused for good (dropped, counted) */
 	uint64_t in_flight;
-	double latency_ms_avg;     /* accept -> delivered, since last stats_reset */
+	uint64_t max_packet_size; /* in force: configured or the broker's, 0 = none */
+	double latency_ms_avg;    /* accept -> delivered, since last stats_reset */
 	double latency_ms_max;
 	uint64_t latency_samples;
 	char last_error[160];
@@ -44,6 +60,9 @@ struct ioca_mqtt_stats {
  */
 struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue *queue,
 				const char *offline_will_json, char *err, size_t errlen);
+
+/* Called (from inside the session's calls) for each record rejected for good. */
+void ioca_mqtt_set_rejected_cb(struct ioca_mqtt *m, ioca_mqtt_rejected_fn fn, void *ctx);
 
 /* Start connecting (non-blocking). */
 void ioca_mqtt_start(struct ioca_mqtt *m);

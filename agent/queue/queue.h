@@ -31,11 +31,11 @@ enum ioca_record_kind {
 
 /* One message. Strings are NUL-terminated; payload is not. */
 struct ioca_record {
-	uint64_t seq;             /* assigned by the queue: see ioca_queue_ops.next_seq */
+	uint64_t seq; /* assigned by the queue: see ioca_queue_ops.next_seq */
 	enum ioca_record_kind kind;
-	uint8_t qos;              /* 0, 1 or 2 */
+	uint8_t qos; /* 0, 1 or 2 */
 	bool retain;
-	int64_t accepted_ms;      /* wall clock when the core accepted it */
+	int64_t accepted_ms; /* wall clock when the core accepted it */
 	const char *topic;
 	const char *content_type; /* NULL for JSON records */
 	const void *payload;
@@ -45,19 +45,21 @@ struct ioca_record {
 /* Counters and gauges for metrics and status. */
 struct ioca_queue_stats {
 	uint64_t records;         /* records held (undelivered, including in flight) */
-	uint64_t bytes;           /* bytes held (on disk for the spool) */
+	uint64_t bytes;           /* bytes of the records held (on disk for the spool) */
+	uint64_t disk_bytes;      /* spool: size of the segment files, delivered data included */
 	uint64_t in_flight;       /* handed out by next() and not yet acked */
 	uint64_t pushed;          /* total accepted */
 	uint64_t acked;           /* total released by ack() */
 	uint64_t dropped_records; /* total dropped by the size/age bound or write failure */
 	uint64_t dropped_bytes;
-	uint64_t corrupt_records; /* total skipped because damaged (spool) */
-	int64_t oldest_ms;        /* accepted_ms of the oldest held record, 0 if none */
-	bool degraded;            /* the spool cannot write to disk and holds records in memory */
-	char degraded_reason[128];/* why, e.g. "write spool/00000001.seg: No space left on device" */
-	uint64_t memory_records;  /* of `records`, held in the memory fallback (spool) */
-	uint64_t segments;        /* segment files on disk (spool) */
-	uint64_t fsyncs;          /* fdatasync calls on segments (spool) */
+	uint64_t corrupt_records;  /* total skipped because damaged (spool) */
+	int64_t oldest_ms;         /* accepted_ms of the oldest held record, 0 if none */
+	bool degraded;             /* the spool cannot write to disk and holds records in memory */
+	char degraded_reason[128]; /* why, e.g. "write spool/00000001.seg: No space left on device"
+				    */
+	uint64_t memory_records;   /* of `records`, held in the memory fallback (spool) */
+	uint64_t segments;         /* segment files on disk (spool) */
+	uint64_t fsyncs;           /* fdatasync calls on segments (spool) */
 };
 
 struct ioca_queue;
@@ -96,15 +98,43 @@ struct ioca_queue {
 	const struct ioca_queue_ops *ops;
 };
 
-static inline uint64_t ioca_queue_next_seq(struct ioca_queue *q) { return q->ops->next_seq(q); }
-static inline int ioca_queue_push(struct ioca_queue *q, const struct ioca_record *r) { return q->ops->push(q, r); }
-static inline int ioca_queue_next(struct ioca_queue *q, struct ioca_record *r) { return q->ops->next(q, r); }
-static inline void ioca_queue_ack(struct ioca_queue *q, uint64_t seq) { q->ops->ack(q, seq); }
-static inline void ioca_queue_rewind(struct ioca_queue *q) { q->ops->rewind(q); }
-static inline void ioca_queue_tick(struct ioca_queue *q, int64_t now) { q->ops->tick(q, now); }
-static inline int ioca_queue_flush(struct ioca_queue *q) { return q->ops->flush(q); }
-static inline void ioca_queue_stats(struct ioca_queue *q, struct ioca_queue_stats *s) { q->ops->stats(q, s); }
-static inline void ioca_queue_close(struct ioca_queue *q) { if (q) q->ops->close(q); }
+static inline uint64_t ioca_queue_next_seq(struct ioca_queue *q)
+{
+	return q->ops->next_seq(q);
+}
+static inline int ioca_queue_push(struct ioca_queue *q, const struct ioca_record *r)
+{
+	return q->ops->push(q, r);
+}
+static inline int ioca_queue_next(struct ioca_queue *q, struct ioca_record *r)
+{
+	return q->ops->next(q, r);
+}
+static inline void ioca_queue_ack(struct ioca_queue *q, uint64_t seq)
+{
+	q->ops->ack(q, seq);
+}
+static inline void ioca_queue_rewind(struct ioca_queue *q)
+{
+	q->ops->rewind(q);
+}
+static inline void ioca_queue_tick(struct ioca_queue *q, int64_t now)
+{
+	q->ops->tick(q, now);
+}
+static inline int ioca_queue_flush(struct ioca_queue *q)
+{
+	return q->ops->flush(q);
+}
+static inline void ioca_queue_stats(struct ioca_queue *q, struct ioca_queue_stats *s)
+{
+	q->ops->stats(q, s);
+}
+static inline void ioca_queue_close(struct ioca_queue *q)
+{
+	if (q)
+		q->ops->close(q);
+}
 
 /* Bounded memory queue. `first_seq` is the seq of the first push. Over
  * max_bytes the oldest records that are not in flight are dropped (counted). */

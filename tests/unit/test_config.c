@@ -297,6 +297,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.mqtt.topic_prefix, "ioc");
 	assert_int_equal(cfg.mqtt.session_expiry_s, 86400);
 	assert_int_equal(cfg.mqtt.message_expiry_s, 0);
+	assert_int_equal(cfg.mqtt.max_packet_size, 0);
 	assert_int_equal(cfg.mqtt.reconnect_min_s, 1);
 	assert_int_equal(cfg.mqtt.reconnect_max_s, 60);
 	assert_int_equal(cfg.spool.max_bytes, 1073741824);
@@ -320,7 +321,8 @@ static void test_explicit_values(void **state)
 		"         worker_memory_limit_mb = 512; };\n"
 		"mqtt: { brokers = [ \"mqtt://h\" ]; protocol = \"v311\"; username = \"u\";\n"
 		"        keepalive = 10; qos = 2; topic_prefix = \"ioc/vn\"; session_expiry = 0;\n"
-		"        message_expiry = 3600; reconnect_min = 2; reconnect_max = 30; };\n"
+		"        message_expiry = 3600; reconnect_min = 2; reconnect_max = 30;\n"
+		"        max_packet_size = 2048; };\n"
 		"spool: { max_bytes = 10737418240; max_age = 604800; fsync = \"always\";\n"
 		"         fsync_interval_ms = 50; inflight = 8; memory_buffer_bytes = 0;\n"
 		"         segment_bytes = 1048576; };\n",
@@ -338,6 +340,7 @@ static void test_explicit_values(void **state)
 	assert_string_equal(cfg.mqtt.topic_prefix, "ioc/vn");
 	assert_int_equal(cfg.mqtt.session_expiry_s, 0);
 	assert_int_equal(cfg.mqtt.message_expiry_s, 3600);
+	assert_int_equal(cfg.mqtt.max_packet_size, 2048);
 	assert_int_equal(cfg.mqtt.reconnect_min_s, 2);
 	assert_int_equal(cfg.mqtt.reconnect_max_s, 30);
 	/* beyond 32 bits without the L suffix: not truncated */

@@ -79,12 +79,16 @@ static void test_order_ack_and_empty(void **state)
 	assert_int_equal(st.records, 1000);
 	assert_int_equal(st.pushed, 1000);
 	assert_int_equal(st.oldest_ms, 1700000000000LL + 1);
-	assert_int_equal(st.bytes, IOCA_SPOOL_SEG_HDR_BYTES + 1000 * record_disk_bytes());
+	assert_int_equal(st.disk_bytes, IOCA_SPOOL_SEG_HDR_BYTES + 1000 * record_disk_bytes());
+	assert_int_equal(st.bytes, 1000 * record_disk_bytes());
 
 	expect_range(q, 1, 1000);
 	assert_int_equal(ioca_queue_next(q, &r), IOCA_AGAIN);
 	ioca_queue_stats(q, &st);
 	assert_int_equal(st.records, 0);
+	/* the active segment still holds the delivered records; none is waiting */
+	assert_int_equal(st.bytes, 0);
+	assert_int_equal(st.disk_bytes, IOCA_SPOOL_SEG_HDR_BYTES + 1000 * record_disk_bytes());
 	assert_int_equal(st.acked, 1000);
 	assert_int_equal(st.in_flight, 0);
 	assert_int_equal(st.dropped_records, 0);
@@ -103,9 +107,15 @@ static void test_blob_round_trip(void **state)
 	uint8_t jpeg[3000];
 	for (size_t i = 0; i < sizeof(jpeg); i++)
 		jpeg[i] = (uint8_t)(i * 7);
-	struct ioca_record in = {.seq = ioca_queue_next_seq(q), .kind = IOCA_RECORD_BLOB, .qos = 2, .retain = true,
-				 .accepted_ms = 42, .topic = "ioc/a/cam/snapshot", .content_type = "image/jpeg",
-				 .payload = jpeg, .payload_len = sizeof(jpeg)};
+	struct ioca_record in = {.seq = ioca_queue_next_seq(q),
+				 .kind = IOCA_RECORD_BLOB,
+				 .qos = 2,
+				 .retain = true,
+				 .accepted_ms = 42,
+				 .topic = "ioc/a/cam/snapshot",
+				 .content_type = "image/jpeg",
+				 .payload = jpeg,
+				 .payload_len = sizeof(jpeg)};
 	assert_int_equal(ioca_queue_push(q, &in), IOCA_OK);
 	ioca_queue_close(q);
 	q = open_spool(f, &c);
@@ -205,7 +215,7 @@ static void test_out_of_order_acks(void **state)
 	ioca_queue_ack(q, 5);
 	ioca_queue_ack(q, 3);
 	ioca_queue_ack(q, 1);
-	ioca_queue_ack(q, 1); /* duplicate ack: ignored */
+	ioca_queue_ack(q, 1);  /* duplicate ack: ignored */
 	ioca_queue_ack(q, 77); /* unknown: ignored */
 	struct ioca_queue_stats st;
 	ioca_queue_stats(q, &st);
@@ -288,7 +298,8 @@ static void test_delivered_segments_deleted(void **state)
 	push_n(q, 2000); /* ~470 KB: 8 segments */
 	char names[64][64];
 	int before = list_segments(f->dir, names, 64);
-	uint64_t per_seg = (uint64_t)(c.segment_bytes - IOCA_SPOOL_SEG_HDR_BYTES) / record_disk_bytes();
+	uint64_t per_seg =
+	    (uint64_t)(c.segment_bytes - IOCA_SPOOL_SEG_HDR_BYTES) / record_disk_bytes();
 	assert_int_equal(before, (int)((2000 + per_seg - 1) / per_seg));
 	struct ioca_queue_stats st;
 	ioca_queue_stats(q, &st);
@@ -320,11 +331,13 @@ static void test_size_bound_drops_oldest(void **state)
 	push_n(q, 5000); /* ~1.2 MB into 256 KiB */
 	struct ioca_queue_stats st;
 	ioca_queue_stats(q, &st);
-	assert_true(st.bytes <= (uint64_t)c.max_bytes);
+	assert_true(st.disk_bytes <= (uint64_t)c.max_bytes);
+	assert_true(st.bytes <= st.disk_bytes);
 	assert_int_equal(st.pushed, 5000);
 	assert_int_equal(st.records + st.dropped_records, 5000);
 	assert_true(st.dropped_records > 3000);
-	uint64_t per_seg = (uint64_t)(c.segment_bytes - IOCA_SPOOL_SEG_HDR_BYTES) / record_disk_bytes();
+	uint64_t per_seg =
+	    (uint64_t)(c.segment_bytes - IOCA_SPOOL_SEG_HDR_BYTES) / record_disk_bytes();
 	assert_int_equal(st.dropped_records % per_seg, 0); /* whole segments, oldest first */
 	assert_int_equal(st.dropped_bytes, st.dropped_records * record_disk_bytes());
 
@@ -501,7 +514,10 @@ static void test_wrong_seq_and_oversized_refused(void **state)
 	push_n(q, 3);
 	assert_int_equal(push_at(q, 2, 0), IOCA_ERROR); /* seq going back */
 	static char big[512 * 1024];
-	struct ioca_record r = {.seq = ioca_queue_next_seq(q), .qos = 1, .topic = "t", .payload = big,
+	struct ioca_record r = {.seq = ioca_queue_next_seq(q),
+				.qos = 1,
+				.topic = "t",
+				.payload = big,
 				.payload_len = sizeof(big)};
 	assert_int_equal(ioca_queue_push(q, &r), IOCA_ERROR); /* over max_bytes / 4 */
 	struct ioca_queue_stats st;
@@ -550,20 +566,22 @@ static void test_callback_may_push(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_order_ack_and_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blob_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_keeps_cursor_and_seq, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill9_loses_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_order_acks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_order_acks_survive_restart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delivered_segments_deleted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_size_bound_drops_oldest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_size_bound_with_records_in_flight, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fsync_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_seq_after_host_crash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_seq_and_oversized_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_callback_may_push, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_order_ack_and_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_keeps_cursor_and_seq, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill9_loses_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_order_acks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_order_acks_survive_restart, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_delivered_segments_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_size_bound_drops_oldest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_size_bound_with_records_in_flight, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fsync_modes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_after_host_crash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_seq_and_oversized_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_callback_may_push, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,8 +100,8 @@ static void truncate_to(const char *dir, const char *name, uint64_t size)
 
 /* Drain: returns how many came; each must be intact and in increasing
  * order, and none may be in `missing` (sorted, nmissing). */
-static uint64_t drain_check(struct ioca_queue *q, uint64_t first, uint64_t last, const uint64_t *missing,
-			    size_t nmissing)
+static uint64_t drain_check(struct ioca_queue *q, uint64_t first, uint64_t last,
+			    const uint64_t *missing, size_t nmissing)
 {
 	struct ioca_record r;
 	uint64_t want = first, got = 0;
@@ -159,7 +159,8 @@ static void test_flipped_payload_byte(void **state)
 	fill(f, 100);
 	char names[8][64];
 	assert_int_equal(list_segments(f->dir, names, 8), 1);
-	flip(f->dir, names[0], rec_off(49) + IOCA_SPOOL_REC_HDR_BYTES + strlen(TOPIC) + 20); /* seq 50 */
+	flip(f->dir, names[0],
+	     rec_off(49) + IOCA_SPOOL_REC_HDR_BYTES + strlen(TOPIC) + 20); /* seq 50 */
 
 	struct ioca_queue *q = open_spool(f);
 	assert_non_null(q);
@@ -192,7 +193,8 @@ static void test_flipped_length_and_header(void **state)
 	fill(f, 600); /* three segments */
 	char names[8][64];
 	assert_int_equal(list_segments(f->dir, names, 8), 3);
-	uint64_t per_seg = (uint64_t)(f->cfg.segment_bytes - IOCA_SPOOL_SEG_HDR_BYTES) / record_disk_bytes();
+	uint64_t per_seg =
+	    (uint64_t)(f->cfg.segment_bytes - IOCA_SPOOL_SEG_HDR_BYTES) / record_disk_bytes();
 	/* Body length of seq 30 in the first; the magic of the second segment. */
 	flip(f->dir, names[0], rec_off(29) + 5);
 	flip(f->dir, names[1], 2);
@@ -215,7 +217,8 @@ static void test_truncated_mid_record(void **state)
 	fill(f, 600);
 	char names[8][64];
 	assert_int_equal(list_segments(f->dir, names, 8), 3);
-	uint64_t per_seg = (uint64_t)(f->cfg.segment_bytes - IOCA_SPOOL_SEG_HDR_BYTES) / record_disk_bytes();
+	uint64_t per_seg =
+	    (uint64_t)(f->cfg.segment_bytes - IOCA_SPOOL_SEG_HDR_BYTES) / record_disk_bytes();
 	/* Cut the first segment 100 bytes into its record index 200. */
 	truncate_to(f->dir, names[0], rec_off(200) + 100);
 
@@ -324,17 +327,81 @@ static void test_damage_while_running(void **state)
 	ioca_queue_close(q);
 }
 
+static uint64_t segment_base_seq(const char *dir, const char *name)
+{
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	int fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t b[8];
+	assert_int_equal(pread(fd, b, sizeof b, 8), (ssize_t)sizeof b);
+	close(fd);
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static void test_deleted_middle_segment_reported(void **state)
+{
+	struct fixture *f = *state;
+	fill(f, 800); /* about 250 records per 64 KiB segment */
+	char names[8][64];
+	int n = list_segments(f->dir, names, 8);
+	assert_true(n >= 3);
+	/* the deleted file held the seqs between its neighbours' base seqs */
+	uint64_t base1 = segment_base_seq(f->dir, names[1]);
+	uint64_t base2 = segment_base_seq(f->dir, names[2]);
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/%s", f->dir, names[1]);
+	assert_int_equal(unlink(p), 0);
+
+	struct ioca_queue *q = open_spool(f);
+	assert_non_null(q);
+	tick_now(q);
+	assert_int_equal(f->rep.corrupt_calls, 1);
+	assert_non_null(strstr(f->rep.last_corrupt_file, names[1]));
+	struct ioca_record r;
+	uint64_t want = 1, gap_lo = 0, gap_hi = 0, got = 0;
+	while (ioca_queue_next(q, &r) == IOCA_OK) {
+		if (r.seq != want) {
+			assert_int_equal(gap_lo, 0); /* one gap only */
+			gap_lo = want;
+			gap_hi = r.seq - 1;
+		}
+		assert_true(record_ok(&r));
+		ioca_queue_ack(q, r.seq);
+		want = r.seq + 1;
+		got++;
+	}
+	assert_int_equal(want, 801);
+	assert_true(gap_lo + 1 >= base1 && gap_hi < base2 && gap_hi > gap_lo);
+	/* every record that did not come is counted and reported as dropped */
+	assert_int_equal(f->rep.dropped_records, 800 - got);
+	assert_int_equal(f->rep.dropped_records, gap_hi - gap_lo + 1);
+	ioca_queue_close(q);
+
+	/* reported once: the next start finds nothing more */
+	memset(&f->rep, 0, sizeof f->rep);
+	q = open_spool(f);
+	tick_now(q);
+	assert_int_equal(f->rep.corrupt_calls, 0);
+	assert_int_equal(f->rep.dropped_records, 0);
+	ioca_queue_close(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_torn_tail_truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flipped_payload_byte, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flipped_length_and_header, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_mid_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_segment_set_aside, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cursor_deleted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cursor_damaged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damage_while_running, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_tail_truncated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flipped_payload_byte, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flipped_length_and_header, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated_mid_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_segment_set_aside, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cursor_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cursor_damaged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_damage_while_running, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deleted_middle_segment_reported, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,9 +24,9 @@
 #include "test_spool_util.h"
 
 #define FS_SIZE_OPTION "size=512k"
-#define MEMORY_BYTES (64 * 1024)
-#define MAX_PUSHES 100000
-#define LATER_MS 5000
+#define MEMORY_BYTES   (64 * 1024)
+#define MAX_PUSHES     100000
+#define LATER_MS       5000
 
 static bool use_tmpfs;
 
@@ -43,12 +43,14 @@ static int group_setup(void **state)
 	const char *force = getenv("IOCA_TEST_SPOOL_SEAM");
 	if (force && strcmp(force, "1") == 0) {
 		use_tmpfs = false;
-	} else if (unshare(CLONE_NEWNS) == 0 && mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0) {
+	} else if (unshare(CLONE_NEWNS) == 0 &&
+		   mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0) {
 		use_tmpfs = true;
 	}
 	fprintf(stderr, "[ disk full ] %s\n",
 		use_tmpfs ? "real 512 KiB tmpfs in a private mount namespace"
-			  : "write seam failing every write with ENOSPC (no mount here, or IOCA_TEST_SPOOL_SEAM=1)");
+			  : "write seam failing every write with ENOSPC (no mount here, or "
+			    "IOCA_TEST_SPOOL_SEAM=1)");
 	return 0;
 }
 
@@ -131,7 +133,7 @@ static void test_disk_full_and_recovery(void **state)
 	assert_int_equal(st.memory_records, 1);
 	assert_int_equal(on_disk + 1, pushed);
 	if (use_tmpfs)
-		assert_true(st.bytes > 300 * 1024 && st.bytes <= 512 * 1024);
+		assert_true(st.disk_bytes > 300 * 1024 && st.disk_bytes <= 512 * 1024);
 	tick_now(q);
 	assert_int_equal(f->rep.degraded_calls, 1);
 	assert_true(f->rep.degraded);
@@ -283,9 +285,9 @@ static void test_unusable_dir_fails_open(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_disk_full_and_recovery, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_on_refusing_disk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unusable_dir_fails_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_disk_full_and_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_on_refusing_disk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unusable_dir_fails_open, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

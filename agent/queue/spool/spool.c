@@ -22,14 +22,14 @@
 #include "spool_internal.h"
 #include "timeutil.h"
 
-#define SEQ_RESERVE_BLOCK 65536u      /* seqs reserved ahead in the cursor file */
-#define CURSOR_PERSIST_MS 1000        /* delivery floor written at most this often */
-#define DISK_RETRY_MS 1000            /* retrying a disk that refused a write */
-#define MIN_SEGMENT_BYTES (64 * 1024)
-#define SEGMENT_PER_MAX_BYTES 4       /* segments are at most max_bytes / this */
-#define RATELIMIT_MS 60000
-#define WRITEBACK_CHUNK_BYTES (512 * 1024) /* start writeback early in this step */
-#define DROP_REPORT_INTERVAL_MS 1000  /* drops are reported at most this often */
+#define SEQ_RESERVE_BLOCK       65536u /* seqs reserved ahead in the cursor file */
+#define CURSOR_PERSIST_MS       1000   /* delivery floor written at most this often */
+#define DISK_RETRY_MS           1000   /* retrying a disk that refused a write */
+#define MIN_SEGMENT_BYTES       (64 * 1024)
+#define SEGMENT_PER_MAX_BYTES   4 /* segments are at most max_bytes / this */
+#define RATELIMIT_MS            60000
+#define WRITEBACK_CHUNK_BYTES   (512 * 1024) /* start writeback early in this step */
+#define DROP_REPORT_INTERVAL_MS 1000         /* drops are reported at most this often */
 
 static struct ioca_spool *sp(struct ioca_queue *q)
 {
@@ -80,15 +80,17 @@ static void drop_front_segment(struct ioca_spool *s, const char *why)
 	uint64_t left = g->records - g->done;
 	uint64_t left_bytes = g->size - IOCA_SPOOL_SEG_HDR_BYTES - g->bytes_done;
 	uint64_t dropped = left > d.in_window ? left - d.in_window : 0;
-	uint64_t dropped_bytes = left_bytes > d.in_window_bytes ? left_bytes - d.in_window_bytes : 0;
+	uint64_t dropped_bytes =
+	    left_bytes > d.in_window_bytes ? left_bytes - d.in_window_bytes : 0;
 	count_drop(s, dropped, dropped_bytes);
 	s->held_records -= left;
 	s->disk_bytes -= g->size;
 
 	char name[IOCA_SPOOL_SEG_NAME_LEN];
 	ioca_spool_segment_name(g->id, name);
-	ioca_log_limited(&s->write_rl, IOCA_LL_WARNING, "spool: %s: dropping %s/%s (%llu undelivered records)", why,
-			 s->dir, name, (unsigned long long)dropped);
+	ioca_log_limited(&s->write_rl, IOCA_LL_WARNING,
+			 "spool: %s: dropping %s/%s (%llu undelivered records)", why, s->dir, name,
+			 (unsigned long long)dropped);
 	if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
 		ioca_warn("spool: remove %s/%s: %s", s->dir, name, strerror(errno));
 	if (s->rseg == 0) {
@@ -130,8 +132,8 @@ static void delete_delivered(struct ioca_spool *s)
 		char name[IOCA_SPOOL_SEG_NAME_LEN];
 		ioca_spool_segment_name(g->id, name);
 		if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT) {
-			ioca_log_limited(&s->write_rl, IOCA_LL_WARNING, "spool: remove %s/%s: %s", s->dir, name,
-					 strerror(errno));
+			ioca_log_limited(&s->write_rl, IOCA_LL_WARNING, "spool: remove %s/%s: %s",
+					 s->dir, name, strerror(errno));
 			return;
 		}
 		s->held_records -= g->records - g->done;
@@ -151,11 +153,12 @@ static uint64_t sp_next_seq(struct ioca_queue *q)
 
 /* Append one record to the active segment. IOCA_OK, or IOCA_ERROR after
  * entering degraded mode; seg_id and off say where it went. */
-static int write_record(struct ioca_spool *s, const struct ioca_record *rec, size_t size, uint64_t *seg_id,
-			uint64_t *off)
+static int write_record(struct ioca_spool *s, const struct ioca_record *rec, size_t size,
+			uint64_t *seg_id, uint64_t *off)
 {
 	struct ioca_spool_seg *g = ioca_spool_active_seg(s);
-	if (!g || (g->size + size > (uint64_t)s->cfg.segment_bytes && g->size > IOCA_SPOOL_SEG_HDR_BYTES)) {
+	if (!g || (g->size + size > (uint64_t)s->cfg.segment_bytes &&
+		   g->size > IOCA_SPOOL_SEG_HDR_BYTES)) {
 		if (ioca_spool_roll(s) != IOCA_OK)
 			return IOCA_ERROR;
 		g = ioca_spool_active_seg(s);
@@ -167,9 +170,11 @@ static int write_record(struct ioca_spool *s, const struct ioca_record *rec, siz
 	iov[n++] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
 	iov[n++] = (struct iovec){.iov_base = (void *)rec->topic, .iov_len = strlen(rec->topic)};
 	if (rec->content_type && rec->content_type[0])
-		iov[n++] = (struct iovec){.iov_base = (void *)rec->content_type, .iov_len = strlen(rec->content_type)};
+		iov[n++] = (struct iovec){.iov_base = (void *)rec->content_type,
+					  .iov_len = strlen(rec->content_type)};
 	if (rec->payload_len)
-		iov[n++] = (struct iovec){.iov_base = (void *)rec->payload, .iov_len = rec->payload_len};
+		iov[n++] =
+		    (struct iovec){.iov_base = (void *)rec->payload, .iov_len = rec->payload_len};
 	if (ioca_spool_write_all(s->wfd, iov, n) != IOCA_OK) {
 		int e = errno;
 		/* Leave the segment ending at its last complete record. */
@@ -217,16 +222,18 @@ static int sp_push(struct ioca_queue *q, const struct ioca_record *rec)
 {
 	struct ioca_spool *s = sp(q);
 	if (rec->seq < s->next_seq) {
-		ioca_error("spool: push of seq %llu, expected >= %llu: refused", (unsigned long long)rec->seq,
-			   (unsigned long long)s->next_seq);
+		ioca_error("spool: push of seq %llu, expected >= %llu: refused",
+			   (unsigned long long)rec->seq, (unsigned long long)s->next_seq);
 		count_drop(s, 1, rec->payload_len);
 		return IOCA_ERROR;
 	}
 	size_t size = ioca_spool_record_size(rec);
 	if (size == 0 || size > (uint64_t)s->cfg.max_bytes / SEGMENT_PER_MAX_BYTES) {
-		ioca_log_limited(&s->write_rl, IOCA_LL_WARNING,
-				 "spool: record seq %llu (%zu bytes, topic %s) cannot be stored: dropped",
-				 (unsigned long long)rec->seq, rec->payload_len, rec->topic ? rec->topic : "(none)");
+		ioca_log_limited(
+		    &s->write_rl, IOCA_LL_WARNING,
+		    "spool: record seq %llu (%zu bytes, topic %s) cannot be stored: dropped",
+		    (unsigned long long)rec->seq, rec->payload_len,
+		    rec->topic ? rec->topic : "(none)");
 		count_drop(s, 1, rec->payload_len);
 		s->next_seq = rec->seq + 1;
 		return IOCA_ERROR;
@@ -255,7 +262,8 @@ static int reader_open(struct ioca_spool *s, struct ioca_spool_seg *g)
 	ioca_spool_segment_name(g->id, name);
 	s->rfd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (s->rfd < 0) {
-		ioca_log_limited(&s->write_rl, IOCA_LL_ERROR, "spool: open %s/%s: %s", s->dir, name, strerror(errno));
+		ioca_log_limited(&s->write_rl, IOCA_LL_ERROR, "spool: open %s/%s: %s", s->dir, name,
+				 strerror(errno));
 		return IOCA_ERROR;
 	}
 	s->rseg_id = g->id;
@@ -266,8 +274,8 @@ static int reader_open(struct ioca_spool *s, struct ioca_spool_seg *g)
 /* The record under the reader (not consumed): IOCA_OK with *v, its segment
  * and offset; IOCA_AGAIN when the disk has nothing more. Damage on the way
  * is skipped and reported. */
-static int disk_peek(struct ioca_spool *s, struct ioca_spool_rec_view *v, uint64_t *seg_id, uint64_t *off,
-		     uint64_t *next)
+static int disk_peek(struct ioca_spool *s, struct ioca_spool_rec_view *v, uint64_t *seg_id,
+		     uint64_t *off, uint64_t *next)
 {
 	while (s->rseg < s->nsegs) {
 		struct ioca_spool_seg *g = &s->segs[s->rseg];
@@ -306,7 +314,8 @@ static int disk_peek(struct ioca_spool *s, struct ioca_spool_rec_view *v, uint64
 			return IOCA_OK;
 		}
 		if (rc == IOCA_ERROR) {
-			ioca_error("spool: read %s/%s: %s", s->dir, name, strerror(s->rd.read_errno));
+			ioca_error("spool: read %s/%s: %s", s->dir, name,
+				   strerror(s->rd.read_errno));
 			ioca_spool_report_corrupt(s, name, g->size - s->roff);
 			s->corrupt_records++;
 		}
@@ -325,7 +334,8 @@ static void release_disk(struct ioca_spool *s, uint64_t seg_id, uint32_t len)
 	s->held_records--;
 }
 
-static int hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v, struct ioca_record *out)
+static int hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v,
+		    struct ioca_record *out)
 {
 	size_t need = v->topic_len + v->ctype_len + 2;
 	if (need > s->strcap) {
@@ -341,15 +351,15 @@ static int hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v, s
 	memcpy(ct, v->ctype, v->ctype_len);
 	ct[v->ctype_len] = '\0';
 	*out = (struct ioca_record){
-		.seq = v->seq,
-		.kind = v->kind,
-		.qos = v->qos,
-		.retain = v->retain,
-		.accepted_ms = v->accepted_ms,
-		.topic = s->strbuf,
-		.content_type = v->ctype_len ? ct : NULL,
-		.payload = v->payload,
-		.payload_len = v->payload_len,
+	    .seq = v->seq,
+	    .kind = v->kind,
+	    .qos = v->qos,
+	    .retain = v->retain,
+	    .accepted_ms = v->accepted_ms,
+	    .topic = s->strbuf,
+	    .content_type = v->ctype_len ? ct : NULL,
+	    .payload = v->payload,
+	    .payload_len = v->payload_len,
 	};
 	return IOCA_OK;
 }
@@ -396,8 +406,11 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 			s->roff = next;
 			continue;
 		}
-		struct ioca_spool_ent ne = {.seq = v.seq, .seg_id = seg_id, .off = off,
-					    .len = (uint32_t)v.total_len, .state = IOCA_SPOOL_ENT_HANDED,
+		struct ioca_spool_ent ne = {.seq = v.seq,
+					    .seg_id = seg_id,
+					    .off = off,
+					    .len = (uint32_t)v.total_len,
+					    .state = IOCA_SPOOL_ENT_HANDED,
 					    .ms = v.accepted_ms};
 		if (hand_out(s, &v, out) != IOCA_OK || !ioca_spool_win_insert(s, &ne))
 			return IOCA_AGAIN; /* out of memory: try again later */
@@ -412,7 +425,8 @@ static bool drop_mem_pending_below(struct ioca_spool *s, struct ioca_spool_ent *
 {
 	(void)s;
 	uint64_t seq = *(const uint64_t *)arg;
-	return e->seg_id == IOCA_SPOOL_MEM_SEG && e->state == IOCA_SPOOL_ENT_PENDING && e->seq < seq;
+	return e->seg_id == IOCA_SPOOL_MEM_SEG && e->state == IOCA_SPOOL_ENT_PENDING &&
+	       e->seq < seq;
 }
 
 static int next_from_memory(struct ioca_spool *s, struct ioca_record *out)
@@ -439,8 +453,10 @@ static int next_from_memory(struct ioca_spool *s, struct ioca_record *out)
 			ioca_queue_ack(s->mem, out->seq); /* acked while not handed out */
 			continue;
 		}
-		struct ioca_spool_ent ne = {.seq = out->seq, .seg_id = IOCA_SPOOL_MEM_SEG,
-					    .len = (uint32_t)out->payload_len, .state = IOCA_SPOOL_ENT_HANDED,
+		struct ioca_spool_ent ne = {.seq = out->seq,
+					    .seg_id = IOCA_SPOOL_MEM_SEG,
+					    .len = (uint32_t)out->payload_len,
+					    .state = IOCA_SPOOL_ENT_HANDED,
 					    .ms = out->accepted_ms};
 		if (!ioca_spool_win_insert(s, &ne)) {
 			ioca_queue_rewind(s->mem);
@@ -498,7 +514,8 @@ static void sp_ack(struct ioca_queue *q, uint64_t seq)
 static bool drop_lost_pending(struct ioca_spool *s, struct ioca_spool_ent *e, void *arg)
 {
 	(void)arg;
-	if (e->seg_id == IOCA_SPOOL_MEM_SEG || e->state != IOCA_SPOOL_ENT_PENDING || ioca_spool_seg_by_id(s, e->seg_id))
+	if (e->seg_id == IOCA_SPOOL_MEM_SEG || e->state != IOCA_SPOOL_ENT_PENDING ||
+	    ioca_spool_seg_by_id(s, e->seg_id))
 		return false;
 	count_drop(s, 1, e->len);
 	return true;
@@ -579,7 +596,8 @@ static void try_recover(struct ioca_spool *s, int64_t now)
 		s->retry_at_mono = now + DISK_RETRY_MS;
 		return;
 	}
-	ioca_log_resolved(&s->write_rl, IOCA_LL_INFO, "spool: %s: writing to disk again (was: %s)", s->dir, s->reason);
+	ioca_log_resolved(&s->write_rl, IOCA_LL_INFO, "spool: %s: writing to disk again (was: %s)",
+			  s->dir, s->reason);
 	s->reason[0] = '\0';
 	s->degraded_unreported = true;
 	ioca_spool_store_cursor(s, false);
@@ -610,7 +628,8 @@ static void deliver_reports(struct ioca_spool *s, int64_t now)
 	 * one report a second, not one per loop turn. */
 	uint64_t drec = 0, dbytes = 0;
 	if (total_rec != s->reported_drop_records &&
-	    (s->drop_report_at_mono == 0 || now - s->drop_report_at_mono >= DROP_REPORT_INTERVAL_MS)) {
+	    (s->drop_report_at_mono == 0 ||
+	     now - s->drop_report_at_mono >= DROP_REPORT_INTERVAL_MS)) {
 		drec = total_rec - s->reported_drop_records;
 		dbytes = total_bytes - s->reported_drop_bytes;
 		s->reported_drop_records = total_rec;
@@ -650,13 +669,15 @@ static void sp_tick(struct ioca_queue *q, int64_t now)
 		start_writeback(s);
 	if (s->dirty) {
 		if (s->cfg.fsync == IOCA_FSYNC_ALWAYS ||
-		    (s->cfg.fsync == IOCA_FSYNC_INTERVAL && now - s->last_sync_mono >= s->cfg.fsync_interval_ms))
+		    (s->cfg.fsync == IOCA_FSYNC_INTERVAL &&
+		     now - s->last_sync_mono >= s->cfg.fsync_interval_ms))
 			ioca_spool_sync_now(s);
 	}
 	if (s->degraded)
 		try_recover(s, now);
 	enforce_age_bound(s);
-	if (ioca_spool_delivery_floor(s) != s->floor_stored && now - s->cursor_at_mono >= CURSOR_PERSIST_MS) {
+	if (ioca_spool_delivery_floor(s) != s->floor_stored &&
+	    now - s->cursor_at_mono >= CURSOR_PERSIST_MS) {
 		s->cursor_at_mono = now;
 		ioca_spool_store_cursor(s, false);
 	}
@@ -676,7 +697,15 @@ static void sp_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
 	struct ioca_spool *s = sp(q);
 	memset(out, 0, sizeof(*out));
 	out->records = s->held_records;
-	out->bytes = s->disk_bytes;
+	out->disk_bytes = s->disk_bytes;
+	/* Released records stay in their segment file until it is deleted:
+	 * count only what is still held. */
+	for (size_t i = 0; i < s->nsegs; i++) {
+		const struct ioca_spool_seg *g = &s->segs[i];
+		uint64_t used =
+		    g->size > IOCA_SPOOL_SEG_HDR_BYTES ? g->size - IOCA_SPOOL_SEG_HDR_BYTES : 0;
+		out->bytes += used > g->bytes_done ? used - g->bytes_done : 0;
+	}
 	out->in_flight = s->in_flight;
 	out->pushed = s->pushed;
 	out->acked = s->acked;
@@ -686,7 +715,8 @@ static void sp_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
 	out->segments = s->nsegs;
 	out->fsyncs = s->fsyncs;
 	out->degraded = s->degraded;
-	snprintf(out->degraded_reason, sizeof(out->degraded_reason), "%s", s->degraded ? s->reason : "");
+	snprintf(out->degraded_reason, sizeof(out->degraded_reason), "%s",
+		 s->degraded ? s->reason : "");
 	if (s->win_n) {
 		out->oldest_ms = ioca_spool_win_at(s, 0)->ms;
 	} else if (s->held_records) {
@@ -720,7 +750,8 @@ static void sp_close(struct ioca_queue *q)
 		struct ioca_queue_stats ms;
 		ioca_queue_stats(s->mem, &ms);
 		if (ms.records)
-			ioca_error("spool: %llu records held in memory are lost: the disk still refuses writes (%s)",
+			ioca_error("spool: %llu records held in memory are lost: the disk still "
+				   "refuses writes (%s)",
 				   (unsigned long long)ms.records, s->reason);
 		ioca_queue_close(s->mem);
 	}
@@ -743,15 +774,15 @@ static void sp_close(struct ioca_queue *q)
 }
 
 static const struct ioca_queue_ops spool_ops = {
-	.next_seq = sp_next_seq,
-	.push = sp_push,
-	.next = sp_next,
-	.ack = sp_ack,
-	.rewind = sp_rewind,
-	.tick = sp_tick,
-	.flush = sp_flush,
-	.stats = sp_stats,
-	.close = sp_close,
+    .next_seq = sp_next_seq,
+    .push = sp_push,
+    .next = sp_next,
+    .ack = sp_ack,
+    .rewind = sp_rewind,
+    .tick = sp_tick,
+    .flush = sp_flush,
+    .stats = sp_stats,
+    .close = sp_close,
 };
 
 static void normalise_config(struct ioca_spool_config *c)

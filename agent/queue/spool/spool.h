@@ -30,12 +30,12 @@ enum ioca_fsync_mode {
 /* The spool section of the configuration (docs/spool.md). */
 struct ioca_spool_config {
 	int64_t max_bytes;
-	int64_t max_age_s;        /* 0: no age bound */
+	int64_t max_age_s; /* 0: no age bound */
 	enum ioca_fsync_mode fsync;
 	int fsync_interval_ms;
 	int inflight;
 	int64_t memory_buffer_bytes; /* held in memory while the disk refuses writes */
-	int64_t segment_bytes;    /* size at which a segment file is closed */
+	int64_t segment_bytes;       /* size at which a segment file is closed */
 };
 
 /*
@@ -77,10 +77,19 @@ struct ioca_spool_callbacks {
 struct ioca_queue *ioca_spool_open(const struct ioca_spool_config *cfg, const char *dir,
 				   const struct ioca_spool_callbacks *cb, char *err, size_t errlen);
 
+/*
+ * Keep `rec`, which the broker will never take, in the dead-letter file
+ * <dir>/rejected.seg (segment format; at most IOCA_DEADLETTER_MAX_BYTES, the
+ * previous file kept as rejected.seg.old). Written and synced before it
+ * returns IOCA_OK; IOCA_ERROR with a message in err otherwise.
+ */
+#define IOCA_DEADLETTER_MAX_BYTES (16u * 1024u * 1024u)
+int ioca_spool_deadletter(const char *dir, const struct ioca_record *rec, char *err, size_t errlen);
+
 /* Used when the config leaves these 0 (memory_buffer_bytes = 0 means no
  * memory fallback: records the disk refuses are dropped, counted).
  * segment_bytes is also kept within 64 KiB .. max_bytes / 4. */
-#define IOCA_SPOOL_DEFAULT_SEGMENT_BYTES (16 * 1024 * 1024)
+#define IOCA_SPOOL_DEFAULT_SEGMENT_BYTES     (16 * 1024 * 1024)
 #define IOCA_SPOOL_DEFAULT_FSYNC_INTERVAL_MS 200
 
 #endif

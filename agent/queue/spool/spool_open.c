@@ -27,10 +27,11 @@
 #include "spool_internal.h"
 #include "timeutil.h"
 
-#define KEEP_CORRUPT_FILES 8
-#define DIR_MODE 0750
-#define REWRITE_SUFFIX ".rewrite"
-#define SEQ_RESERVE_AFTER_CRASH 65536u
+#define KEEP_CORRUPT_FILES        8
+#define DIR_MODE                  0750
+#define REWRITE_SUFFIX            ".rewrite"
+#define SEQ_RESERVE_AFTER_CRASH   65536u
+#define MISSING_SEGMENTS_REPORTED 8 /* spool_corrupt reports for one gap, at most */
 
 struct corrupt_file {
 	char name[256];
@@ -111,8 +112,10 @@ static int list_dir(struct ioca_spool *s, struct dir_listing *l)
 				s->next_seg_id = id + 1;
 			continue;
 		}
-		if (has_suffix(de->d_name, REWRITE_SUFFIX) || strcmp(de->d_name, IOCA_SPOOL_CURSOR_TMP_NAME) == 0) {
-			unlinkat(s->dirfd, de->d_name, 0); /* left by an interrupted repair or cursor write */
+		if (has_suffix(de->d_name, REWRITE_SUFFIX) ||
+		    strcmp(de->d_name, IOCA_SPOOL_CURSOR_TMP_NAME) == 0) {
+			unlinkat(s->dirfd, de->d_name,
+				 0); /* left by an interrupted repair or cursor write */
 			continue;
 		}
 		if (has_suffix(de->d_name, IOCA_SPOOL_CORRUPT_SUFFIX) && strlen(de->d_name) < 256) {
@@ -156,9 +159,11 @@ static void prune_corrupt(struct ioca_spool *s, struct dir_listing *l)
 }
 
 /* Rename `name` to a fresh "<name>.<ms>.corrupt"; the new name goes to out. */
-static int set_aside(struct ioca_spool *s, struct dir_listing *l, const char *name, char *out, size_t outlen)
+static int set_aside(struct ioca_spool *s, struct dir_listing *l, const char *name, char *out,
+		     size_t outlen)
 {
-	snprintf(out, outlen, "%s.%lld%s", name, (long long)ioca_now_wall_ms(), IOCA_SPOOL_CORRUPT_SUFFIX);
+	snprintf(out, outlen, "%s.%lld%s", name, (long long)ioca_now_wall_ms(),
+		 IOCA_SPOOL_CORRUPT_SUFFIX);
 	if (renameat(s->dirfd, name, s->dirfd, out) != 0)
 		return IOCA_ERROR;
 	if (l->ncorrupt < l->capcorrupt || !l->capcorrupt) {
@@ -181,15 +186,16 @@ static int repair(struct ioca_spool *s, struct dir_listing *l, const char *name,
 {
 	char tmp[IOCA_SPOOL_SEG_NAME_LEN + sizeof(REWRITE_SUFFIX)];
 	snprintf(tmp, sizeof(tmp), "%s%s", name, REWRITE_SUFFIX);
-	if (ioca_spool_segment_rewrite(s->dirfd, fd, sc, tmp, s->cfg.fsync != IOCA_FSYNC_NEVER) != IOCA_OK) {
-		ioca_warn("spool: cannot rewrite damaged %s/%s (%s): reading around the damage", s->dir, name,
-			  strerror(errno));
+	if (ioca_spool_segment_rewrite(s->dirfd, fd, sc, tmp, s->cfg.fsync != IOCA_FSYNC_NEVER) !=
+	    IOCA_OK) {
+		ioca_warn("spool: cannot rewrite damaged %s/%s (%s): reading around the damage",
+			  s->dir, name, strerror(errno));
 		return -1;
 	}
 	if (set_aside(s, l, name, aside, asidelen) != IOCA_OK ||
 	    renameat(s->dirfd, tmp, s->dirfd, name) != 0) {
-		ioca_warn("spool: cannot set aside damaged %s/%s (%s): reading around the damage", s->dir, name,
-			  strerror(errno));
+		ioca_warn("spool: cannot set aside damaged %s/%s (%s): reading around the damage",
+			  s->dir, name, strerror(errno));
 		unlinkat(s->dirfd, tmp, 0);
 		return -1;
 	}
@@ -198,10 +204,17 @@ static int repair(struct ioca_spool *s, struct dir_listing *l, const char *name,
 	return openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
 }
 
+/* The seqs a segment file covers, for finding segments that vanished. */
+struct seg_span {
+	bool known;
+	uint64_t low;  /* first record's seq, else the base seq of the header */
+	uint64_t high; /* last record's seq, else base seq - 1 */
+};
+
 /* Scan one segment, repair it if needed, and add it to segs[] when it still
  * holds something to deliver. *max_seq is raised to what it shows. */
 static void load_segment(struct ioca_spool *s, struct dir_listing *l, uint64_t id, uint64_t floor,
-			 uint64_t *max_seq)
+			 uint64_t *max_seq, struct seg_span *span)
 {
 	char name[IOCA_SPOOL_SEG_NAME_LEN];
 	ioca_spool_segment_name(id, name);
@@ -218,6 +231,15 @@ static void load_segment(struct ioca_spool *s, struct dir_listing *l, uint64_t i
 	}
 	struct ioca_spool_scan sc;
 	ioca_spool_segment_scan(fd, floor, s->pre_acked, s->n_pre_acked, &sc);
+	if (sc.records) {
+		span->known = true;
+		span->low = sc.first_seq;
+		span->high = sc.last_seq;
+	} else if (sc.header_ok && sc.base_seq > 0) {
+		span->known = true;
+		span->low = sc.base_seq;
+		span->high = sc.base_seq - 1;
+	}
 	if (sc.header_ok && sc.base_seq > 0 && sc.base_seq - 1 > *max_seq)
 		*max_seq = sc.base_seq - 1;
 	if (sc.records && sc.last_seq > *max_seq)
@@ -226,7 +248,8 @@ static void load_segment(struct ioca_spool *s, struct dir_listing *l, uint64_t i
 		ioca_error("spool: read %s/%s: %s", s->dir, name, strerror(sc.read_errno));
 
 	char aside[300];
-	if (sc.records == 0 && (sc.size > IOCA_SPOOL_SEG_HDR_BYTES || !sc.header_ok || sc.read_errno)) {
+	if (sc.records == 0 &&
+	    (sc.size > IOCA_SPOOL_SEG_HDR_BYTES || !sc.header_ok || sc.read_errno)) {
 		close(fd);
 		if (set_aside(s, l, name, aside, sizeof(aside)) == IOCA_OK)
 			ioca_spool_report_corrupt(s, aside, sc.size);
@@ -304,6 +327,36 @@ static void remove_delivered_at_start(struct ioca_spool *s)
 	s->nsegs = out;
 }
 
+/*
+ * Segment ids prev_id < id are consecutive unless files were removed behind
+ * the spool's back (the spool itself deletes only delivered segments). Seqs
+ * lo..hi between the two that were neither below the floor nor acked before
+ * the stop were lost with them: counted as dropped, each missing file
+ * reported as damage.
+ */
+static void report_gap(struct ioca_spool *s, uint64_t prev_id, uint64_t id, uint64_t lo,
+		       uint64_t hi, uint64_t floor)
+{
+	uint64_t lost = 0;
+	for (uint64_t q = lo < floor ? floor : lo; q <= hi; q++)
+		if (!ioca_spool_seq_listed(s->pre_acked, s->n_pre_acked, q))
+			lost++;
+	if (!lost)
+		return;
+	char first[IOCA_SPOOL_SEG_NAME_LEN], last[IOCA_SPOOL_SEG_NAME_LEN];
+	ioca_spool_segment_name(prev_id + 1, first);
+	ioca_spool_segment_name(id - 1, last);
+	ioca_warn("spool: %s/%s%s%s missing: records %llu..%llu (%llu undelivered) lost", s->dir,
+		  first, id - 1 > prev_id + 1 ? " .. " : "", id - 1 > prev_id + 1 ? last : "",
+		  (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)lost);
+	s->dropped_records += lost;
+	for (uint64_t g = prev_id + 1; g < id && g - prev_id <= MISSING_SEGMENTS_REPORTED; g++) {
+		char name[IOCA_SPOOL_SEG_NAME_LEN];
+		ioca_spool_segment_name(g, name);
+		ioca_spool_report_corrupt(s, name, 0);
+	}
+}
+
 int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen)
 {
 	if (mkdir_p(s->dir) != 0) {
@@ -337,17 +390,31 @@ int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen)
 		snprintf(err, errlen, "list %s: %s", s->dir, strerror(errno));
 		return IOCA_ERROR;
 	}
-	uint64_t max_seq = 0;
-	for (size_t i = 0; i < l.n; i++)
-		load_segment(s, &l, l.ids[i], c.floor, &max_seq);
+	uint64_t max_seq = 0, high = 0, prev_id = 0;
+	bool have_prev = false;
+	for (size_t i = 0; i < l.n; i++) {
+		struct seg_span span = {0};
+		load_segment(s, &l, l.ids[i], c.floor, &max_seq, &span);
+		if (!span.known) {
+			prev_id = l.ids[i]; /* set aside and reported already */
+			continue;
+		}
+		if (have_prev && l.ids[i] > prev_id + 1 && span.low > high + 1)
+			report_gap(s, prev_id, l.ids[i], high + 1, span.low - 1, c.floor);
+		if (span.high > high)
+			high = span.high;
+		prev_id = l.ids[i];
+		have_prev = true;
+	}
 
 	if (crc == IOCA_ERROR) {
-		ioca_warn("spool: cursor %s/%s: %s: delivering every record still on disk again", s->dir,
-			  IOCA_SPOOL_CURSOR_NAME, why);
+		ioca_warn("spool: cursor %s/%s: %s: delivering every record still on disk again",
+			  s->dir, IOCA_SPOOL_CURSOR_NAME, why);
 		ioca_spool_report_corrupt(s, IOCA_SPOOL_CURSOR_NAME, 0);
 	} else if (crc == IOCA_AGAIN && l.n > 0) {
-		ioca_warn("spool: cursor %s/%s missing: delivering every record still on disk again", s->dir,
-			  IOCA_SPOOL_CURSOR_NAME);
+		ioca_warn(
+		    "spool: cursor %s/%s missing: delivering every record still on disk again",
+		    s->dir, IOCA_SPOOL_CURSOR_NAME);
 		ioca_spool_report_corrupt(s, IOCA_SPOOL_CURSOR_NAME, 0);
 	}
 
@@ -360,12 +427,13 @@ int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen)
 	static const uint8_t zero_id[IOCA_SPOOL_BOOT_ID_BYTES];
 	if (memcmp(s->boot_id, zero_id, sizeof(zero_id)) == 0)
 		same_boot = false; /* cannot tell: assume the worst */
-	if (have_cursor && s->cfg.fsync != IOCA_FSYNC_ALWAYS && !(c.flags & IOCA_SPOOL_CURSOR_CLEAN) && !same_boot &&
-	    c.seq_reserved > next) {
+	if (have_cursor && s->cfg.fsync != IOCA_FSYNC_ALWAYS &&
+	    !(c.flags & IOCA_SPOOL_CURSOR_CLEAN) && !same_boot && c.seq_reserved > next) {
 		/* The host went down uncleanly: records published but not yet
 		 * durable may be gone; never give their seqs to other content. */
-		ioca_warn("spool: host restarted without a clean stop: seq continues at %llu (not %llu)",
-			  (unsigned long long)c.seq_reserved, (unsigned long long)next);
+		ioca_warn(
+		    "spool: host restarted without a clean stop: seq continues at %llu (not %llu)",
+		    (unsigned long long)c.seq_reserved, (unsigned long long)next);
 		next = c.seq_reserved;
 	}
 	s->next_seq = next;
@@ -381,8 +449,9 @@ int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen)
 	prune_corrupt(s, &l);
 	ioca_spool_store_cursor(s, false);
 	if (s->held_records)
-		ioca_info("spool: %s: %llu records to deliver in %zu segments (next seq %llu)", s->dir,
-			  (unsigned long long)s->held_records, s->nsegs, (unsigned long long)s->next_seq);
+		ioca_info("spool: %s: %llu records to deliver in %zu segments (next seq %llu)",
+			  s->dir, (unsigned long long)s->held_records, s->nsegs,
+			  (unsigned long long)s->next_seq);
 	free(l.ids);
 	free(l.corrupt);
 	return IOCA_OK;
