@@ -30,6 +30,7 @@
 #include "optcheck.h"
 #include "opts.h"
 #include "plugin_loader.h"
+#include "url_mask.h"
 
 #define PASSWORD_MAX_BYTES 65535 /* MQTT binary data limit */
 #define TOPIC_PREFIX_MAX_LEN 128
@@ -38,6 +39,7 @@
 #define PLUGIN_ERROR_MAX_LEN 1024
 #define WHAT_MAX_LEN 128
 #define REASON_MAX_LEN 256
+#define URL_SHOWN_MAX 512 /* a broker URL as printed, credentials masked */
 #define PORT_MAX 65535
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
 #define FNV64_PRIME 0x100000001b3ULL
@@ -214,6 +216,12 @@ static int parse_broker(const char *url, struct ioca_broker *b, char *why, size_
 		snprintf(why, whylen, "must start with mqtt:// or mqtts://");
 		return IOCA_ERROR;
 	}
+	if (strchr(rest, '@')) {
+		snprintf(why, whylen,
+			 "credentials in the URL are not accepted (use mqtt.username and "
+			 "mqtt.password_file)");
+		return IOCA_ERROR;
+	}
 	const char *host = rest, *host_end;
 	if (*rest == '[') {
 		host = rest + 1;
@@ -260,7 +268,9 @@ static int parse_broker(const char *url, struct ioca_broker *b, char *why, size_
 		}
 		b->port = (int)port;
 	} else if (*rest) {
-		snprintf(why, whylen, "unexpected '%s' after the host (no paths)", rest);
+		char shown[REASON_MAX_LEN / 2];
+		ioca_url_mask(rest, shown, sizeof shown);
+		snprintf(why, whylen, "unexpected '%s' after the host (no paths)", shown);
 		return IOCA_ERROR;
 	}
 	b->host = strndup(host, (size_t)(host_end - host));
@@ -294,9 +304,10 @@ static void load_brokers(struct loader *ld, const config_setting_t *mqtt)
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			continue; /* reported by optcheck */
 		const char *url = config_setting_get_string(e);
-		char why[REASON_MAX_LEN];
+		char why[REASON_MAX_LEN], shown[URL_SHOWN_MAX];
 		if (parse_broker(url, &m->brokers[m->n_brokers], why, sizeof why) != IOCA_OK) {
-			report(ld, e, "mqtt: broker '%s' is not a valid URL: %s", url, why);
+			ioca_url_mask(url, shown, sizeof shown);
+			report(ld, e, "mqtt: broker '%s' is not a valid URL: %s", shown, why);
 			continue;
 		}
 		m->n_brokers++;

@@ -16,7 +16,7 @@
 #include <libavutil/avutil.h>
 #include <libavutil/log.h>
 
-#include "camera_url.h"
+#include "url_mask.h"
 
 #define HEARTBEAT_EVERY_MS 250
 #define ANALYZE_DURATION_US "2000000" /* probe at most 2 s of stream for parameters */
@@ -230,14 +230,19 @@ static void av_log_forward(void *avcl, int level, const char *fmt, va_list vl)
 {
 	if (level > AV_LOG_WARNING)
 		return;
-	char line[AV_LOG_LINE_MAX];
+	char raw[AV_LOG_LINE_MAX], line[AV_LOG_LINE_MAX];
 	int print_prefix = 1;
 	va_list copy;
 	va_copy(copy, vl);
-	av_log_format_line2(avcl, level, fmt, copy, line, sizeof line, &print_prefix);
+	int full = av_log_format_line2(avcl, level, fmt, copy, raw, sizeof raw, &print_prefix);
 	va_end(copy);
-	ioca_cam_mask_text(line);
-	size_t n = strlen(line);
+	if (full >= (int)sizeof raw) {
+		/* A URL cut before its '@' would not be seen as one: drop the cut word. */
+		char *end = raw + strlen(raw);
+		while (end > raw && end[-1] != ' ')
+			*--end = '\0';
+	}
+	size_t n = ioca_url_mask_text(raw, line, sizeof line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	pthread_mutex_lock(&av_log_lock);

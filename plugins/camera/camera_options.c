@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "camera_url.h"
+#include "url_mask.h"
 
 #define MS_PER_S 1000.0
 #define MAX_POLYGON_VALUES 512 /* 256 points */
@@ -210,15 +211,14 @@ int ioca_cam_config_load(struct ioca_cam_config *c, const struct ioca_host *host
 	c->url = ioca_cam_url_with_credentials(url ? url : "", user, pass);
 	if (!c->url)
 		return IOCA_ERROR;
-	ioca_cam_url_mask(c->url, c->url_masked, sizeof c->url_masked);
+	ioca_url_mask(c->url, c->url_masked, sizeof c->url_masked);
 	c->network = ioca_cam_url_is_network(c->url);
 	const char *snap = host->opt_string(opts, "snapshot_url");
 	if (snap && *snap) {
 		c->snapshot_url = ioca_cam_url_with_credentials(snap, user, pass);
 		if (!c->snapshot_url)
 			return IOCA_ERROR;
-		ioca_cam_url_mask(c->snapshot_url, c->snapshot_url_masked,
-				  sizeof c->snapshot_url_masked);
+		ioca_url_mask(c->snapshot_url, c->snapshot_url_masked, sizeof c->snapshot_url_masked);
 	}
 	c->transport = host->opt_string(opts, "transport");
 	if (!c->transport)
