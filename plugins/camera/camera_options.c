@@ -51,6 +51,9 @@ const struct ioca_option ioca_cam_options[] = {
 	 .help = "first reconnect delay, seconds (doubles per failure, with jitter)"},
 	{.key = "backoff_max", .type = IOCA_OPT_FLOAT, .def_float = 60, .min = 0.1, .max = 3600,
 	 .help = "longest reconnect delay, seconds"},
+	{.key = "max_pixels", .type = IOCA_OPT_INT, .def_int = IOCA_CAM_MAX_PIXELS_DEFAULT,
+	 .min = IOCA_CAM_MAX_PIXELS_MIN, .max = IOCA_CAM_MAX_PIXELS_MAX,
+	 .help = "largest picture accepted, width x height; larger: camera.offline too_large"},
 	{.key = "realtime", .type = IOCA_OPT_BOOL, .def_bool = false,
 	 .help = "read files at their frame rate instead of as fast as possible"},
 	{.key = "decode", .type = IOCA_OPT_ENUM, .def_string = "full",
@@ -225,6 +228,7 @@ int ioca_cam_config_load(struct ioca_cam_config *c, const struct ioca_host *host
 		c->transport = "tcp";
 	c->open_timeout_ms = seconds_ms(host, opts, "open_timeout");
 	c->read_timeout_ms = seconds_ms(host, opts, "read_timeout");
+	c->max_pixels = host->opt_int(opts, "max_pixels");
 	c->backoff_min_ms = seconds_ms(host, opts, "backoff_min");
 	c->backoff_max_ms = seconds_ms(host, opts, "backoff_max");
 	c->realtime = host->opt_bool(opts, "realtime");

@@ -327,6 +327,10 @@ static enum ioca_cam_end session(struct camera *c, char *err, size_t errlen)
 			break;
 		bool stop = on_packet(c, pkt, st);
 		av_packet_unref(pkt);
+		if (ioca_cam_decoder_too_large(&c->dec, err, errlen)) {
+			why = IOCA_CAM_END_TOO_LARGE;
+			break;
+		}
 		if (stop) {
 			why = IOCA_CAM_END_STOPPED;
 			break;
@@ -451,7 +455,9 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 	}
 	ioca_cam_av_log_attach(host, inst);
 	c->in_cfg = (struct ioca_cam_input_config){c->cfg.url, c->cfg.transport,
-						   c->cfg.open_timeout_ms, c->cfg.read_timeout_ms};
+						   c->cfg.open_timeout_ms, c->cfg.read_timeout_ms,
+						   c->cfg.max_pixels};
+	c->dec.max_pixels = c->cfg.max_pixels;
 	c->snap_cfg = c->in_cfg;
 	c->snap_cfg.url = c->cfg.snapshot_url;
 	c->em = (struct ioca_cam_emitter){host, inst, c->motion};
