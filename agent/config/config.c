@@ -746,6 +746,9 @@ static void load_instance(struct loader *ld, config_setting_t *inst, size_t inde
 		snprintf(what, sizeof what, "instances element %zu", index + 1);
 	size_t before = ld->diag->count;
 
+	/* Before pass 1 fills in defaults: a plugin's memory limit applies only when unset. */
+	bool memory_set = member(inst, "memory_limit_mb") != NULL;
+
 	/* Pass 1: the core keys; everything else is left to the plugin's table. */
 	struct ioca_option core[INSTANCE_CORE_KEYS_MAX];
 	instance_table(ld->cfg, core, INSTANCE_CORE_KEYS_MAX);
@@ -767,12 +770,15 @@ static void load_instance(struct loader *ld, config_setting_t *inst, size_t inde
 
 	/* Pass 2: the plugin's own options, then its cross-field check. */
 	const char *plugin = get_string(inst, "plugin");
+	int64_t memory_default = ld->cfg->agent.worker_memory_limit_mb;
 	if (plugin) {
 		struct plugin_slot *p = get_plugin(ld, plugin);
 		if (p && !p->ok) {
 			report(ld, member(inst, "plugin"), "%s: %s", what, p->error);
 		} else if (p) {
 			const struct ioca_plugin *desc = p->loaded.desc;
+			if (memory_default == 0)
+				memory_default = ioca_plugin_default_memory_limit_mb(desc);
 			ioca_optcheck_group(inst, desc->options ? desc->options : no_options,
 					    ioca_instance_core_keys, what, ld->file, ld->diag);
 			if (desc->check && problems_since(ld, before) == 0)
@@ -784,7 +790,7 @@ static void load_instance(struct loader *ld, config_setting_t *inst, size_t inde
 	ic->plugin = dup_str(ld, plugin);
 	ic->qos = (int)get_int(inst, "qos", ld->cfg->mqtt.qos);
 	ic->max_rate = get_float(inst, "max_rate", IOCA_DEFAULT_MAX_RATE);
-	ic->memory_limit_mb = get_int(inst, "memory_limit_mb", ld->cfg->agent.worker_memory_limit_mb);
+	ic->memory_limit_mb = memory_set ? get_int(inst, "memory_limit_mb", 0) : memory_default;
 	ic->hang_timeout_s = (int)get_int(inst, "hang_timeout", IOCA_DEFAULT_HANG_TIMEOUT_S);
 	ic->snapshot_retain = get_bool(inst, "snapshot_retain", false);
 	ic->line = ioca_setting_line(inst);

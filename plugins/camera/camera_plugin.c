@@ -34,6 +34,18 @@
 #define ANALYSIS_TOLERANCE_S 0.01 /* a frame this early still counts as on time */
 #define ERR_LEN 256
 #define DEFAULT_FPS 25.0
+/* Worker address-space cap unless the configuration sets one (see docs/camera.md). Not with
+ * AddressSanitizer, whose shadow memory alone is terabytes of address space. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CAMERA_MEMORY_LIMIT_MB 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CAMERA_MEMORY_LIMIT_MB 0
+#endif
+#endif
+#ifndef CAMERA_MEMORY_LIMIT_MB
+#define CAMERA_MEMORY_LIMIT_MB 2048
+#endif
 
 enum link_state {
 	LINK_UNKNOWN = 0,
@@ -497,4 +509,5 @@ IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
 	.stop = camera_stop,
 	.destroy = camera_destroy,
 	.features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT,
+	.default_memory_limit_mb = CAMERA_MEMORY_LIMIT_MB,
 };
