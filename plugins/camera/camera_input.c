@@ -105,7 +105,8 @@ static void set_options(AVDictionary **opts, const struct ioca_cam_input_config 
 }
 
 /* Probe with the decoders' max_pixels set, so that probing a huge picture costs nothing
- * (its size is then unknown; the decoder's own guard names it on the first frame). */
+ * (its size is then unknown; the decoder's own guard names it on the first frame), and
+ * with one thread each: a probe decodes a frame or two, not worth a thread pool. */
 static int find_stream_info(AVFormatContext *fmt, int64_t max_pixels)
 {
 	unsigned n = fmt->nb_streams;
@@ -116,8 +117,10 @@ static int find_stream_info(AVFormatContext *fmt, int64_t max_pixels)
 		return AVERROR(ENOMEM);
 	char value[32];
 	snprintf(value, sizeof value, "%lld", (long long)max_pixels);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		av_dict_set(&per_stream[i], "max_pixels", value, 0);
+		av_dict_set(&per_stream[i], "threads", "1", 0);
+	}
 	int ret = avformat_find_stream_info(fmt, per_stream);
 	for (unsigned i = 0; i < n; i++)
 		av_dict_free(&per_stream[i]);
