@@ -145,8 +145,10 @@ static const char *find_sep(const char *s, const char *end)
 /* Mask one word [s, end): text before a URL, the URL's user information, the pieces. */
 static void put_word(struct out *o, const char *s, const char *end)
 {
-	const char *sep = find_sep(s, end);
-	const char *scheme = sep ? scheme_start(s, sep) : NULL;
+	/* The first "://" with a scheme before it starts the URL ("+++://" does not). */
+	const char *sep = find_sep(s, end), *scheme = NULL;
+	while (sep && !(scheme = scheme_start(s, sep)))
+		sep = find_sep(sep + 1, end);
 	if (!scheme) {
 		put_pieces(o, s, end);
 		return;

@@ -75,6 +75,8 @@ static void test_text(void **state)
 		    "a=control:rtsp://***@10.0.0.1/track1");
 	expect_text("password=hunter2 retry", "password=*** retry");
 	expect_text("no secrets here: 401 Unauthorized", "no secrets here: 401 Unauthorized");
+	/* found by fuzz_url_mask: a "://" without a scheme must not hide a later URL */
+	expect_text("x=+++://[h~p://1p://u:p@gan", "x=+++://[h~p://***@gan");
 }
 
 static void test_truncation(void **state)
