@@ -72,6 +72,9 @@ struct camera {
 	size_t small_len;
 
 	enum link_state link;
+	bool online_pending;      /* camera.online waits for the first frame's size */
+	const char *online_codec;
+	double online_fps;
 	bool ever_online;
 	unsigned attempt;
 	unsigned rng;
@@ -178,10 +181,14 @@ static void analyse(struct camera *c, const AVFrame *f, double t, int64_t wall)
 	}
 }
 
+static void announce_online(struct camera *c, int64_t wall, int width, int height);
+
 static void on_frame(struct camera *c, const AVFrame *f)
 {
 	double t = c->pkt_t;
 	int64_t wall = frame_wall_ms(c, t);
+	if (c->online_pending)
+		announce_online(c, wall, f->width, f->height);
 	c->session_frames++;
 	if (c->stalled) {
 		c->stalled = false;
@@ -286,6 +293,21 @@ static void go_offline(struct camera *c, enum ioca_cam_end why, const char *err,
 	}
 }
 
+/* camera.online once the picture size is known: from the probe, or else (a probe that did not
+ * decode a picture, e.g. one beyond max_pixels) from the first decoded frame. */
+static void announce_online(struct camera *c, int64_t wall, int width, int height)
+{
+	c->online_pending = false;
+	if (c->ever_online)
+		c->stats.reconnects++;
+	c->ever_online = true;
+	c->link = LINK_ONLINE;
+	ioca_cam_emit_online(&c->em, wall, c->online_codec, width, height, c->online_fps,
+			     c->cfg.url_masked);
+	c->host->log(c->inst, IOCA_LOG_INFO, "%s: online, %s %dx%d %.2f fps", c->cfg.url_masked,
+		     c->online_codec, width, height, c->online_fps);
+}
+
 static void go_online(struct camera *c, const AVStream *st)
 {
 	const AVCodecParameters *par = st->codecpar;
@@ -299,14 +321,11 @@ static void go_online(struct camera *c, const AVStream *st)
 	c->session_frames = c->session_packets = 0;
 	ioca_cam_clock_rebase(&c->clock);
 	ioca_cam_freeze_rebase(&c->freeze);
-	if (c->ever_online)
-		c->stats.reconnects++;
-	c->ever_online = true;
-	c->link = LINK_ONLINE;
-	ioca_cam_emit_online(&c->em, c->anchor_wall_ms, avcodec_get_name(par->codec_id),
-			     par->width, par->height, fps, c->cfg.url_masked);
-	c->host->log(c->inst, IOCA_LOG_INFO, "%s: online, %s %dx%d %.2f fps", c->cfg.url_masked,
-		     avcodec_get_name(par->codec_id), par->width, par->height, fps);
+	c->online_codec = avcodec_get_name(par->codec_id);
+	c->online_fps = fps;
+	c->online_pending = par->width <= 0 || par->height <= 0;
+	if (!c->online_pending || c->cfg.decode == IOCA_CAM_DECODE_NONE)
+		announce_online(c, c->anchor_wall_ms, par->width, par->height);
 }
 
 /* Open, stream until the session ends, close. Returns why it ended. */
