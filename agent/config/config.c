@@ -30,6 +30,7 @@
 #include "optcheck.h"
 #include "opts.h"
 #include "plugin_loader.h"
+#include "url_mask.h"
 
 #define PASSWORD_MAX_BYTES 65535 /* MQTT binary data limit */
 #define TOPIC_PREFIX_MAX_LEN 128
@@ -38,6 +39,7 @@
 #define PLUGIN_ERROR_MAX_LEN 1024
 #define WHAT_MAX_LEN 128
 #define REASON_MAX_LEN 256
+#define URL_SHOWN_MAX 512 /* a broker URL as printed, credentials masked */
 #define PORT_MAX 65535
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
 #define FNV64_PRIME 0x100000001b3ULL
@@ -214,6 +216,12 @@ static int parse_broker(const char *url, struct ioca_broker *b, char *why, size_
 		snprintf(why, whylen, "must start with mqtt:// or mqtts://");
 		return IOCA_ERROR;
 	}
+	if (strchr(rest, '@')) {
+		snprintf(why, whylen,
+			 "credentials in the URL are not accepted (use mqtt.username and "
+			 "mqtt.password_file)");
+		return IOCA_ERROR;
+	}
 	const char *host = rest, *host_end;
 	if (*rest == '[') {
 		host = rest + 1;
@@ -260,7 +268,9 @@ static int parse_broker(const char *url, struct ioca_broker *b, char *why, size_
 		}
 		b->port = (int)port;
 	} else if (*rest) {
-		snprintf(why, whylen, "unexpected '%s' after the host (no paths)", rest);
+		char shown[REASON_MAX_LEN / 2];
+		ioca_url_mask(rest, shown, sizeof shown);
+		snprintf(why, whylen, "unexpected '%s' after the host (no paths)", shown);
 		return IOCA_ERROR;
 	}
 	b->host = strndup(host, (size_t)(host_end - host));
@@ -294,9 +304,10 @@ static void load_brokers(struct loader *ld, const config_setting_t *mqtt)
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			continue; /* reported by optcheck */
 		const char *url = config_setting_get_string(e);
-		char why[REASON_MAX_LEN];
+		char why[REASON_MAX_LEN], shown[URL_SHOWN_MAX];
 		if (parse_broker(url, &m->brokers[m->n_brokers], why, sizeof why) != IOCA_OK) {
-			report(ld, e, "mqtt: broker '%s' is not a valid URL: %s", url, why);
+			ioca_url_mask(url, shown, sizeof shown);
+			report(ld, e, "mqtt: broker '%s' is not a valid URL: %s", shown, why);
 			continue;
 		}
 		m->n_brokers++;
@@ -736,6 +747,9 @@ static void load_instance(struct loader *ld, config_setting_t *inst, size_t inde
 		snprintf(what, sizeof what, "instances element %zu", index + 1);
 	size_t before = ld->diag->count;
 
+	/* Before pass 1 fills in defaults: a plugin's memory limit applies only when unset. */
+	bool memory_set = member(inst, "memory_limit_mb") != NULL;
+
 	/* Pass 1: the core keys; everything else is left to the plugin's table. */
 	struct ioca_option core[INSTANCE_CORE_KEYS_MAX];
 	instance_table(ld->cfg, core, INSTANCE_CORE_KEYS_MAX);
@@ -757,12 +771,15 @@ static void load_instance(struct loader *ld, config_setting_t *inst, size_t inde
 
 	/* Pass 2: the plugin's own options, then its cross-field check. */
 	const char *plugin = get_string(inst, "plugin");
+	int64_t memory_default = ld->cfg->agent.worker_memory_limit_mb;
 	if (plugin) {
 		struct plugin_slot *p = get_plugin(ld, plugin);
 		if (p && !p->ok) {
 			report(ld, member(inst, "plugin"), "%s: %s", what, p->error);
 		} else if (p) {
 			const struct ioca_plugin *desc = p->loaded.desc;
+			if (memory_default == 0)
+				memory_default = ioca_plugin_default_memory_limit_mb(desc);
 			ioca_optcheck_group(inst, desc->options ? desc->options : no_options,
 					    ioca_instance_core_keys, what, ld->file, ld->diag);
 			if (desc->check && problems_since(ld, before) == 0)
@@ -774,7 +791,7 @@ static void load_instance(struct loader *ld, config_setting_t *inst, size_t inde
 	ic->plugin = dup_str(ld, plugin);
 	ic->qos = (int)get_int(inst, "qos", ld->cfg->mqtt.qos);
 	ic->max_rate = get_float(inst, "max_rate", IOCA_DEFAULT_MAX_RATE);
-	ic->memory_limit_mb = get_int(inst, "memory_limit_mb", ld->cfg->agent.worker_memory_limit_mb);
+	ic->memory_limit_mb = memory_set ? get_int(inst, "memory_limit_mb", 0) : memory_default;
 	ic->hang_timeout_s = (int)get_int(inst, "hang_timeout", IOCA_DEFAULT_HANG_TIMEOUT_S);
 	ic->snapshot_retain = get_bool(inst, "snapshot_retain", false);
 	ic->line = ioca_setting_line(inst);

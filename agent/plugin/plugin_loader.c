@@ -235,3 +235,11 @@ int ioca_plugin_list(const char *dir, FILE *out, int verbose)
 	free(names);
 	return listed;
 }
+
+int64_t ioca_plugin_default_memory_limit_mb(const struct ioca_plugin *desc)
+{
+	/* A 1.0 or 1.1 descriptor ends before the field. */
+	if (!desc || desc->abi_minor < 2)
+		return 0;
+	return (int64_t)desc->default_memory_limit_mb;
+}

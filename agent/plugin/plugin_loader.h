@@ -25,6 +25,9 @@ int ioca_plugin_open_path(const char *path, struct ioca_loaded_plugin *out, char
 			  size_t errlen);
 void ioca_plugin_close(struct ioca_loaded_plugin *p);
 
+/* The descriptor's default_memory_limit_mb (0 for plugins older than ABI 1.2). */
+int64_t ioca_plugin_default_memory_limit_mb(const struct ioca_plugin *desc);
+
 /* Comma-separated names of the plugins in dir ("camera, modbus, sim"), malloc'd. */
 char *ioca_plugin_names(const char *dir);
 

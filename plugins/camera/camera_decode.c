@@ -29,12 +29,46 @@ int ioca_cam_decode_mode_parse(const char *s, enum ioca_cam_decode_mode *mode)
 	return IOCA_OK;
 }
 
+bool ioca_cam_pixels_exceed(int64_t width, int64_t height, int64_t max_pixels)
+{
+	return max_pixels > 0 && width > 0 && height > 0 && width > max_pixels / height;
+}
+
+static void refuse(struct ioca_cam_decoder *d, int width, int height)
+{
+	atomic_store(&d->big_w, width);
+	atomic_store(&d->big_h, height);
+	atomic_store(&d->too_large, true);
+}
+
+/* Every picture buffer passes here first: the one place a big frame can be refused before
+ * it costs memory. May run on decoder threads. */
+static int guarded_get_buffer(AVCodecContext *ctx, AVFrame *frame, int flags)
+{
+	struct ioca_cam_decoder *d = ctx->opaque;
+	if (ioca_cam_pixels_exceed(frame->width, frame->height, d->max_pixels)) {
+		refuse(d, frame->width, frame->height);
+		return AVERROR(ENOMEM);
+	}
+	return avcodec_default_get_buffer2(ctx, frame, flags);
+}
+
+bool ioca_cam_decoder_too_large(const struct ioca_cam_decoder *d, char *err, size_t errlen)
+{
+	if (!atomic_load(&d->too_large))
+		return false;
+	snprintf(err, errlen, "picture %dx%d is larger than max_pixels = %lld",
+		 atomic_load(&d->big_w), atomic_load(&d->big_h), (long long)d->max_pixels);
+	return true;
+}
+
 int ioca_cam_decoder_open(struct ioca_cam_decoder *d, const AVStream *st,
 			  enum ioca_cam_decode_mode mode, bool skip_loop_filter, int threads,
 			  char *err, size_t errlen)
 {
 	ioca_cam_decoder_close(d);
 	d->mode = mode;
+	atomic_store(&d->too_large, false);
 	if (mode == IOCA_CAM_DECODE_NONE)
 		return IOCA_OK;
 	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
@@ -55,6 +89,8 @@ int ioca_cam_decoder_open(struct ioca_cam_decoder *d, const AVStream *st,
 		d->ctx->pkt_timebase = st->time_base;
 		d->ctx->thread_count = threads;
 		d->ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
+		d->ctx->opaque = d;
+		d->ctx->get_buffer2 = guarded_get_buffer;
 		if (skip_loop_filter)
 			d->ctx->skip_loop_filter = AVDISCARD_ALL;
 		if (mode == IOCA_CAM_DECODE_KEYFRAMES)
@@ -101,6 +137,12 @@ AVFrame *ioca_cam_decoder_receive(struct ioca_cam_decoder *d)
 			d->errors++;
 		if (d->frame->width < 1 || d->frame->height < 1 || !d->frame->data[0])
 			continue;
+		if (ioca_cam_pixels_exceed(d->frame->width, d->frame->height, d->max_pixels)) {
+			/* A decoder that allocated without asking: never analyse the picture. */
+			refuse(d, d->frame->width, d->frame->height);
+			av_frame_unref(d->frame);
+			return NULL;
+		}
 		return d->frame;
 	}
 }

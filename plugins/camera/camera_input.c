@@ -16,12 +16,17 @@
 #include <libavutil/avutil.h>
 #include <libavutil/log.h>
 
-#include "camera_url.h"
+#include "camera_decode.h"
+#include "url_mask.h"
 
 #define HEARTBEAT_EVERY_MS  250
 #define ANALYZE_DURATION_US "2000000" /* probe at most 2 s of stream for parameters */
-#define AV_LOG_LINE_MAX     1024
-#define EAGAIN_PAUSE_MS     10
+/* Streams a source may declare (an SDP's media sections): a camera has a video, an audio
+ * and a metadata stream or so. FFmpeg's default, 1000, lets a hostile SDP make the open
+ * spend seconds in work that does not poll the interrupt callback. */
+#define MAX_STREAMS "16"
+#define AV_LOG_LINE_MAX 1024
+#define EAGAIN_PAUSE_MS 10
 
 const char *ioca_cam_end_reason(enum ioca_cam_end e)
 {
@@ -44,6 +49,8 @@ const char *ioca_cam_end_reason(enum ioca_cam_end e)
 		return "end_of_stream";
 	case IOCA_CAM_END_READ_ERROR:
 		return "read_error";
+	case IOCA_CAM_END_TOO_LARGE:
+		return "too_large";
 	}
 	return "unknown";
 }
@@ -102,8 +109,33 @@ static void set_options(AVDictionary **opts, const struct ioca_cam_input_config 
 	else if (strncmp(cfg->url, "rtsps://", 8) == 0)
 		av_dict_set(opts, "rtsp_transport", "tcp", 0);
 	av_dict_set(opts, "analyzeduration", ANALYZE_DURATION_US, 0);
+	av_dict_set(opts, "max_streams", MAX_STREAMS, 0);
 	/* Frame rate from the stream headers: probing it costs ~20 frames of waiting. */
 	av_dict_set(opts, "fpsprobesize", "0", 0);
+}
+
+/* Probe with the decoders' max_pixels set, so that probing a huge picture costs nothing
+ * (its size is then unknown; the decoder's own guard names it on the first frame), and
+ * with one thread each: a probe decodes a frame or two, not worth a thread pool. */
+static int find_stream_info(AVFormatContext *fmt, int64_t max_pixels)
+{
+	unsigned n = fmt->nb_streams;
+	if (max_pixels <= 0 || n == 0)
+		return avformat_find_stream_info(fmt, NULL);
+	AVDictionary **per_stream = av_calloc(n, sizeof *per_stream);
+	if (!per_stream)
+		return AVERROR(ENOMEM);
+	char value[32];
+	snprintf(value, sizeof value, "%lld", (long long)max_pixels);
+	for (unsigned i = 0; i < n; i++) {
+		av_dict_set(&per_stream[i], "max_pixels", value, 0);
+		av_dict_set(&per_stream[i], "threads", "1", 0);
+	}
+	int ret = avformat_find_stream_info(fmt, per_stream);
+	for (unsigned i = 0; i < n; i++)
+		av_dict_free(&per_stream[i]);
+	av_free(per_stream);
+	return ret;
 }
 
 int ioca_cam_input_open(struct ioca_cam_input *in, const struct ioca_cam_input_config *cfg,
@@ -131,7 +163,7 @@ int ioca_cam_input_open(struct ioca_cam_input *in, const struct ioca_cam_input_c
 		return IOCA_ERROR;
 	}
 	in->fmt = fmt;
-	ret = avformat_find_stream_info(fmt, NULL);
+	ret = find_stream_info(fmt, cfg->max_pixels);
 	if (ret < 0) {
 		*why = open_failure(in);
 		av_err(ret, err, errlen);
@@ -152,6 +184,14 @@ int ioca_cam_input_open(struct ioca_cam_input *in, const struct ioca_cam_input_c
 		return IOCA_ERROR;
 	}
 	in->video_index = ret;
+	const AVCodecParameters *par = fmt->streams[ret]->codecpar;
+	if (ioca_cam_pixels_exceed(par->width, par->height, cfg->max_pixels)) {
+		*why = IOCA_CAM_END_TOO_LARGE;
+		snprintf(err, errlen, "picture %dx%d is larger than max_pixels = %lld", par->width,
+			 par->height, (long long)cfg->max_pixels);
+		ioca_cam_input_close(in);
+		return IOCA_ERROR;
+	}
 	for (unsigned i = 0; i < fmt->nb_streams; i++) {
 		if ((int)i != in->video_index)
 			fmt->streams[i]->discard = AVDISCARD_ALL;
@@ -239,14 +279,19 @@ static void av_log_forward(void *avcl, int level, const char *fmt, va_list vl)
 {
 	if (level > AV_LOG_WARNING)
 		return;
-	char line[AV_LOG_LINE_MAX];
+	char raw[AV_LOG_LINE_MAX], line[AV_LOG_LINE_MAX];
 	int print_prefix = 1;
 	va_list copy;
 	va_copy(copy, vl);
-	av_log_format_line2(avcl, level, fmt, copy, line, sizeof line, &print_prefix);
+	int full = av_log_format_line2(avcl, level, fmt, copy, raw, sizeof raw, &print_prefix);
 	va_end(copy);
-	ioca_cam_mask_text(line);
-	size_t n = strlen(line);
+	if (full >= (int)sizeof raw) {
+		/* A URL cut before its '@' would not be seen as one: drop the cut word. */
+		char *end = raw + strlen(raw);
+		while (end > raw && end[-1] != ' ')
+			*--end = '\0';
+	}
+	size_t n = ioca_url_mask_text(raw, line, sizeof line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	pthread_mutex_lock(&av_log_lock);

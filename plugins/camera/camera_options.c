@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "camera_url.h"
+#include "url_mask.h"
 
 #define MS_PER_S           1000.0
 #define MAX_POLYGON_VALUES 512 /* 256 points */
@@ -90,6 +91,12 @@ const struct ioca_option ioca_cam_options[] = {
      .min = 0.1,
      .max = 3600,
      .help = "longest reconnect delay, seconds"},
+    {.key = "max_pixels",
+     .type = IOCA_OPT_INT,
+     .def_int = IOCA_CAM_MAX_PIXELS_DEFAULT,
+     .min = IOCA_CAM_MAX_PIXELS_MIN,
+     .max = IOCA_CAM_MAX_PIXELS_MAX,
+     .help = "largest picture accepted, width x height; larger: camera.offline too_large"},
     {.key = "realtime",
      .type = IOCA_OPT_BOOL,
      .def_bool = false,
@@ -354,21 +361,21 @@ int ioca_cam_config_load(struct ioca_cam_config *c, const struct ioca_host *host
 	c->url = ioca_cam_url_with_credentials(url ? url : "", user, pass);
 	if (!c->url)
 		return IOCA_ERROR;
-	ioca_cam_url_mask(c->url, c->url_masked, sizeof c->url_masked);
+	ioca_url_mask(c->url, c->url_masked, sizeof c->url_masked);
 	c->network = ioca_cam_url_is_network(c->url);
 	const char *snap = host->opt_string(opts, "snapshot_url");
 	if (snap && *snap) {
 		c->snapshot_url = ioca_cam_url_with_credentials(snap, user, pass);
 		if (!c->snapshot_url)
 			return IOCA_ERROR;
-		ioca_cam_url_mask(c->snapshot_url, c->snapshot_url_masked,
-				  sizeof c->snapshot_url_masked);
+		ioca_url_mask(c->snapshot_url, c->snapshot_url_masked, sizeof c->snapshot_url_masked);
 	}
 	c->transport = host->opt_string(opts, "transport");
 	if (!c->transport)
 		c->transport = "tcp";
 	c->open_timeout_ms = seconds_ms(host, opts, "open_timeout");
 	c->read_timeout_ms = seconds_ms(host, opts, "read_timeout");
+	c->max_pixels = host->opt_int(opts, "max_pixels");
 	c->backoff_min_ms = seconds_ms(host, opts, "backoff_min");
 	c->backoff_max_ms = seconds_ms(host, opts, "backoff_max");
 	c->realtime = host->opt_bool(opts, "realtime");

@@ -16,6 +16,12 @@
 #include "camera_motion.h"
 #include "iocagent/plugin.h"
 
+/* 7680x4320 (8K UHD, four times 4K): the largest picture cameras send; a picture
+ * beyond it is refused before it is decoded (one 16000x16000 frame is 375 MiB). */
+#define IOCA_CAM_MAX_PIXELS_DEFAULT (7680 * 4320)
+#define IOCA_CAM_MAX_PIXELS_MIN (16 * 16)
+#define IOCA_CAM_MAX_PIXELS_MAX (16384 * 16384)
+
 extern const struct ioca_option ioca_cam_options[];
 
 int ioca_cam_check(const struct ioca_host *host, const struct ioca_opts *opts,
@@ -29,6 +35,7 @@ struct ioca_cam_config {
 	const char *transport;
 	bool network;
 	int64_t open_timeout_ms, read_timeout_ms;
+	int64_t max_pixels;
 	int64_t backoff_min_ms, backoff_max_ms;
 	bool realtime;
 	enum ioca_cam_decode_mode decode;

@@ -33,8 +33,20 @@
 
 #define CAMERA_VERSION       "1.0.0"
 #define ANALYSIS_TOLERANCE_S 0.01 /* a frame this early still counts as on time */
-#define ERR_LEN              256
-#define DEFAULT_FPS          25.0
+#define ERR_LEN 256
+#define DEFAULT_FPS 25.0
+/* Worker address-space cap unless the configuration sets one (see docs/camera.md). Not with
+ * AddressSanitizer, whose shadow memory alone is terabytes of address space. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CAMERA_MEMORY_LIMIT_MB 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CAMERA_MEMORY_LIMIT_MB 0
+#endif
+#endif
+#ifndef CAMERA_MEMORY_LIMIT_MB
+#define CAMERA_MEMORY_LIMIT_MB 2048
+#endif
 
 enum link_state {
 	LINK_UNKNOWN = 0,
@@ -61,6 +73,9 @@ struct camera {
 	size_t small_len;
 
 	enum link_state link;
+	bool online_pending;      /* camera.online waits for the first frame's size */
+	const char *online_codec;
+	double online_fps;
 	bool ever_online;
 	unsigned attempt;
 	unsigned rng;
@@ -186,10 +201,14 @@ static void analyse(struct camera *c, const AVFrame *f, double t, int64_t wall)
 	}
 }
 
+static void announce_online(struct camera *c, int64_t wall, int width, int height);
+
 static void on_frame(struct camera *c, const AVFrame *f)
 {
 	double t = c->pkt_t;
 	int64_t wall = frame_wall_ms(c, t);
+	if (c->online_pending)
+		announce_online(c, wall, f->width, f->height);
 	c->session_frames++;
 	if (c->stalled) {
 		c->stalled = false;
@@ -298,6 +317,21 @@ static void go_offline(struct camera *c, enum ioca_cam_end why, const char *err,
 	}
 }
 
+/* camera.online once the picture size is known: from the probe, or else (a probe that did not
+ * decode a picture, e.g. one beyond max_pixels) from the first decoded frame. */
+static void announce_online(struct camera *c, int64_t wall, int width, int height)
+{
+	c->online_pending = false;
+	if (c->ever_online)
+		c->stats.reconnects++;
+	c->ever_online = true;
+	c->link = LINK_ONLINE;
+	ioca_cam_emit_online(&c->em, wall, c->online_codec, width, height, c->online_fps,
+			     c->cfg.url_masked);
+	c->host->log(c->inst, IOCA_LOG_INFO, "%s: online, %s %dx%d %.2f fps", c->cfg.url_masked,
+		     c->online_codec, width, height, c->online_fps);
+}
+
 static void go_online(struct camera *c, const AVStream *st)
 {
 	const AVCodecParameters *par = st->codecpar;
@@ -311,14 +345,11 @@ static void go_online(struct camera *c, const AVStream *st)
 	c->session_frames = c->session_packets = 0;
 	ioca_cam_clock_rebase(&c->clock);
 	ioca_cam_freeze_rebase(&c->freeze);
-	if (c->ever_online)
-		c->stats.reconnects++;
-	c->ever_online = true;
-	c->link = LINK_ONLINE;
-	ioca_cam_emit_online(&c->em, c->anchor_wall_ms, avcodec_get_name(par->codec_id), par->width,
-			     par->height, fps, c->cfg.url_masked);
-	c->host->log(c->inst, IOCA_LOG_INFO, "%s: online, %s %dx%d %.2f fps", c->cfg.url_masked,
-		     avcodec_get_name(par->codec_id), par->width, par->height, fps);
+	c->online_codec = avcodec_get_name(par->codec_id);
+	c->online_fps = fps;
+	c->online_pending = par->width <= 0 || par->height <= 0;
+	if (!c->online_pending || c->cfg.decode == IOCA_CAM_DECODE_NONE)
+		announce_online(c, c->anchor_wall_ms, par->width, par->height);
 }
 
 /* Open, stream until the session ends, close. Returns why it ended. */
@@ -352,6 +383,10 @@ static enum ioca_cam_end session(struct camera *c, char *err, size_t errlen)
 			break;
 		bool stop = on_packet(c, pkt, st);
 		av_packet_unref(pkt);
+		if (ioca_cam_decoder_too_large(&c->dec, err, errlen)) {
+			why = IOCA_CAM_END_TOO_LARGE;
+			break;
+		}
 		if (stop) {
 			why = IOCA_CAM_END_STOPPED;
 			break;
@@ -480,7 +515,9 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 			  "percent of the zone): rename it");
 	ioca_cam_av_log_attach(host, inst);
 	c->in_cfg = (struct ioca_cam_input_config){c->cfg.url, c->cfg.transport,
-						   c->cfg.open_timeout_ms, c->cfg.read_timeout_ms};
+						   c->cfg.open_timeout_ms, c->cfg.read_timeout_ms,
+						   c->cfg.max_pixels};
+	c->dec.max_pixels = c->cfg.max_pixels;
 	c->snap_cfg = c->in_cfg;
 	c->snap_cfg.url = c->cfg.snapshot_url;
 	c->em = (struct ioca_cam_emitter){host, inst, c->motion};
@@ -520,4 +557,5 @@ IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
 	.stop = camera_stop,
 	.destroy = camera_destroy,
 	.features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT,
+	.default_memory_limit_mb = CAMERA_MEMORY_LIMIT_MB,
 };

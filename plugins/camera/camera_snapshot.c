@@ -133,8 +133,9 @@ int ioca_cam_snapshot_fetch(struct ioca_cam_snapshot *s, struct ioca_cam_input *
 		return IOCA_ERROR;
 	struct ioca_cam_decoder dec;
 	memset(&dec, 0, sizeof dec);
-	int rc = ioca_cam_decoder_open(&dec, ioca_cam_input_stream(&main_in), IOCA_CAM_DECODE_FULL,
-				       false, 1, err, errlen);
+	dec.max_pixels = cfg->max_pixels;
+	int rc = ioca_cam_decoder_open(&dec, ioca_cam_input_stream(&main_in),
+				       IOCA_CAM_DECODE_FULL, false, 1, err, errlen);
 	AVPacket *pkt = av_packet_alloc();
 	while (rc == IOCA_OK && pkt) {
 		int64_t left = until - in->host->now_mono_ms();
@@ -150,6 +151,10 @@ int ioca_cam_snapshot_fetch(struct ioca_cam_snapshot *s, struct ioca_cam_input *
 		ioca_cam_decoder_send(&dec, pkt);
 		av_packet_unref(pkt);
 		AVFrame *f = ioca_cam_decoder_receive(&dec);
+		if (ioca_cam_decoder_too_large(&dec, err, errlen)) {
+			rc = IOCA_ERROR;
+			break;
+		}
 		if (f) {
 			rc = ioca_cam_snapshot_encode(s, f, jpeg, len);
 			if (rc != IOCA_OK)

@@ -29,13 +29,17 @@
  *
  * Versioning: IOCA_PLUGIN_ABI_MAJOR must match the agent's exactly;
  * IOCA_PLUGIN_ABI_MINOR may be lower than the agent's (the agent only ever
- * appends to struct ioca_host and never changes what is there). A mismatch is
- * refused with an error naming both versions.
+ * appends to struct ioca_host and struct ioca_plugin and never changes what
+ * is there; it reads a descriptor field added in minor N only from plugins
+ * built with minor >= N). A mismatch is refused with an error naming both
+ * versions.
  *
  * ABI history: 1.0 the base; 1.1 appends host->run_mode() and the
  * descriptor's `features` (test and snapshot modes of `iocagent --test` /
  * `--snapshot`). A plugin reads a 1.1 member only when host->abi_minor >= 1;
  * the agent reads `features` only from a plugin with abi_minor >= 1.
+ * 1.2 appends the descriptor's `default_memory_limit_mb`, read only from a
+ * plugin with abi_minor >= 2.
  *
  * Return values: functions returning int use IOCA_OK (0) for success and
  * IOCA_ERROR (-1) for failure, nothing else, everywhere in the ABI.
@@ -58,7 +62,7 @@ extern "C" {
 
 /* ABI version implemented by this header. */
 #define IOCA_PLUGIN_ABI_MAJOR 1
-#define IOCA_PLUGIN_ABI_MINOR 1
+#define IOCA_PLUGIN_ABI_MINOR 2
 
 /* Name of the exported descriptor symbol. */
 #define IOCA_PLUGIN_SYMBOL "ioca_plugin_descriptor"
@@ -526,6 +530,14 @@ struct ioca_plugin {
 
 	/* ABI 1.1: IOCA_PLUGIN_F_* bits; read only when abi_minor >= 1. */
 	uint32_t features;
+
+	/*
+	 * Since ABI 1.2: the worker's address-space limit in MiB (RLIMIT_AS) for
+	 * instances of this plugin when neither the instance's memory_limit_mb
+	 * nor agent.worker_memory_limit_mb is set; 0: none. For plugins whose
+	 * input can make them grow (decoders of untrusted streams).
+	 */
+	uint32_t default_memory_limit_mb;
 };
 
 #ifdef __cplusplus
