@@ -12,7 +12,7 @@ demo="mosquitto mosquitto-clients python3-paho-mqtt ffmpeg gstreamer1.0-rtsp
 gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-base
 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
 test="libcmocka-dev python3-jsonschema clang libclang-rt-14-dev libfuzzer-14-dev openssl
-socat systemd valgrind shellcheck procps iproute2 rabbitmq-server
+socat systemd valgrind shellcheck procps iproute2 rabbitmq-server clang-format clang-tidy
 python3-pymodbus python3-serial python3-serial-asyncio man-db groff-base opencv-doc"
 package="debhelper dpkg-dev fakeroot lintian"
 

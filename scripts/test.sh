@@ -2,16 +2,20 @@
 # Build iocagent and run the whole test suite: its Debian packages (checked by
 # lintian, then installed by a test), unit and integration tests on the normal
 # build, the same under AddressSanitizer + UndefinedBehaviorSanitizer, then
-# each fuzz target briefly. Installs its own Debian packages. Run as root
+# each fuzz target briefly. It first checks that every C file matches
+# .clang-format. Installs its own Debian packages. Run as root
 # from anywhere; builds go to build/ at the top of the checkout.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="${IOCA_BUILD_ROOT:-$root/build}"
-fuzz_seconds="${IOCA_FUZZ_SECONDS:-20}"
+fuzz_seconds="${IOCA_FUZZ_SECONDS:-10}"
 jobs=2
 
 "$root/scripts/deps.sh" test
+
+echo "== format (.clang-format)"
+"$root/scripts/format.sh"
 
 echo "== build (RelWithDebInfo, -Werror)"
 cmake -S "$root" -B "$build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOCA_WERROR=ON >/dev/null
