@@ -11,7 +11,8 @@
 
 #include "emit.h"
 
-#define READER_MIN_CAP 65536u
+#define READER_MIN_CAP        65536u
+#define HEARTBEAT_PAYLOAD_LEN 16u /* i64 idle_ms, i64 sent_mono_ms */
 
 static void put_u16(uint8_t *p, uint16_t v)
 {
@@ -229,15 +230,19 @@ int ioca_frame_parse_blob(const struct ioca_frame *f, struct ioca_frame_blob *ou
 	return IOCA_OK;
 }
 
-int ioca_frame_parse_heartbeat(const struct ioca_frame *f, int64_t *idle_ms, char *err,
-			       size_t errlen)
+int ioca_frame_parse_heartbeat(const struct ioca_frame *f, struct ioca_frame_heartbeat *out,
+			       char *err, size_t errlen)
 {
-	if (f->type != IOCA_FRAME_HEARTBEAT || f->len != 8)
+	if (f->type != IOCA_FRAME_HEARTBEAT || f->len != HEARTBEAT_PAYLOAD_LEN)
 		return fail(err, errlen, "bad heartbeat", f);
-	int64_t v = (int64_t)get_u64(f->payload);
-	if (v < 0)
+	int64_t idle = (int64_t)get_u64(f->payload);
+	int64_t sent = (int64_t)get_u64(f->payload + 8);
+	if (idle < 0)
 		return fail(err, errlen, "negative idle time", f);
-	*idle_ms = v;
+	if (sent < 0)
+		return fail(err, errlen, "negative send time", f);
+	out->idle_ms = idle;
+	out->sent_mono_ms = sent;
 	return IOCA_OK;
 }
 
@@ -315,8 +320,7 @@ size_t ioca_frame_encode_event_head(uint8_t *buf, size_t cap, int64_t time_ms,
 	return IOCA_FRAME_HEADER_LEN + fixed;
 }
 
-size_t ioca_frame_encode_telemetry_head(uint8_t *buf, size_t cap, int64_t time_ms,
-					size_t data_len)
+size_t ioca_frame_encode_telemetry_head(uint8_t *buf, size_t cap, int64_t time_ms, size_t data_len)
 {
 	if (cap < IOCA_FRAME_HEADER_LEN + 8 ||
 	    !header(buf, cap, IOCA_FRAME_TELEMETRY, 8 + data_len))
@@ -325,16 +329,15 @@ size_t ioca_frame_encode_telemetry_head(uint8_t *buf, size_t cap, int64_t time_m
 	return IOCA_FRAME_HEADER_LEN + 8;
 }
 
-size_t ioca_frame_encode_blob_head(uint8_t *buf, size_t cap, int64_t time_ms,
-				   const char *subtopic, const char *content_type, size_t len)
+size_t ioca_frame_encode_blob_head(uint8_t *buf, size_t cap, int64_t time_ms, const char *subtopic,
+				   const char *content_type, size_t len)
 {
 	size_t slen = strlen(subtopic), clen = strlen(content_type);
 	if (!ioca_subtopic_valid(subtopic) || !ioca_content_type_valid(content_type) ||
 	    len > IOCA_BLOB_MAX_BYTES)
 		return 0;
 	size_t fixed = 8 + 1 + slen + 1 + clen;
-	if (cap < IOCA_FRAME_HEADER_LEN + fixed ||
-	    !header(buf, cap, IOCA_FRAME_BLOB, fixed + len))
+	if (cap < IOCA_FRAME_HEADER_LEN + fixed || !header(buf, cap, IOCA_FRAME_BLOB, fixed + len))
 		return 0;
 	uint8_t *p = buf + IOCA_FRAME_HEADER_LEN;
 	put_u64(p, (uint64_t)time_ms);
@@ -345,12 +348,14 @@ size_t ioca_frame_encode_blob_head(uint8_t *buf, size_t cap, int64_t time_ms,
 	return IOCA_FRAME_HEADER_LEN + fixed;
 }
 
-size_t ioca_frame_encode_heartbeat(uint8_t *buf, size_t cap, int64_t idle_ms)
+size_t ioca_frame_encode_heartbeat(uint8_t *buf, size_t cap, int64_t idle_ms, int64_t sent_mono_ms)
 {
-	if (cap < IOCA_FRAME_HEADER_LEN + 8 || !header(buf, cap, IOCA_FRAME_HEARTBEAT, 8))
+	if (cap < IOCA_FRAME_HEADER_LEN + HEARTBEAT_PAYLOAD_LEN ||
+	    !header(buf, cap, IOCA_FRAME_HEARTBEAT, HEARTBEAT_PAYLOAD_LEN))
 		return 0;
 	put_u64(buf + IOCA_FRAME_HEADER_LEN, (uint64_t)(idle_ms < 0 ? 0 : idle_ms));
-	return IOCA_FRAME_HEADER_LEN + 8;
+	put_u64(buf + IOCA_FRAME_HEADER_LEN + 8, (uint64_t)(sent_mono_ms < 0 ? 0 : sent_mono_ms));
+	return IOCA_FRAME_HEADER_LEN + HEARTBEAT_PAYLOAD_LEN;
 }
 
 size_t ioca_frame_encode_stop(uint8_t *buf, size_t cap)

@@ -13,7 +13,9 @@
  *   EVENT      i64 time_ms, u8 severity, u8 type_len, type, data JSON object (rest)
  *   TELEMETRY  i64 time_ms, data JSON object {"readings":[...]} (rest)
  *   BLOB       i64 time_ms, u8 subtopic_len, subtopic, u8 ctype_len, content type, bytes (rest)
- *   HEARTBEAT  i64 idle_ms (time since the plugin last called a host function)
+ *   HEARTBEAT  i64 idle_ms (time since the plugin last called a host function; 0 while
+ *              it waits on purpose in host->wait()), i64 sent_mono_ms (the worker's
+ *              CLOCK_MONOTONIC when sent: one clock for every process of the host)
  *   STATS      repeated { u8 op (0 set, 1 add), u8 name_len, name, f64 value }
  *   STOP       empty (core -> worker)
  */
@@ -26,8 +28,8 @@
 
 #include "retcode.h"
 
-#define IOCA_FRAME_MAGIC 0x1CA0u
-#define IOCA_FRAME_VERSION 1u
+#define IOCA_FRAME_MAGIC      0x1CA0u
+#define IOCA_FRAME_VERSION    1u
 #define IOCA_FRAME_HEADER_LEN 8u
 /* largest payload: a maximal blob plus its small header */
 #define IOCA_FRAME_MAX_PAYLOAD (IOCA_BLOB_MAX_BYTES + 1024u)
@@ -80,8 +82,8 @@ struct ioca_frame_hello {
 struct ioca_frame_event {
 	int64_t time_ms;
 	enum ioca_severity severity;
-	char type[65];       /* validated event type, NUL-terminated */
-	const char *data;    /* JSON text (not validated as JSON here) */
+	char type[65];    /* validated event type, NUL-terminated */
+	const char *data; /* JSON text (not validated as JSON here) */
 	size_t data_len;
 };
 
@@ -108,8 +110,13 @@ int ioca_frame_parse_telemetry(const struct ioca_frame *f, struct ioca_frame_eve
 			       size_t errlen);
 int ioca_frame_parse_blob(const struct ioca_frame *f, struct ioca_frame_blob *out, char *err,
 			  size_t errlen);
-int ioca_frame_parse_heartbeat(const struct ioca_frame *f, int64_t *idle_ms, char *err,
-			       size_t errlen);
+struct ioca_frame_heartbeat {
+	int64_t idle_ms;
+	int64_t sent_mono_ms;
+};
+
+int ioca_frame_parse_heartbeat(const struct ioca_frame *f, struct ioca_frame_heartbeat *out,
+			       char *err, size_t errlen);
 /* Calls fn for each stat entry; stops and fails on the first malformed one. */
 int ioca_frame_parse_stats(const struct ioca_frame *f,
 			   void (*fn)(void *ctx, const struct ioca_frame_stat *st), void *ctx,
@@ -125,11 +132,10 @@ size_t ioca_frame_encode_hello(uint8_t *buf, size_t cap, uint16_t abi_major, uin
 			       const char *name, const char *version);
 size_t ioca_frame_encode_event_head(uint8_t *buf, size_t cap, int64_t time_ms,
 				    enum ioca_severity severity, const char *type, size_t data_len);
-size_t ioca_frame_encode_telemetry_head(uint8_t *buf, size_t cap, int64_t time_ms,
-					size_t data_len);
-size_t ioca_frame_encode_blob_head(uint8_t *buf, size_t cap, int64_t time_ms,
-				   const char *subtopic, const char *content_type, size_t len);
-size_t ioca_frame_encode_heartbeat(uint8_t *buf, size_t cap, int64_t idle_ms);
+size_t ioca_frame_encode_telemetry_head(uint8_t *buf, size_t cap, int64_t time_ms, size_t data_len);
+size_t ioca_frame_encode_blob_head(uint8_t *buf, size_t cap, int64_t time_ms, const char *subtopic,
+				   const char *content_type, size_t len);
+size_t ioca_frame_encode_heartbeat(uint8_t *buf, size_t cap, int64_t idle_ms, int64_t sent_mono_ms);
 size_t ioca_frame_encode_stop(uint8_t *buf, size_t cap);
 /* Stats: start with the header (payload length patched by _finish), then append entries. */
 size_t ioca_frame_encode_stats_begin(uint8_t *buf, size_t cap);

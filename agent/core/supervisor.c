@@ -6,6 +6,12 @@
  * phases: IDLE (no process; waiting for next_start_ms), RUNNING (process
  * alive), STOPPING (asked to stop; killed at stop_deadline_ms). A process
  * exit is only learned from waitpid(), never assumed from a closed socket.
+ *
+ * A worker is judged by what it reports, not by the core's own clock: the
+ * newest heartbeat carries the worker's monotonic send time (one clock for
+ * all processes of the host), everything pending on its socket is read
+ * before it is judged, and time the core itself was not looking (a long
+ * reload, the core stopped) is not counted as the worker's silence.
  */
 #include "supervisor.h"
 
@@ -30,15 +36,18 @@
 
 extern char **environ;
 
-#define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 60000
-#define HEALTHY_RESET_MS 60000
-#define STOP_GRACE_MS 3000
-#define READ_CHUNK_BYTES (256u * 1024u)
-#define MAX_FRAMES_PER_POLL 512
+#define BACKOFF_MIN_MS           1000
+#define BACKOFF_MAX_MS           60000
+#define HEALTHY_RESET_MS         60000
+#define STOP_GRACE_MS            3000
+#define READ_CHUNK_BYTES         (256u * 1024u)
+#define MAX_FRAMES_PER_POLL      512
 #define FAILED_AFTER_CONSECUTIVE 5
-#define MAX_WORKER_STATS 64
-#define TICK_IDLE_MS 1000
+#define MAX_WORKER_STATS         64
+#define TICK_IDLE_MS             1000
+/* a gap between two ticks longer than this means the core was not looking */
+#define CORE_STALL_MS      (2 * TICK_IDLE_MS)
+#define CATCH_UP_MAX_READS 8
 
 enum phase { PHASE_IDLE, PHASE_RUNNING, PHASE_STOPPING };
 
@@ -96,6 +105,7 @@ struct ioca_supervisor {
 	size_t cap_workers;
 	bool shutting_down;
 	bool no_restart; /* one-shot runs (--test, --snapshot): an exit is final */
+	int64_t last_tick_ms;
 	int log_level;
 	int64_t default_memory_mb;
 };
@@ -140,8 +150,8 @@ static struct worker *worker_from_config(const struct ioca_config *cfg,
 	w->snapshot_retain = ic->snapshot_retain;
 	w->max_rate = ic->max_rate;
 	w->hang_timeout_ms = (int64_t)ic->hang_timeout_s * 1000;
-	w->memory_limit_mb = ic->memory_limit_mb ? ic->memory_limit_mb
-						 : cfg->agent.worker_memory_limit_mb;
+	w->memory_limit_mb =
+	    ic->memory_limit_mb ? ic->memory_limit_mb : cfg->agent.worker_memory_limit_mb;
 	w->fd = -1;
 	w->phase = PHASE_IDLE;
 	ioca_frame_reader_init(&w->rd);
@@ -159,8 +169,7 @@ static bool worker_same(const struct worker *a, const struct worker *b)
 	return a->fingerprint == b->fingerprint && strcmp(a->plugin_path, b->plugin_path) == 0 &&
 	       strcmp(a->options_text, b->options_text) == 0 && a->qos == b->qos &&
 	       a->max_rate == b->max_rate && a->hang_timeout_ms == b->hang_timeout_ms &&
-	       a->memory_limit_mb == b->memory_limit_mb &&
-	       a->snapshot_retain == b->snapshot_retain;
+	       a->memory_limit_mb == b->memory_limit_mb && a->snapshot_retain == b->snapshot_retain;
 }
 
 struct ioca_supervisor *ioca_supervisor_new(const char *self_exe,
@@ -355,7 +364,7 @@ static struct worker *find_worker(struct ioca_supervisor *s, const char *name)
 /* Take over the configuration of `src` (a worker never started). */
 static void adopt_config(struct worker *dst, struct worker *src)
 {
-#define SWAP_FIELD(f)                                                                             \
+#define SWAP_FIELD(f)                                                                              \
 	do {                                                                                       \
 		__typeof__(dst->f) tmp_ = dst->f;                                                  \
 		dst->f = src->f;                                                                   \
@@ -443,11 +452,13 @@ static void note_stat(void *ctx, const struct ioca_frame_stat *st)
 
 /* Handle one frame. IOCA_ERROR: malformed (detail in err). */
 static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struct ioca_frame *f,
-			char *err, size_t errlen)
+			int64_t now_ms, char *err, size_t errlen)
 {
 	struct ioca_frame_event ev;
 	struct ioca_frame_blob blob;
-	struct ioca_sup_message m = {.instance = w->name, .plugin = w->plugin, .qos = w->qos,
+	struct ioca_sup_message m = {.instance = w->name,
+				     .plugin = w->plugin,
+				     .qos = w->qos,
 				     .snapshot_retain = w->snapshot_retain};
 	switch (f->type) {
 	case IOCA_FRAME_HELLO: {
@@ -464,9 +475,9 @@ static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struc
 	}
 	case IOCA_FRAME_EVENT:
 	case IOCA_FRAME_TELEMETRY:
-		if ((f->type == IOCA_FRAME_EVENT ? ioca_frame_parse_event(f, &ev, err, errlen)
-						  : ioca_frame_parse_telemetry(f, &ev, err, errlen)) !=
-		    IOCA_OK)
+		if ((f->type == IOCA_FRAME_EVENT
+			 ? ioca_frame_parse_event(f, &ev, err, errlen)
+			 : ioca_frame_parse_telemetry(f, &ev, err, errlen)) != IOCA_OK)
 			return IOCA_ERROR;
 		if (!ioca_json_object_valid_len(ev.data, ev.data_len, NULL)) {
 			snprintf(err, errlen, "%s data is not a JSON object", ev.type);
@@ -483,8 +494,17 @@ static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struc
 		w->messages_in++;
 		s->cb.on_message(s->cb.ctx, &m);
 		return IOCA_OK;
-	case IOCA_FRAME_HEARTBEAT:
-		return ioca_frame_parse_heartbeat(f, &w->last_idle_ms, err, errlen);
+	case IOCA_FRAME_HEARTBEAT: {
+		struct ioca_frame_heartbeat hb;
+		if (ioca_frame_parse_heartbeat(f, &hb, err, errlen) != IOCA_OK)
+			return IOCA_ERROR;
+		w->last_idle_ms = hb.idle_ms;
+		/* the worker's own time; a stale frame read late says it is stale */
+		int64_t sent = hb.sent_mono_ms < now_ms ? hb.sent_mono_ms : now_ms;
+		if (sent > w->last_frame_ms)
+			w->last_frame_ms = sent;
+		return IOCA_OK;
+	}
 	case IOCA_FRAME_STATS:
 		return ioca_frame_parse_stats(f, note_stat, w, err, errlen);
 	case IOCA_FRAME_STOP:
@@ -528,11 +548,12 @@ static void drain_frames(struct ioca_supervisor *s, struct worker *w, int64_t no
 			kill_worker(w, "crashed", detail);
 			return;
 		}
-		w->last_frame_ms = now;
 		if (f.type == IOCA_FRAME_EVENT || f.type == IOCA_FRAME_TELEMETRY ||
-		    f.type == IOCA_FRAME_BLOB)
+		    f.type == IOCA_FRAME_BLOB) {
 			ioca_token_bucket_take(&w->rate);
-		if (handle_frame(s, w, &f, err, sizeof err) != IOCA_OK) {
+			w->last_frame_ms = now;
+		}
+		if (handle_frame(s, w, &f, now, err, sizeof err) != IOCA_OK) {
 			char detail[sizeof err + 32];
 			snprintf(detail, sizeof detail, "malformed frame: %s", err);
 			kill_worker(w, "crashed", detail);
@@ -547,11 +568,12 @@ static void drain_frames(struct ioca_supervisor *s, struct worker *w, int64_t no
 	}
 }
 
-static void read_worker(struct ioca_supervisor *s, struct worker *w, int64_t now)
+/* Returns whether anything was read. */
+static bool read_worker(struct ioca_supervisor *s, struct worker *w, int64_t now)
 {
 	uint8_t *dst;
 	if (ioca_frame_reader_space(&w->rd, READ_CHUNK_BYTES, &dst) != IOCA_OK)
-		return;
+		return false;
 	ssize_t n = read(w->fd, dst, READ_CHUNK_BYTES);
 	if (n > 0) {
 		ioca_frame_reader_commit(&w->rd, (size_t)n);
@@ -560,6 +582,35 @@ static void read_worker(struct ioca_supervisor *s, struct worker *w, int64_t now
 		w->eof = true;
 	}
 	drain_frames(s, w, now);
+	return n > 0;
+}
+
+/* Read everything the worker has sent so far before judging it. */
+static void catch_up(struct ioca_supervisor *s, struct worker *w, int64_t now)
+{
+	for (int i = 0; i < CATCH_UP_MAX_READS; i++) {
+		if (w->fd < 0 || w->eof || w->throttled || w->kill_reason)
+			return;
+		if (!read_worker(s, w, now))
+			return; /* nothing new (EAGAIN) */
+	}
+}
+
+/* Time the core itself was not looking is not the workers' silence. */
+static void credit_core_stall(struct ioca_supervisor *s, int64_t now)
+{
+	int64_t gap = s->last_tick_ms ? now - s->last_tick_ms : 0;
+	s->last_tick_ms = now;
+	if (gap <= CORE_STALL_MS)
+		return;
+	ioca_debug("core loop was away %lld ms; not counted against the workers", (long long)gap);
+	for (size_t i = 0; i < s->n_workers; i++) {
+		struct worker *w = s->workers[i];
+		if (w->phase != PHASE_RUNNING)
+			continue;
+		w->last_frame_ms += gap;
+		w->started_ms += gap;
+	}
 }
 
 size_t ioca_supervisor_pollfds(struct ioca_supervisor *s, struct pollfd *fds, size_t max)
@@ -631,14 +682,14 @@ static void schedule_restart(struct ioca_supervisor *s, struct worker *w, int64_
 		  (double)delay / 1000.0);
 	if (s->cb.on_failure) {
 		struct ioca_sup_failure f = {
-			.instance = w->name,
-			.plugin = w->plugin,
-			.reason = reason,
-			.signal = sig,
-			.exit_code = code,
-			.detail = detail,
-			.restarts = w->restarts,
-			.retry_in_s = (double)delay / 1000.0,
+		    .instance = w->name,
+		    .plugin = w->plugin,
+		    .reason = reason,
+		    .signal = sig,
+		    .exit_code = code,
+		    .detail = detail,
+		    .restarts = w->restarts,
+		    .retry_in_s = (double)delay / 1000.0,
 		};
 		s->cb.on_failure(s->cb.ctx, &f);
 	}
@@ -701,15 +752,20 @@ static void on_exit_status(struct ioca_supervisor *s, size_t idx, int status, in
 	char detail[sizeof w->kill_detail + 64];
 	if (w->kill_reason) {
 		snprintf(detail, sizeof detail, "%s", w->kill_detail);
-		schedule_restart(s, w, now, w->kill_reason, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
-				 -1, detail);
+		schedule_restart(s, w, now, w->kill_reason,
+				 WIFSIGNALED(status) ? WTERMSIG(status) : 0, -1, detail);
 	} else if (WIFSIGNALED(status)) {
 		snprintf(detail, sizeof detail, "killed by signal %d (%s)", WTERMSIG(status),
 			 strsignal(WTERMSIG(status)));
 		schedule_restart(s, w, now, "crashed", WTERMSIG(status), -1, detail);
 	} else {
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		snprintf(detail, sizeof detail, "exited with status %d", code);
+		if (code == 0)
+			snprintf(detail, sizeof detail,
+				 "exited with status 0 without being asked to stop (the plugin's "
+				 "run() returned)");
+		else
+			snprintf(detail, sizeof detail, "exited with status %d", code);
 		schedule_restart(s, w, now, "exited", 0, code, detail);
 	}
 	state_changed(s);
@@ -734,6 +790,7 @@ void ioca_supervisor_reap(struct ioca_supervisor *s)
 
 void ioca_supervisor_tick(struct ioca_supervisor *s, int64_t now)
 {
+	credit_core_stall(s, now);
 	for (size_t i = 0; i < s->n_workers; i++) {
 		struct worker *w = s->workers[i];
 		switch (w->phase) {
@@ -747,6 +804,9 @@ void ioca_supervisor_tick(struct ioca_supervisor *s, int64_t now)
 				break;
 			}
 			char detail[160];
+			catch_up(s, w, now);
+			if (w->kill_reason || w->phase != PHASE_RUNNING)
+				break;
 			if (!w->hello && now - w->started_ms > w->hang_timeout_ms) {
 				snprintf(detail, sizeof detail,
 					 "worker did not start within hang_timeout (%llds)",

@@ -3,7 +3,9 @@
  *
  * Invariants: frames are written whole under write_lock, so frames from
  * different plugin threads never interleave; a write error means the core is
- * gone, which turns into a stop request.
+ * gone, which turns into a stop request. A plugin waiting in host->wait() is
+ * waiting on purpose (a camera's reconnect backoff may be longer than its
+ * hang_timeout): it counts as active for the whole wait.
  */
 #include "worker_host.h"
 
@@ -27,9 +29,9 @@
 #include "timeutil.h"
 #include "token_bucket.h"
 
-#define MAX_STATS 256
+#define MAX_STATS       256
 #define STATS_FRAME_MAX 8192
-#define HEAD_MAX 256
+#define HEAD_MAX        256
 
 struct stat_slot {
 	char name[IOCA_STAT_NAME_MAX + 1];
@@ -44,6 +46,7 @@ struct ioca_instance {
 	atomic_bool core_gone;
 	struct ioca_stop_latch stop;
 	atomic_int_fast64_t last_activity_ms;
+	atomic_int waiting; /* plugin threads inside host->wait() */
 	pthread_mutex_t stats_lock;
 	/* pacing to max_rate: a token bucket with one second of burst */
 	pthread_mutex_t rate_lock;
@@ -128,7 +131,7 @@ static void host_vlog(struct ioca_instance *inst, enum ioca_log_level level, con
 }
 
 static void host_log(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void host_log(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt, ...)
 {
 	va_list ap;
@@ -181,7 +184,8 @@ static int host_emit_telemetry(struct ioca_instance *inst, int64_t time_ms,
 	}
 	uint8_t head[HEAD_MAX];
 	size_t len = strlen(json);
-	size_t hlen = ioca_frame_encode_telemetry_head(head, sizeof head, time_or_now(time_ms), len);
+	size_t hlen =
+	    ioca_frame_encode_telemetry_head(head, sizeof head, time_or_now(time_ms), len);
 	int rc = IOCA_ERROR;
 	if (hlen) {
 		struct iovec iov[2] = {{head, hlen}, {json, len}};
@@ -203,8 +207,8 @@ static int host_emit_blob(struct ioca_instance *inst, const char *subtopic,
 		return IOCA_ERROR;
 	}
 	uint8_t head[HEAD_MAX];
-	size_t hlen = ioca_frame_encode_blob_head(head, sizeof head, time_or_now(time_ms),
-						  subtopic, content_type, len);
+	size_t hlen = ioca_frame_encode_blob_head(head, sizeof head, time_or_now(time_ms), subtopic,
+						  content_type, len);
 	if (!hlen) {
 		host_log(inst, IOCA_LOG_ERROR,
 			 "emit_blob: invalid subtopic '%s', content type or size %zu", subtopic,
@@ -258,7 +262,9 @@ static bool host_should_stop(struct ioca_instance *inst)
 static bool host_wait(struct ioca_instance *inst, int64_t timeout_ms)
 {
 	alive(inst);
+	atomic_fetch_add(&inst->waiting, 1);
 	bool stop = ioca_stop_latch_wait(&inst->stop, timeout_ms);
+	atomic_fetch_sub(&inst->waiting, 1);
 	alive(inst);
 	return stop;
 }
@@ -336,6 +342,8 @@ bool ioca_worker_host_stop_requested(void)
 
 int64_t ioca_worker_host_idle_ms(void)
 {
+	if (atomic_load(&instance.waiting) > 0)
+		return 0;
 	return ioca_now_mono_ms() - atomic_load(&instance.last_activity_ms);
 }
 
@@ -370,7 +378,8 @@ int ioca_worker_host_flush(void)
 		if (ioca_worker_host_send(frame, used) != IOCA_OK)
 			return IOCA_ERROR;
 	}
-	uint8_t hb[IOCA_FRAME_HEADER_LEN + 8];
-	size_t n = ioca_frame_encode_heartbeat(hb, sizeof hb, ioca_worker_host_idle_ms());
+	uint8_t hb[IOCA_FRAME_HEADER_LEN + 16];
+	size_t n = ioca_frame_encode_heartbeat(hb, sizeof hb, ioca_worker_host_idle_ms(),
+					       ioca_now_mono_ms());
 	return ioca_worker_host_send(hb, n);
 }

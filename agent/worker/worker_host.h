@@ -22,7 +22,8 @@ void ioca_worker_host_set_run_mode(enum ioca_run_mode mode, unsigned flags);
 /* Ask the plugin to stop: should_stop() turns true and wait() returns. */
 void ioca_worker_host_request_stop(void);
 bool ioca_worker_host_stop_requested(void);
-/* Milliseconds since the plugin last called a host function. */
+/* Milliseconds since the plugin last called a host function; 0 while it
+ * waits in host->wait(). */
 int64_t ioca_worker_host_idle_ms(void);
 /* Send a heartbeat frame and the statistics changed since the last flush.
  * IOCA_ERROR when the core is gone. */

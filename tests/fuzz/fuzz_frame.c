@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct ioca_frame_event ev;
 			struct ioca_frame_blob b;
 			struct ioca_frame_hello h;
-			int64_t idle;
+			struct ioca_frame_heartbeat idle;
 			switch (f.type) {
 			case IOCA_FRAME_HELLO:
 				ioca_frame_parse_hello(&f, &h, err, sizeof err);

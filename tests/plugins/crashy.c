@@ -1,12 +1,13 @@
 /*
  * crashy: a test plugin that emits a few events and then dies on purpose.
  *
- * Options: mode = segv | abort | exit | garble | hog, events (how many
+ * Options: mode = segv | abort | exit | return | garble | hog, events (how many
  * `crashy.tick` events before dying), delay_ms (pause between them and before
  * dying).
  * Invariant: each run() ends the worker process in exactly the way `mode`
  * says (killed by SIGSEGV, killed by SIGABRT, or exit status 3), unless a
- * stop is requested first. `garble` instead writes bytes that are no valid
+ * stop is requested first. `return` makes run() return success without a
+ * stop request (the worker then exits with status 0). `garble` instead writes bytes that are no valid
  * frame into the worker's socket to the agent (the one AF_UNIX socket above
  * stderr) and then idles, calling host->wait(), until the agent kills it.
  * `hog` allocates and touches hog_mb MiB: when an allocation fails (a memory
@@ -31,7 +32,7 @@
 #define CRASHY_IDLE_MS 100
 #define CRASHY_MIB (1024u * 1024u)
 
-enum crashy_mode { CRASHY_SEGV, CRASHY_ABORT, CRASHY_EXIT, CRASHY_GARBLE, CRASHY_HOG };
+enum crashy_mode { CRASHY_SEGV, CRASHY_ABORT, CRASHY_EXIT, CRASHY_RETURN, CRASHY_GARBLE, CRASHY_HOG };
 
 struct crashy {
 	const struct ioca_host *host;
@@ -43,8 +44,8 @@ struct crashy {
 };
 
 static const struct ioca_option crashy_options[] = {
-	{ .key = "mode", .type = IOCA_OPT_ENUM, .def_string = "segv", .choices = "segv|abort|exit|garble|hog",
-	  .help = "how to die: SIGSEGV, abort(), exit status 3, a malformed frame, or memory" },
+	{ .key = "mode", .type = IOCA_OPT_ENUM, .def_string = "segv", .choices = "segv|abort|exit|return|garble|hog",
+	  .help = "how to die: SIGSEGV, abort(), exit status 3, run() returning, a malformed frame, or memory" },
 	{ .key = "hog_mb", .type = IOCA_OPT_INT, .def_int = 256, .min = 1, .max = 65536,
 	  .help = "MiB allocated by mode hog" },
 	{ .key = "events", .type = IOCA_OPT_INT, .def_int = 2, .min = 0, .max = 1000,
@@ -72,6 +73,8 @@ static int crashy_create(const struct ioca_host *host, struct ioca_instance *ins
 		c->mode = CRASHY_ABORT;
 	else if (mode && mode[0] == 'e')
 		c->mode = CRASHY_EXIT;
+	else if (mode && mode[0] == 'r')
+		c->mode = CRASHY_RETURN;
 	else if (mode && mode[0] == 'g')
 		c->mode = CRASHY_GARBLE;
 	else if (mode && mode[0] == 'h')
@@ -151,6 +154,7 @@ static int crashy_hog(struct crashy *c)
 static void crashy_die(enum crashy_mode mode)
 {
 	switch (mode) {
+	case CRASHY_RETURN:
 	case CRASHY_GARBLE:
 	case CRASHY_HOG:
 		break;
@@ -181,6 +185,8 @@ static int crashy_run(void *state)
 			return IOCA_OK;
 	}
 	if (c->events == 0 && c->host->wait(c->inst, c->delay_ms))
+		return IOCA_OK;
+	if (c->mode == CRASHY_RETURN)
 		return IOCA_OK;
 	if (c->mode == CRASHY_GARBLE)
 		return crashy_garble(c);

@@ -57,7 +57,7 @@ static void test_several_frames_in_one_read(void **state)
 	uint8_t wire[1024];
 	size_t n = 0;
 	n += ioca_frame_encode_hello(wire + n, sizeof wire - n, 1, 0, "sim", "1.0.0");
-	n += ioca_frame_encode_heartbeat(wire + n, sizeof wire - n, 1234);
+	n += ioca_frame_encode_heartbeat(wire + n, sizeof wire - n, 1234, 987654321);
 	size_t used = ioca_frame_encode_stats_begin(wire + n, sizeof wire - n);
 	used = ioca_frame_encode_stats_add(wire + n, sizeof wire - n, used, false, "fps_in", 15.0);
 	used = ioca_frame_encode_stats_add(wire + n, sizeof wire - n, used, true, "decode_errors",
@@ -80,9 +80,10 @@ static void test_several_frames_in_one_read(void **state)
 	assert_string_equal(h.version, "1.0.0");
 
 	assert_int_equal(ioca_frame_next(&r, &f), IOCA_OK);
-	int64_t idle = 0;
-	assert_int_equal(ioca_frame_parse_heartbeat(&f, &idle, err, sizeof err), IOCA_OK);
-	assert_int_equal(idle, 1234);
+	struct ioca_frame_heartbeat hb = {0};
+	assert_int_equal(ioca_frame_parse_heartbeat(&f, &hb, err, sizeof err), IOCA_OK);
+	assert_int_equal(hb.idle_ms, 1234);
+	assert_int_equal(hb.sent_mono_ms, 987654321);
 
 	assert_int_equal(ioca_frame_next(&r, &f), IOCA_OK);
 	assert_int_equal(f.type, IOCA_FRAME_STATS);
@@ -173,10 +174,10 @@ static void test_malformed_headers(void **state)
 	(void)state;
 	struct ioca_frame_reader r;
 	struct ioca_frame f;
-	uint8_t ok[16];
-	size_t n = ioca_frame_encode_heartbeat(ok, sizeof ok, 1);
+	uint8_t ok[32];
+	size_t n = ioca_frame_encode_heartbeat(ok, sizeof ok, 1, 2);
 
-	uint8_t bad[16];
+	uint8_t bad[32];
 	memcpy(bad, ok, n);
 	bad[0] ^= 0xff; /* magic */
 	assert_int_equal(next_of(bad, n, &r, &f), IOCA_ERROR);
@@ -209,7 +210,7 @@ static void test_malformed_payloads(void **state)
 	struct ioca_frame_event ev;
 	struct ioca_frame_blob b;
 	struct ioca_frame_hello h;
-	int64_t idle;
+	struct ioca_frame_heartbeat idle;
 
 	/* event: type length running past the payload */
 	uint8_t p1[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 60, 'a', 'b'};
@@ -232,8 +233,11 @@ static void test_malformed_payloads(void **state)
 	uint8_t p5[9] = {0};
 	f = (struct ioca_frame){.type = IOCA_FRAME_HEARTBEAT, .payload = p5, .len = 9};
 	assert_int_equal(ioca_frame_parse_heartbeat(&f, &idle, err, sizeof err), IOCA_ERROR);
-	uint8_t p6[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	f = (struct ioca_frame){.type = IOCA_FRAME_HEARTBEAT, .payload = p6, .len = 8};
+	uint8_t p6[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	f = (struct ioca_frame){.type = IOCA_FRAME_HEARTBEAT, .payload = p6, .len = 16};
+	assert_int_equal(ioca_frame_parse_heartbeat(&f, &idle, err, sizeof err), IOCA_ERROR);
+	uint8_t p6b[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	f = (struct ioca_frame){.type = IOCA_FRAME_HEARTBEAT, .payload = p6b, .len = 16};
 	assert_int_equal(ioca_frame_parse_heartbeat(&f, &idle, err, sizeof err), IOCA_ERROR);
 	/* blob with a content type running past the end */
 	uint8_t p7[14] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 's', 50, 'i', 'm', 'g'};
@@ -241,9 +245,8 @@ static void test_malformed_payloads(void **state)
 	assert_int_equal(ioca_frame_parse_blob(&f, &b, err, sizeof err), IOCA_ERROR);
 	/* encoders refuse invalid names */
 	uint8_t buf[256];
-	assert_int_equal(ioca_frame_encode_event_head(buf, sizeof buf, 0, IOCA_SEV_INFO, "Bad Type",
-						      0),
-			 0);
+	assert_int_equal(
+	    ioca_frame_encode_event_head(buf, sizeof buf, 0, IOCA_SEV_INFO, "Bad Type", 0), 0);
 	assert_int_equal(ioca_frame_encode_blob_head(buf, sizeof buf, 0, "../x", "image/jpeg", 1),
 			 0);
 }
@@ -251,12 +254,12 @@ static void test_malformed_payloads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_event_round_trip_byte_by_byte),
-		cmocka_unit_test(test_several_frames_in_one_read),
-		cmocka_unit_test(test_stats_parse),
-		cmocka_unit_test(test_blob_round_trip),
-		cmocka_unit_test(test_malformed_headers),
-		cmocka_unit_test(test_malformed_payloads),
+	    cmocka_unit_test(test_event_round_trip_byte_by_byte),
+	    cmocka_unit_test(test_several_frames_in_one_read),
+	    cmocka_unit_test(test_stats_parse),
+	    cmocka_unit_test(test_blob_round_trip),
+	    cmocka_unit_test(test_malformed_headers),
+	    cmocka_unit_test(test_malformed_payloads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -391,7 +391,10 @@ struct ioca_host {
 	 * Function: wait
 	 *
 	 * Sleep up to `timeout_ms` milliseconds, waking early when a stop is
-	 * requested. Counts as a sign of life, like should_stop().
+	 * requested. Waiting here is waiting on purpose: the plugin counts as
+	 * alive for the whole wait, however long it is compared with
+	 * `hang_timeout` (a reconnect backoff of a minute is not a hang). Sleep
+	 * in wait(), never in sleep()/nanosleep(), when a pause may be long.
 	 *
 	 * Return value: true when a stop was requested (run() should return),
 	 * false when the time ran out.
