@@ -31,14 +31,16 @@
 #include "opts.h"
 #include "plugin_loader.h"
 #include "url_mask.h"
+#include "regular_file.h"
 
-#define PASSWORD_MAX_BYTES 65535 /* MQTT binary data limit */
+#define PASSWORD_MAX_BYTES   65535 /* MQTT binary data limit */
 #define TOPIC_PREFIX_MAX_LEN 128
 #define COMMAND_KEY_MIN_BYTES 16 /* HMAC-SHA256 keys shorter than this are guessable */
 #define MESSAGE_MAX_LEN 1024
 #define PLUGIN_ERROR_MAX_LEN 1024
 #define WHAT_MAX_LEN 128
 #define REASON_MAX_LEN 256
+#define REGULAR_WHY_LEN 128
 #define URL_SHOWN_MAX 512 /* a broker URL as printed, credentials masked */
 #define PORT_MAX 65535
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
@@ -69,7 +71,7 @@ static const struct ioca_option no_options[] = {{.key = NULL}};
 /* ---- small utilities -------------------------------------------------- */
 
 static void report(struct loader *ld, const config_setting_t *where, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void report(struct loader *ld, const config_setting_t *where, const char *fmt, ...)
 {
@@ -104,7 +106,7 @@ static const char *get_string(const config_setting_t *group, const char *key)
 {
 	const config_setting_t *s = member(group, key);
 	return s && config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
-								  : NULL;
+								 : NULL;
 }
 
 static int64_t get_int(const config_setting_t *group, const char *key, int64_t fallback)
@@ -192,8 +194,8 @@ static void load_agent(struct loader *ld, const config_setting_t *agent)
 	a->log_level = level ? ioca_log_level_parse(level) : IOCA_LL_INFO;
 	if (a->log_level < 0)
 		a->log_level = IOCA_LL_INFO; /* the enum check reported it */
-	a->metrics_interval_s = (int)get_int(agent, "metrics_interval",
-					     IOCA_DEFAULT_METRICS_INTERVAL_S);
+	a->metrics_interval_s =
+	    (int)get_int(agent, "metrics_interval", IOCA_DEFAULT_METRICS_INTERVAL_S);
 	a->worker_memory_limit_mb = get_int(agent, "worker_memory_limit_mb", 0);
 }
 
@@ -257,7 +259,8 @@ static int parse_broker(const char *url, struct ioca_broker *b, char *why, size_
 		}
 		for (; *p; p++) {
 			if (*p < '0' || *p > '9' || port > PORT_MAX) {
-				snprintf(why, whylen, "port must be a number from 1 to %d", PORT_MAX);
+				snprintf(why, whylen, "port must be a number from 1 to %d",
+					 PORT_MAX);
 				return IOCA_ERROR;
 			}
 			port = port * 10 + (*p - '0');
@@ -326,7 +329,8 @@ static void load_password(struct loader *ld, const config_setting_t *mqtt)
 		return;
 	if (!get_string(mqtt, "username"))
 		report(ld, s, "mqtt: password_file needs a username");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char why[REGULAR_WHY_LEN];
+	int fd = ioca_open_regular(path, why, sizeof why);
 	if (fd < 0)
 		return; /* optcheck reported that it is unreadable */
 	char *buf = calloc(1, PASSWORD_MAX_BYTES + 2);
@@ -559,7 +563,7 @@ struct check_ctx {
 };
 
 static void check_report(void *ctx, const struct ioca_opts *where, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void check_report(void *ctx, const struct ioca_opts *where, const char *fmt, ...)
 {
@@ -649,8 +653,8 @@ static char *serialise_group(struct loader *ld, const config_setting_t *group, c
 	int rc = IOCA_OK;
 	int n = config_setting_length(group);
 	for (int i = 0; i < n; i++)
-		if (copy_setting(ld, config_root_setting(&out), config_setting_get_elem(group, (unsigned)i),
-				 what) != IOCA_OK)
+		if (copy_setting(ld, config_root_setting(&out),
+				 config_setting_get_elem(group, (unsigned)i), what) != IOCA_OK)
 			rc = IOCA_ERROR;
 	char *text = NULL;
 	size_t len = 0;
@@ -725,8 +729,8 @@ static void check_name(struct loader *ld, const config_setting_t *inst, size_t i
 		if (!other || strcmp(other, name) != 0)
 			continue;
 		if (strcmp(ld->instance_files[i], file) == 0)
-			report(ld, s, "%s: duplicate instance name (first defined at line %d)", what,
-			       ld->instance_name_lines[i]);
+			report(ld, s, "%s: duplicate instance name (first defined at line %d)",
+			       what, ld->instance_name_lines[i]);
 		else
 			report(ld, s, "%s: duplicate instance name (first defined at %s:%d)", what,
 			       ld->instance_files[i], ld->instance_name_lines[i]);
@@ -808,7 +812,8 @@ static void load_instances(struct loader *ld, config_setting_t *root)
 	if (!list)
 		return;
 	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
-		report(ld, list, "top level: 'instances' must be a list of groups (( { ... }, ... ))");
+		report(ld, list,
+		       "top level: 'instances' must be a list of groups (( { ... }, ... ))");
 		return;
 	}
 	int n = config_setting_length(list);
@@ -891,9 +896,10 @@ static void validate(struct loader *ld, config_t *lc, const char *plugin_dir_ove
 		free(ld->cfg->agent.plugin_dir);
 		ld->cfg->agent.plugin_dir = dup_str(ld, plugin_dir_override);
 	}
-	ld->plugin_dir = ld->cfg->agent.plugin_dir ? ld->cfg->agent.plugin_dir
-						   : (plugin_dir_override ? plugin_dir_override
-									  : IOCA_DEFAULT_PLUGIN_DIR);
+	ld->plugin_dir =
+	    ld->cfg->agent.plugin_dir
+		? ld->cfg->agent.plugin_dir
+		: (plugin_dir_override ? plugin_dir_override : IOCA_DEFAULT_PLUGIN_DIR);
 	load_instances(ld, root);
 }
 

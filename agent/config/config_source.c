@@ -28,10 +28,11 @@
 #include <unistd.h>
 
 #include "iocagent/plugin.h"
+#include "regular_file.h"
 
 #define INT_LITERAL_MAX_CHARS 32
-#define MESSAGE_MAX_LEN 768
-#define REASON_MAX_LEN 256
+#define MESSAGE_MAX_LEN       768
+#define REASON_MAX_LEN        256
 
 enum scan_state {
 	SCAN_CODE,
@@ -134,7 +135,7 @@ static size_t files_add(struct expander *ex, const char *name)
 }
 
 static void problem(struct expander *ex, size_t file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void problem(struct expander *ex, size_t file, int line, const char *fmt, ...)
 {
@@ -151,14 +152,12 @@ static void problem(struct expander *ex, size_t file, int line, const char *fmt,
 /* Read a whole regular file. On failure, *why says what went wrong. */
 static char *read_text(const char *path, size_t budget, size_t *len_out, char *why, size_t whylen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, whylen, "%s", strerror(errno));
+	int fd = ioca_open_regular(path, why, whylen);
+	if (fd < 0)
 		return NULL;
-	}
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -280,7 +279,8 @@ static const char *scan_number(struct expander *ex, const char *s, const char *e
 		errno = ERANGE;
 	}
 	if (errno == ERANGE)
-		problem(ex, file, line, "integer %s%.*s%s does not fit 64 bits", negative ? "-" : "",
+		problem(ex, file, line, "integer %s%.*s%s does not fit 64 bits",
+			negative ? "-" : "",
 			(int)(n < INT_LITERAL_MAX_CHARS ? n : INT_LITERAL_MAX_CHARS), digits,
 			n < INT_LITERAL_MAX_CHARS ? "" : "...");
 	else if (v > INT32_MAX || v < INT32_MIN)
@@ -344,8 +344,9 @@ static void scan_segment(struct expander *ex, const char *s, const char *e, enum
 			s = scan_number(ex, s, e, file, line);
 		} else if (c == '.' && s + 1 < e && is_digit(s[1])) {
 			const char *t = s + 1;
-			while (t < e && (is_digit(*t) || *t == 'e' || *t == 'E' ||
-					 ((*t == '-' || *t == '+') && (t[-1] == 'e' || t[-1] == 'E'))))
+			while (t < e &&
+			       (is_digit(*t) || *t == 'e' || *t == 'E' ||
+				((*t == '-' || *t == '+') && (t[-1] == 'e' || t[-1] == 'E'))))
 				t++;
 			append(ex, s, (size_t)(t - s));
 			s = t;
@@ -434,9 +435,8 @@ static void include_one(struct expander *ex, size_t parent, int line, const char
 {
 	char why[REASON_MAX_LEN];
 	size_t len = 0;
-	size_t budget = IOCA_CONFIG_MAX_BYTES > ex->total_bytes
-				? IOCA_CONFIG_MAX_BYTES - ex->total_bytes
-				: 0;
+	size_t budget =
+	    IOCA_CONFIG_MAX_BYTES > ex->total_bytes ? IOCA_CONFIG_MAX_BYTES - ex->total_bytes : 0;
 	char *text = read_text(path, budget, &len, why, sizeof why);
 	if (!text) {
 		problem(ex, parent, line, "cannot include '%s': %s", path, why);
@@ -452,8 +452,8 @@ static void include_one(struct expander *ex, size_t parent, int line, const char
 static void do_include(struct expander *ex, size_t parent, int line, const char *path, int depth)
 {
 	if (depth >= IOCA_CONFIG_MAX_INCLUDE_DEPTH) {
-		problem(ex, parent, line, "@include \"%s\": includes nested more than %d deep", path,
-			IOCA_CONFIG_MAX_INCLUDE_DEPTH);
+		problem(ex, parent, line, "@include \"%s\": includes nested more than %d deep",
+			path, IOCA_CONFIG_MAX_INCLUDE_DEPTH);
 		return;
 	}
 	if (!*path) {

@@ -14,11 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "regular_file.h"
+
 #define SUGGEST_MAX_DISTANCE 2
-#define KEY_MAX_LEN 64
+#define KEY_MAX_LEN          64
+#define FILE_WHY_LEN         128
 
 const char *const ioca_instance_core_keys[] = {
-	"name", "plugin", "qos", "max_rate", "memory_limit_mb", "hang_timeout", "snapshot_retain", NULL,
+    "name", "plugin", "qos", "max_rate", "memory_limit_mb", "hang_timeout", "snapshot_retain", NULL,
 };
 
 /* A setting added as a default carries this hook. */
@@ -78,8 +81,8 @@ const char *ioca_opt_type_name(enum ioca_opt_type t)
 
 const char *ioca_opt_type_name_short(enum ioca_opt_type t)
 {
-	static const char *const names[] = {"?", "bool", "int", "float", "string", "enum",
-					    "float[]", "string[]", "group", "group-list"};
+	static const char *const names[] = {"?",    "bool",    "int",      "float", "string",
+					    "enum", "float[]", "string[]", "group", "group-list"};
 	return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -182,7 +185,7 @@ struct check {
 };
 
 static void problem(struct check *c, const config_setting_t *where, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void problem(struct check *c, const config_setting_t *where, const char *fmt, ...)
 {
@@ -214,8 +217,8 @@ static void check_range(struct check *c, const config_setting_t *s, const struct
 		format_number(o->min, lo, sizeof lo);
 		format_number(o->max, hi, sizeof hi);
 		format_number(v, val, sizeof val);
-		problem(c, s, "%s: option '%s' = %s is out of range (%s to %s)", what, o->key, val, lo,
-			hi);
+		problem(c, s, "%s: option '%s' = %s is out of range (%s to %s)", what, o->key, val,
+			lo, hi);
 	}
 }
 
@@ -229,8 +232,8 @@ static void check_count(struct check *c, const config_setting_t *s, const struct
 		problem(c, s, "%s: option '%s' takes at most %u elements, has %u", what, o->key,
 			o->max_count, n);
 	if (o->count_multiple > 1 && n % o->count_multiple)
-		problem(c, s, "%s: option '%s' needs a multiple of %u elements, has %u", what, o->key,
-			o->count_multiple, n);
+		problem(c, s, "%s: option '%s' needs a multiple of %u elements, has %u", what,
+			o->key, o->count_multiple, n);
 }
 
 static int check_group(struct check *c, config_setting_t *group, const struct ioca_option *table,
@@ -270,7 +273,8 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 		break;
 	}
 	if (!type_ok) {
-		problem(c, s, "%s: option '%s' must be %s", what, o->key, ioca_opt_type_name(o->type));
+		problem(c, s, "%s: option '%s' must be %s", what, o->key,
+			ioca_opt_type_name(o->type));
 		return;
 	}
 
@@ -281,8 +285,11 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 		break;
 	case IOCA_OPT_STRING: {
 		const char *v = config_setting_get_string(s);
-		if ((o->flags & IOCA_OPTF_FILE) && access(v, R_OK) != 0)
-			problem(c, s, "%s: option '%s': cannot read file '%s': %m", what, o->key, v);
+		char why[FILE_WHY_LEN];
+		if ((o->flags & IOCA_OPTF_FILE) &&
+		    ioca_regular_file_readable(v, why, sizeof why) != IOCA_OK)
+			problem(c, s, "%s: option '%s': cannot read file '%s': %s", what, o->key, v,
+				why);
 		break;
 	}
 	case IOCA_OPT_ENUM: {
@@ -298,7 +305,8 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 		bool want_num = o->type == IOCA_OPT_FLOAT_ARRAY;
 		for (int i = 0; i < n; i++) {
 			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-			if (want_num ? !is_number(e) : config_setting_type(e) != CONFIG_TYPE_STRING) {
+			if (want_num ? !is_number(e)
+				     : config_setting_type(e) != CONFIG_TYPE_STRING) {
 				problem(c, e, "%s: option '%s' element %d must be %s", what, o->key,
 					i + 1, want_num ? "a number" : "a string");
 				continue;
@@ -311,7 +319,8 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 					format_number(o->max, hi, sizeof hi);
 					format_number(v, val, sizeof val);
 					problem(c, e,
-						"%s: option '%s' element %d = %s is out of range (%s to %s)",
+						"%s: option '%s' element %d = %s is out of range "
+						"(%s to %s)",
 						what, o->key, i + 1, val, lo, hi);
 				}
 			}
@@ -330,17 +339,19 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 		for (int i = 0; i < n; i++) {
 			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-				problem(c, e, "%s: option '%s' element %d must be a group ({ ... })",
+				problem(c, e,
+					"%s: option '%s' element %d must be a group ({ ... })",
 					what, o->key, i + 1);
 				continue;
 			}
 			char sub[512];
 			const char *ename = NULL;
 			if (config_setting_lookup_string(e, "name", &ename) && ename)
-				snprintf(sub, sizeof sub, "%s, '%s' element %d ('%s')", what, o->key,
-					 i + 1, ename);
+				snprintf(sub, sizeof sub, "%s, '%s' element %d ('%s')", what,
+					 o->key, i + 1, ename);
 			else
-				snprintf(sub, sizeof sub, "%s, '%s' element %d", what, o->key, i + 1);
+				snprintf(sub, sizeof sub, "%s, '%s' element %d", what, o->key,
+					 i + 1);
 			check_group(c, e, o->children, NULL, sub);
 		}
 		check_count(c, s, o, what, (unsigned)n);
@@ -407,8 +418,8 @@ static int check_group(struct check *c, config_setting_t *group, const struct io
 				continue;
 			const char *near = suggest(key, table, extra);
 			if (near)
-				problem(c, s, "%s: unknown option '%s' (did you mean '%s'?)", what, key,
-					near);
+				problem(c, s, "%s: unknown option '%s' (did you mean '%s'?)", what,
+					key, near);
 			else
 				problem(c, s, "%s: unknown option '%s'", what, key);
 			continue;

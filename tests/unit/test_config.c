@@ -33,11 +33,12 @@
 #include "plugin_loader.h"
 
 /* Lines 1 and 2 of most test files. */
-#define BASE                                \
-	"agent: { id = \"edge-1\"; };\n"    \
+#define BASE                                                                                       \
+	"agent: { id = \"edge-1\"; };\n"                                                           \
 	"mqtt: { brokers = [ \"mqtt://127.0.0.1:1883\" ]; };\n"
 
-#define SECRET "s3cr3t-Pa55w0rd"
+#define SECRET              "s3cr3t-Pa55w0rd"
+#define NON_REGULAR_ALARM_S 10
 
 static char tmpdir[] = "/tmp/ioca-test-config-XXXXXX";
 
@@ -99,10 +100,10 @@ static void expect_errors(const char *text, const char *const *want)
 	ioca_diag_clear(&d);
 }
 
-#define EXPECT(text, ...)                                         \
-	do {                                                      \
-		const char *const want_[] = {__VA_ARGS__, NULL}; \
-		expect_errors(text, want_);                       \
+#define EXPECT(text, ...)                                                                          \
+	do {                                                                                       \
+		const char *const want_[] = {__VA_ARGS__, NULL};                                   \
+		expect_errors(text, want_);                                                        \
 	} while (0)
 
 static void load_ok(const char *text, struct ioca_config *cfg)
@@ -231,22 +232,23 @@ static void test_agent_id_pattern(void **state)
 static void test_broker_urls_invalid(void **state)
 {
 	(void)state;
-	EXPECT("agent: { id = \"edge-1\"; };\nmqtt: {\n"
-	       "  brokers = [ \"http://h:1\", \"mqtt://:1883\", \"mqtt://h:0\",\n"
-	       "              \"mqtt://h:65536\", \"mqtt://h/x\", \"mqtts://[::1\", \"mqtt://h:\" ];\n"
-	       "};\n",
-	       "t.conf:3: mqtt: broker 'http://h:1' is not a valid URL: must start with mqtt:// "
-	       "or mqtts://",
-	       "t.conf:3: mqtt: broker 'mqtt://:1883' is not a valid URL: no host name",
-	       "t.conf:3: mqtt: broker 'mqtt://h:0' is not a valid URL: port must be a number "
-	       "from 1 to 65535",
-	       "t.conf:4: mqtt: broker 'mqtt://h:65536' is not a valid URL: port must be a "
-	       "number from 1 to 65535",
-	       "t.conf:4: mqtt: broker 'mqtt://h/x' is not a valid URL: unexpected '/' in the "
-	       "host name (only scheme://host[:port])",
-	       "t.conf:4: mqtt: broker 'mqtts://[::1' is not a valid URL: missing ']' after the "
-	       "IPv6 address",
-	       "t.conf:4: mqtt: broker 'mqtt://h:' is not a valid URL: empty port");
+	EXPECT(
+	    "agent: { id = \"edge-1\"; };\nmqtt: {\n"
+	    "  brokers = [ \"http://h:1\", \"mqtt://:1883\", \"mqtt://h:0\",\n"
+	    "              \"mqtt://h:65536\", \"mqtt://h/x\", \"mqtts://[::1\", \"mqtt://h:\" ];\n"
+	    "};\n",
+	    "t.conf:3: mqtt: broker 'http://h:1' is not a valid URL: must start with mqtt:// "
+	    "or mqtts://",
+	    "t.conf:3: mqtt: broker 'mqtt://:1883' is not a valid URL: no host name",
+	    "t.conf:3: mqtt: broker 'mqtt://h:0' is not a valid URL: port must be a number "
+	    "from 1 to 65535",
+	    "t.conf:4: mqtt: broker 'mqtt://h:65536' is not a valid URL: port must be a "
+	    "number from 1 to 65535",
+	    "t.conf:4: mqtt: broker 'mqtt://h/x' is not a valid URL: unexpected '/' in the "
+	    "host name (only scheme://host[:port])",
+	    "t.conf:4: mqtt: broker 'mqtts://[::1' is not a valid URL: missing ']' after the "
+	    "IPv6 address",
+	    "t.conf:4: mqtt: broker 'mqtt://h:' is not a valid URL: empty port");
 }
 
 static void test_broker_urls_parsed(void **state)
@@ -359,12 +361,12 @@ static void test_explicit_values(void **state)
 
 	/* plugin_dir from the file when there is no override */
 	struct ioca_diag d = {0};
-	assert_int_equal(ioca_config_load_string(
-				 "t.conf",
-				 "agent: { id = \"a\"; plugin_dir = \"/opt/p\"; };\n"
-				 "mqtt: { brokers = [ \"mqtt://h\" ]; };\n",
-				 NULL, &cfg, &d),
-			 IOCA_OK);
+	assert_int_equal(
+	    ioca_config_load_string("t.conf",
+				    "agent: { id = \"a\"; plugin_dir = \"/opt/p\"; };\n"
+				    "mqtt: { brokers = [ \"mqtt://h\" ]; };\n",
+				    NULL, &cfg, &d),
+	    IOCA_OK);
 	assert_string_equal(cfg.agent.plugin_dir, "/opt/p");
 	ioca_config_free(&cfg);
 	ioca_diag_clear(&d);
@@ -401,8 +403,7 @@ static void test_mqtt_cross_checks(void **state)
 	       "'#', empty levels or a leading or trailing '/'",
 	       "t.conf:4: mqtt: reconnect_min (10) must not exceed reconnect_max (5)",
 	       "t.conf:6: spool: segment_bytes (4194304) must not exceed max_bytes (2097152)");
-	EXPECT(BASE "mqtt: { brokers = [ \"mqtt://h\" ]; };\n",
-	       "t.conf:3: duplicate setting name");
+	EXPECT(BASE "mqtt: { brokers = [ \"mqtt://h\" ]; };\n", "t.conf:3: duplicate setting name");
 }
 
 static void test_paths(void **state)
@@ -442,17 +443,19 @@ static void test_password_file(void **state)
 	char text[1024];
 
 	struct ioca_config cfg;
-	snprintf(text, sizeof text,
-		 "agent: { id = \"edge-1\"; };\n"
-		 "mqtt: { brokers = [ \"mqtt://h\" ]; username = \"u\"; password_file = \"%s\"; };\n",
-		 pw);
+	snprintf(
+	    text, sizeof text,
+	    "agent: { id = \"edge-1\"; };\n"
+	    "mqtt: { brokers = [ \"mqtt://h\" ]; username = \"u\"; password_file = \"%s\"; };\n",
+	    pw);
 	load_ok(text, &cfg);
 	assert_string_equal(cfg.mqtt.password, SECRET);
 	ioca_config_free(&cfg);
-	snprintf(text, sizeof text,
-		 "agent: { id = \"edge-1\"; };\n"
-		 "mqtt: { brokers = [ \"mqtt://h\" ]; username = \"u\"; password_file = \"%s\"; };\n",
-		 pw_crlf);
+	snprintf(
+	    text, sizeof text,
+	    "agent: { id = \"edge-1\"; };\n"
+	    "mqtt: { brokers = [ \"mqtt://h\" ]; username = \"u\"; password_file = \"%s\"; };\n",
+	    pw_crlf);
 	load_ok(text, &cfg);
 	assert_string_equal(cfg.mqtt.password, SECRET);
 	ioca_config_free(&cfg);
@@ -548,7 +551,8 @@ static void test_commands(void **state)
 static void test_tls(void **state)
 {
 	(void)state;
-	char *ca = tmp_path("ca.pem"), *cert = tmp_path("client.pem"), *key = tmp_path("client.key");
+	char *ca = tmp_path("ca.pem"), *cert = tmp_path("client.pem"),
+	     *key = tmp_path("client.key");
 	write_file(ca, "ca\n");
 	write_file(cert, "cert\n");
 	write_file(key, "key\n");
@@ -557,7 +561,8 @@ static void test_tls(void **state)
 	snprintf(text, sizeof text,
 		 "agent: { id = \"edge-1\"; };\n"
 		 "mqtt: { brokers = [ \"mqtts://h\" ];\n"
-		 "  tls: { ca_file = \"%s\"; cert_file = \"%s\"; key_file = \"%s\"; insecure = true; };\n"
+		 "  tls: { ca_file = \"%s\"; cert_file = \"%s\"; key_file = \"%s\"; insecure = "
+		 "true; };\n"
 		 "};\n",
 		 ca, cert, key);
 	load_ok(text, &cfg);
@@ -596,14 +601,15 @@ static void test_instance_core_keys(void **state)
 {
 	(void)state;
 	struct ioca_config cfg;
-	load_ok("agent: { id = \"edge-1\"; worker_memory_limit_mb = 256; };\n"
-		"mqtt: { brokers = [ \"mqtt://h\" ]; qos = 2; };\n"
-		"instances = (\n"
-		"  { name = \"a\"; plugin = \"cfgtest\"; },\n"
-		"  { name = \"b\"; plugin = \"cfgtest\"; qos = 0; max_rate = 0; memory_limit_mb = 64;\n"
-		"    hang_timeout = 10; snapshot_retain = true; }\n"
-		");\n",
-		&cfg);
+	load_ok(
+	    "agent: { id = \"edge-1\"; worker_memory_limit_mb = 256; };\n"
+	    "mqtt: { brokers = [ \"mqtt://h\" ]; qos = 2; };\n"
+	    "instances = (\n"
+	    "  { name = \"a\"; plugin = \"cfgtest\"; },\n"
+	    "  { name = \"b\"; plugin = \"cfgtest\"; qos = 0; max_rate = 0; memory_limit_mb = 64;\n"
+	    "    hang_timeout = 10; snapshot_retain = true; }\n"
+	    ");\n",
+	    &cfg);
 	assert_int_equal(cfg.n_instances, 2);
 	const struct ioca_instance_config *a = ioca_config_find_instance(&cfg, "a");
 	const struct ioca_instance_config *b = ioca_config_find_instance(&cfg, "b");
@@ -668,10 +674,11 @@ static void test_unknown_plugin(void **state)
 	struct ioca_diag d = {0};
 	memset(&cfg, 0, sizeof cfg);
 	assert_int_equal(ioca_config_load_string("t.conf",
-						 BASE "instances = (\n"
-						      "  { name = \"x\";\n    plugin = \"nosuch\"; },\n"
-						      "  { name = \"y\"; plugin = \"../cfgtest\"; }\n"
-						      ");\n",
+						 BASE
+						 "instances = (\n"
+						 "  { name = \"x\";\n    plugin = \"nosuch\"; },\n"
+						 "  { name = \"y\"; plugin = \"../cfgtest\"; }\n"
+						 ");\n",
 						 plugin_dir(), &cfg, &d),
 			 IOCA_ERROR);
 	if (d.count != 2)
@@ -684,18 +691,19 @@ static void test_unknown_plugin(void **state)
 	/* the list names the plugins found, cfgtest among them */
 	assert_non_null(strstr(d.lines[0] + strlen(prefix), "cfgtest"));
 	assert_int_equal(d.lines[0][strlen(d.lines[0]) - 1], ')');
-	snprintf(prefix, sizeof prefix,
-		 "t.conf:6: instance 'y': unknown plugin '../cfgtest' (plugins in %s: ",
-		 plugin_dir());
+	snprintf(
+	    prefix, sizeof prefix,
+	    "t.conf:6: instance 'y': unknown plugin '../cfgtest' (plugins in %s: ", plugin_dir());
 	assert_memory_equal(d.lines[1], prefix, strlen(prefix));
 	ioca_diag_clear(&d);
 
 	/* a folder without plugins */
 	memset(&cfg, 0, sizeof cfg);
-	assert_int_equal(ioca_config_load_string(
-				 "t.conf", BASE "instances = ( { name = \"x\"; plugin = \"sim\"; } );\n",
-				 tmpdir, &cfg, &d),
-			 IOCA_ERROR);
+	assert_int_equal(
+	    ioca_config_load_string("t.conf",
+				    BASE "instances = ( { name = \"x\"; plugin = \"sim\"; } );\n",
+				    tmpdir, &cfg, &d),
+	    IOCA_ERROR);
 	char want[512];
 	snprintf(want, sizeof want,
 		 "t.conf:3: instance 'x': unknown plugin 'sim' (plugins in %s: none)", tmpdir);
@@ -708,18 +716,18 @@ static void test_plugin_options(void **state)
 {
 	(void)state;
 	EXPECT(BASE "instances = ( {\n"                                               /* 3 */
-		    "  name = \"p\"; plugin = \"cfgtest\";\n"                          /* 4 */
-		    "  cuont = 3;\n"                                                   /* 5 */
-		    "  count = 500;\n"                                                 /* 6 */
-		    "  ratio = \"high\";\n"                                            /* 7 */
-		    "  mode = \"medium\";\n"                                           /* 8 */
-		    "  weights = [ 1.0, 20.0 ];\n"                                     /* 9 */
-		    "  limits = { lo = 1.0; };\n"                                      /* 10 */
+		    "  name = \"p\"; plugin = \"cfgtest\";\n"                         /* 4 */
+		    "  cuont = 3;\n"                                                  /* 5 */
+		    "  count = 500;\n"                                                /* 6 */
+		    "  ratio = \"high\";\n"                                           /* 7 */
+		    "  mode = \"medium\";\n"                                          /* 8 */
+		    "  weights = [ 1.0, 20.0 ];\n"                                    /* 9 */
+		    "  limits = { lo = 1.0; };\n"                                     /* 10 */
 		    "  zones = ( { name = \"z\"; polygon = [ 0.0, 0.0, 1.0 ]; } );\n" /* 11 */
-		    "  hang_timout = 5;\n"                                             /* 12 */
-		    "  hang_timeout = 1;\n"                                            /* 13 */
-		    "  enabled = 1;\n"                                                 /* 14 */
-		    "  tags = [ 1 ];\n"                                                /* 15 */
+		    "  hang_timout = 5;\n"                                            /* 12 */
+		    "  hang_timeout = 1;\n"                                           /* 13 */
+		    "  enabled = 1;\n"                                                /* 14 */
+		    "  tags = [ 1 ];\n"                                               /* 15 */
 		    "} );\n",
 	       "t.conf:13: instance 'p': option 'hang_timeout' = 1 is out of range (3 to 3600)",
 	       "t.conf:5: instance 'p': unknown option 'cuont' (did you mean 'count'?)",
@@ -812,20 +820,20 @@ static void test_options_text_roundtrip(void **state)
 {
 	(void)state;
 	static const char text[] =
-		BASE "instances = (\n"
-		     "  { name = \"rt\"; plugin = \"cfgtest\";\n"
-		     "    big = 12345678901234L;\n"
-		     "    count = 7;\n"
-		     "    ratio = 1.0;\n"
-		     "    label = \"q\\\"uote \\\\ back \xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \\t tab\";\n"
-		     "    weights = [ 1.0, 2.5 ];\n"
-		     "    tags = [ \"a\", \"b\\\"c\" ];\n"
-		     "    limits = { low = 1.0; high = 2.0; };\n"
-		     "    zones = ( { name = \"z1\"; polygon = [ 0.0, 0.0, 1.0, 0.0, 1.0, 1.0 ]; },\n"
-		     "              { name = \"z2\"; polygon = [ 0.1, 0.1, 0.9, 0.1, 0.5, 0.9 ]; } );\n"
-		     "  },\n"
-		     "  { name = \"other\"; plugin = \"cfgtest\"; }\n"
-		     ");\n";
+	    BASE "instances = (\n"
+		 "  { name = \"rt\"; plugin = \"cfgtest\";\n"
+		 "    big = 12345678901234L;\n"
+		 "    count = 7;\n"
+		 "    ratio = 1.0;\n"
+		 "    label = \"q\\\"uote \\\\ back \xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \\t tab\";\n"
+		 "    weights = [ 1.0, 2.5 ];\n"
+		 "    tags = [ \"a\", \"b\\\"c\" ];\n"
+		 "    limits = { low = 1.0; high = 2.0; };\n"
+		 "    zones = ( { name = \"z1\"; polygon = [ 0.0, 0.0, 1.0, 0.0, 1.0, 1.0 ]; },\n"
+		 "              { name = \"z2\"; polygon = [ 0.1, 0.1, 0.9, 0.1, 0.5, 0.9 ]; } );\n"
+		 "  },\n"
+		 "  { name = \"other\"; plugin = \"cfgtest\"; }\n"
+		 ");\n";
 	struct ioca_config cfg;
 	load_ok(text, &cfg);
 	const struct ioca_instance_config *ic = ioca_config_find_instance(&cfg, "rt");
@@ -838,7 +846,8 @@ static void test_options_text_roundtrip(void **state)
 		fprintf(stderr, "options_text:\n%s\nline %d: %s\n", ic->options_text,
 			config_error_line(&back), config_error_text(&back));
 	const config_setting_t *root = config_root_setting(&back);
-	assert_string_equal(config_setting_get_string(must(root, "name", CONFIG_TYPE_STRING)), "rt");
+	assert_string_equal(config_setting_get_string(must(root, "name", CONFIG_TYPE_STRING)),
+			    "rt");
 	assert_string_equal(config_setting_get_string(must(root, "plugin", CONFIG_TYPE_STRING)),
 			    "cfgtest");
 	assert_true(config_setting_get_int64(must(root, "big", CONFIG_TYPE_INT64)) ==
@@ -860,7 +869,8 @@ static void test_options_text_roundtrip(void **state)
 	const config_setting_t *z2 = config_setting_get_elem(zones, 1);
 	assert_int_equal(config_setting_type(z2), CONFIG_TYPE_GROUP);
 	assert_string_equal(config_setting_get_string(must(z2, "name", CONFIG_TYPE_STRING)), "z2");
-	assert_true(config_setting_get_float_elem(must(z2, "polygon", CONFIG_TYPE_ARRAY), 5) == 0.9);
+	assert_true(config_setting_get_float_elem(must(z2, "polygon", CONFIG_TYPE_ARRAY), 5) ==
+		    0.9);
 
 	/* only what was written travels: defaults (plugin options and core keys) do not */
 	assert_null(config_setting_get_member(root, "enabled"));
@@ -1015,6 +1025,62 @@ static void test_include_glob(void **state)
 	free(ignored);
 }
 
+/* A FIFO (or any non-regular file) where a file is expected is refused at
+ * once: open() of a FIFO without a writer would block the core forever. */
+static void test_non_regular_files(void **state)
+{
+	(void)state;
+	char *fifo = tmp_path("fifo.conf");
+	char *main_path = tmp_path("with-fifo.conf");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(NON_REGULAR_ALARM_S); /* a blocking open ends the test, not the run */
+	struct ioca_config cfg;
+	struct ioca_diag d = {0};
+
+	/* the config itself */
+	assert_int_equal(ioca_config_load(fifo, plugin_dir(), &cfg, &d), IOCA_ERROR);
+	assert_int_equal(d.count, 1);
+	assert_non_null(strstr(d.lines[0], "not a regular file (a FIFO)"));
+	assert_non_null(strstr(d.lines[0], fifo));
+	ioca_diag_clear(&d);
+
+	/* an @include, with the line that names it */
+	char text[2048];
+	snprintf(text, sizeof text,
+		 "agent: { id = \"edge-1\"; };\n"
+		 "mqtt: { brokers = [ \"mqtt://h\" ]; };\n"
+		 "@include \"%s\"\n",
+		 fifo);
+	write_file(main_path, text);
+	assert_int_equal(ioca_config_load(main_path, plugin_dir(), &cfg, &d), IOCA_ERROR);
+	assert_int_equal(d.count, 1);
+	assert_non_null(strstr(d.lines[0], "with-fifo.conf:3: "));
+	assert_non_null(strstr(d.lines[0], "not a regular file (a FIFO)"));
+	ioca_diag_clear(&d);
+
+	/* a file option of the core and of a plugin */
+	snprintf(text, sizeof text,
+		 "agent: { id = \"edge-1\"; };\n"
+		 "mqtt: { brokers = [ \"mqtt://h\" ]; username = \"u\";\n"
+		 "  password_file = \"%s\"; };\n"
+		 "instances = ( { name = \"a\"; plugin = \"cfgtest\"; cert = \"%s\"; } );\n",
+		 fifo, tmpdir);
+	write_file(main_path, text);
+	assert_int_equal(ioca_config_load(main_path, plugin_dir(), &cfg, &d), IOCA_ERROR);
+	print_diag(&d);
+	assert_int_equal(d.count, 2);
+	assert_non_null(strstr(d.lines[0], "with-fifo.conf:3: "));
+	assert_non_null(strstr(d.lines[0], "not a regular file (a FIFO)"));
+	assert_non_null(strstr(d.lines[1], "with-fifo.conf:4: "));
+	assert_non_null(strstr(d.lines[1], "not a regular file (a directory)"));
+	ioca_diag_clear(&d);
+	alarm(0);
+	unlink(fifo);
+	unlink(main_path);
+	free(fifo);
+	free(main_path);
+}
+
 static void test_include_forms(void **state)
 {
 	(void)state;
@@ -1047,9 +1113,8 @@ static void test_include_forms(void **state)
 	memset(&cfg, 0, sizeof cfg);
 	assert_int_equal(ioca_config_load(main_path, NULL, &cfg, &d), IOCA_ERROR);
 	char w[512];
-	snprintf(w, sizeof w,
-		 "%s:3: cannot include '%s/missing.conf': No such file or directory", main_path,
-		 tmpdir);
+	snprintf(w, sizeof w, "%s:3: cannot include '%s/missing.conf': No such file or directory",
+		 main_path, tmpdir);
 	const char *want[] = {w, NULL};
 	expect_lines(&d, want);
 	ioca_diag_clear(&d);
@@ -1269,6 +1334,7 @@ int main(void)
 		cmocka_unit_test(test_options_text_roundtrip),
 		cmocka_unit_test(test_include_glob),
 		cmocka_unit_test(test_include_forms),
+		cmocka_unit_test(test_non_regular_files),
 		cmocka_unit_test(test_shipped_iocagent_conf),
 		cmocka_unit_test(test_shipped_demo_conf),
 	};
