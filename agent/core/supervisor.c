@@ -32,6 +32,7 @@
 #include "log.h"
 #include "timeutil.h"
 #include "token_bucket.h"
+#include "utf8.h"
 #include "worker_args.h"
 
 extern char **environ;
@@ -483,9 +484,20 @@ static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struc
 			snprintf(err, errlen, "%s data is not a JSON object", ev.type);
 			return IOCA_ERROR;
 		}
+		/* published JSON is UTF-8 whatever the worker sent */
+		char *repaired = NULL;
+		if (!ioca_utf8_valid(ev.data, ev.data_len)) {
+			repaired = ioca_utf8_sanitize(ev.data, ev.data_len, &ev.data_len);
+			if (!repaired) {
+				snprintf(err, errlen, "out of memory");
+				return IOCA_ERROR;
+			}
+			ev.data = repaired;
+		}
 		m.event = &ev;
 		w->messages_in++;
 		s->cb.on_message(s->cb.ctx, &m);
+		free(repaired);
 		return IOCA_OK;
 	case IOCA_FRAME_BLOB:
 		if (ioca_frame_parse_blob(f, &blob, err, errlen) != IOCA_OK)

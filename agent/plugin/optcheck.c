@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "regular_file.h"
+#include "utf8.h"
 
 #define SUGGEST_MAX_DISTANCE 2
 #define KEY_MAX_LEN          64
@@ -286,6 +287,10 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 	case IOCA_OPT_STRING: {
 		const char *v = config_setting_get_string(s);
 		char why[FILE_WHY_LEN];
+		if (!ioca_utf8_valid(v, strlen(v))) {
+			problem(c, s, "%s: option '%s' is not valid UTF-8", what, o->key);
+			break;
+		}
 		if ((o->flags & IOCA_OPTF_FILE) &&
 		    ioca_regular_file_readable(v, why, sizeof why) != IOCA_OK)
 			problem(c, s, "%s: option '%s': cannot read file '%s': %s", what, o->key, v,
@@ -310,6 +315,13 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 				problem(c, e, "%s: option '%s' element %d must be %s", what, o->key,
 					i + 1, want_num ? "a number" : "a string");
 				continue;
+			}
+			if (!want_num) {
+				const char *v = config_setting_get_string(e);
+				if (!ioca_utf8_valid(v, strlen(v)))
+					problem(c, e,
+						"%s: option '%s' element %d is not valid UTF-8",
+						what, o->key, i + 1);
 			}
 			if (want_num && o->min < o->max) {
 				double v = number_value(e);

@@ -28,10 +28,12 @@
 #include "stop_latch.h"
 #include "timeutil.h"
 #include "token_bucket.h"
+#include "utf8.h"
 
-#define MAX_STATS       256
-#define STATS_FRAME_MAX 8192
-#define HEAD_MAX        256
+#define MAX_STATS         256
+#define STATS_FRAME_MAX   8192
+#define HEAD_MAX          256
+#define INVALID_UTF8_STAT "invalid_utf8"
 
 struct stat_slot {
 	char name[IOCA_STAT_NAME_MAX + 1];
@@ -145,6 +147,21 @@ static int64_t time_or_now(int64_t t)
 	return t > 0 ? t : ioca_now_wall_ms();
 }
 
+static void host_stat(struct ioca_instance *inst, const char *name, double v, bool add);
+
+/* Text from the plugin with invalid UTF-8 gets a repaired copy in *out (U+FFFD
+ * for each invalid sequence, counted in the stat invalid_utf8); valid text
+ * leaves *out NULL. IOCA_ERROR only when out of memory. */
+static int utf8_repaired(struct ioca_instance *inst, const char *text, size_t *len, char **out)
+{
+	*out = NULL;
+	if (ioca_utf8_valid(text, *len))
+		return IOCA_OK;
+	host_stat(inst, INVALID_UTF8_STAT, 1, true);
+	*out = ioca_utf8_sanitize(text, *len, len);
+	return *out ? IOCA_OK : IOCA_ERROR;
+}
+
 static int host_emit_event(struct ioca_instance *inst, const char *type,
 			   enum ioca_severity severity, int64_t time_ms, const char *data_json)
 {
@@ -155,21 +172,27 @@ static int host_emit_event(struct ioca_instance *inst, const char *type,
 			 type ? type : "(null)", (int)severity);
 		return IOCA_ERROR;
 	}
+	size_t data_len = strlen(data);
+	char *repaired;
+	if (utf8_repaired(inst, data, &data_len, &repaired) != IOCA_OK)
+		return IOCA_ERROR;
+	if (repaired)
+		data = repaired;
+	int rc = IOCA_ERROR;
+	uint8_t head[HEAD_MAX];
+	size_t hlen = 0;
 	if (!ioca_json_object_valid(data, NULL)) {
 		host_log(inst, IOCA_LOG_ERROR, "emit_event %s: data is not a JSON object", type);
-		return IOCA_ERROR;
-	}
-	uint8_t head[HEAD_MAX];
-	size_t data_len = strlen(data);
-	size_t hlen = ioca_frame_encode_event_head(head, sizeof head, time_or_now(time_ms),
-						   severity, type, data_len);
-	if (!hlen) {
+	} else if (!(hlen = ioca_frame_encode_event_head(head, sizeof head, time_or_now(time_ms),
+							 severity, type, data_len))) {
 		host_log(inst, IOCA_LOG_ERROR, "emit_event %s: event too large", type);
-		return IOCA_ERROR;
+	} else {
+		struct iovec iov[2] = {{head, hlen}, {(void *)data, data_len}};
+		pace(inst);
+		rc = write_frame(inst, iov, 2);
 	}
-	struct iovec iov[2] = {{head, hlen}, {(void *)data, data_len}};
-	pace(inst);
-	return write_frame(inst, iov, 2);
+	free(repaired);
+	return rc;
 }
 
 static int host_emit_telemetry(struct ioca_instance *inst, int64_t time_ms,
@@ -182,8 +205,17 @@ static int host_emit_telemetry(struct ioca_instance *inst, int64_t time_ms,
 		host_log(inst, IOCA_LOG_ERROR, "emit_telemetry: %s", err);
 		return IOCA_ERROR;
 	}
-	uint8_t head[HEAD_MAX];
 	size_t len = strlen(json);
+	char *repaired;
+	if (utf8_repaired(inst, json, &len, &repaired) != IOCA_OK) {
+		free(json);
+		return IOCA_ERROR;
+	}
+	if (repaired) {
+		free(json);
+		json = repaired;
+	}
+	uint8_t head[HEAD_MAX];
 	size_t hlen =
 	    ioca_frame_encode_telemetry_head(head, sizeof head, time_or_now(time_ms), len);
 	int rc = IOCA_ERROR;

@@ -227,6 +227,27 @@ static void test_agent_id_pattern(void **state)
 	ioca_config_free(&cfg);
 }
 
+/* Config strings must be UTF-8 (they go into every payload): refused, not repaired. */
+static void test_invalid_utf8_refused(void **state)
+{
+	(void)state;
+	EXPECT("agent: { id = \"edge-1\"; site = \"dak n\xf4ng\"; };\n"
+	       "mqtt: { brokers = [ \"mqtt://h\" ]; };\n",
+	       "t.conf:1: agent: option 'site' is not valid UTF-8");
+	EXPECT("agent: { id = \"edge-1\"; };\n"
+	       "mqtt: { brokers = [ \"mqtt://h\" ]; };\n"
+	       "instances = ( { name = \"a\"; plugin = \"cfgtest\";\n"
+	       "  label = \"25 \xb0"
+	       "C\"; } );\n",
+	       "t.conf:4: instance 'a': option 'label' is not valid UTF-8");
+	struct ioca_config cfg;
+	load_ok("agent: { id = \"edge-1\"; site = \"\xc4\x90\xe1\xba\xafk N\xc3\xb4ng\"; };\n"
+		"mqtt: { brokers = [ \"mqtt://h\" ]; };\n",
+		&cfg);
+	assert_string_equal(cfg.agent.site, "\xc4\x90\xe1\xba\xafk N\xc3\xb4ng");
+	ioca_config_free(&cfg);
+}
+
 /* ---- mqtt --------------------------------------------------------------- */
 
 static void test_broker_urls_invalid(void **state)
@@ -1335,6 +1356,7 @@ int main(void)
 		cmocka_unit_test(test_include_glob),
 		cmocka_unit_test(test_include_forms),
 		cmocka_unit_test(test_non_regular_files),
+		cmocka_unit_test(test_invalid_utf8_refused),
 		cmocka_unit_test(test_shipped_iocagent_conf),
 		cmocka_unit_test(test_shipped_demo_conf),
 	};
