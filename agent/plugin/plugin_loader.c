@@ -1,11 +1,13 @@
 /*
  * Plugin loading: <plugin_dir>/<name>.so is dlopen'ed, its descriptor looked
  * up and its ABI checked (major equal to ours, minor not above ours) before
- * anything else of it is touched.
+ * anything else of it is touched. Before dlopen() (which runs the file's
+ * constructors) the file and its directories must pass plugin_trust.c.
  */
 #include "plugin_loader.h"
 
 #include "optcheck.h"
+#include "plugin_trust.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -17,8 +19,7 @@
 
 #define PLUGIN_SUFFIX ".so"
 
-static int check_descriptor(const struct ioca_plugin *d, const char *path, char *err,
-			    size_t errlen)
+static int check_descriptor(const struct ioca_plugin *d, const char *path, char *err, size_t errlen)
 {
 	if (d->abi_major != IOCA_PLUGIN_ABI_MAJOR || d->abi_minor > IOCA_PLUGIN_ABI_MINOR) {
 		snprintf(err, errlen,
@@ -43,6 +44,8 @@ int ioca_plugin_open_path(const char *path, struct ioca_loaded_plugin *out, char
 #ifdef IOCA_KEEP_PLUGINS_LOADED
 	flags |= RTLD_NODELETE;
 #endif
+	if (ioca_plugin_trusted(path, err, errlen) != IOCA_OK)
+		return IOCA_ERROR;
 	void *h = dlopen(path, flags);
 	if (!h) {
 		snprintf(err, errlen, "cannot load plugin %s: %s", path, dlerror());
