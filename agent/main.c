@@ -50,20 +50,6 @@ static void usage(FILE *out)
 	    IOCA_DEFAULT_CONFIG_PATH);
 }
 
-static int check_config(const char *path)
-{
-	struct ioca_config cfg;
-	struct ioca_diag diag = {0};
-	if (ioca_config_load(path, NULL, &cfg, &diag) != IOCA_OK) {
-		ioca_diag_print(&diag, stderr);
-		ioca_diag_clear(&diag);
-		return IOCA_EXIT_CONFIG;
-	}
-	ioca_config_free(&cfg);
-	printf("configuration OK\n");
-	return IOCA_EXIT_OK;
-}
-
 /* plugin_dir of the file, read without validating the rest of it. */
 static char *plugin_dir_of(const char *path)
 {
@@ -210,7 +196,7 @@ int main(int argc, char **argv)
 		return snapshot ? ioca_probe_snapshot(&probe) : ioca_probe_test(&probe);
 	}
 	if (check)
-		return check_config(config_path);
+		return ioca_core_check(config_path);
 	if (list)
 		return list_plugins(config_path, verbose);
 	if (export)

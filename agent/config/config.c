@@ -313,6 +313,12 @@ static void load_brokers(struct loader *ld, const config_setting_t *mqtt)
 			report(ld, e, "mqtt: broker '%s' is not a valid URL: %s", shown, why);
 			continue;
 		}
+		/* one client, one TLS setting: the list cannot mix schemes */
+		if (m->n_brokers && m->brokers[m->n_brokers].tls != m->brokers[0].tls)
+			report(ld, e,
+			       "mqtt: broker '%s' mixes mqtt:// and mqtts:// with '%s'; all "
+			       "brokers must use the same scheme",
+			       url, m->brokers[0].url);
 		m->n_brokers++;
 	}
 }
@@ -391,11 +397,16 @@ static void load_tls(struct loader *ld, const config_setting_t *mqtt)
 		       "mqtt, 'tls': cert_file and key_file must be given together");
 }
 
+/* A prefix every publish can use: brokers refuse topics starting with '$'
+ * ($SYS is theirs) and control characters are no part of a topic. */
 static bool valid_topic_prefix(const char *p)
 {
 	size_t n = strlen(p);
-	if (n == 0 || n > TOPIC_PREFIX_MAX_LEN || p[0] == '/' || p[n - 1] == '/')
+	if (n == 0 || n > TOPIC_PREFIX_MAX_LEN || p[0] == '/' || p[n - 1] == '/' || p[0] == '$')
 		return false;
+	for (const char *c = p; *c; c++)
+		if ((unsigned char)*c < ' ' || *c == '\x7f')
+			return false;
 	return !strpbrk(p, "+#") && !strstr(p, "//");
 }
 
@@ -415,9 +426,9 @@ static void load_mqtt(struct loader *ld, const config_setting_t *mqtt)
 	const char *prefix = get_string(mqtt, "topic_prefix");
 	if (prefix && !valid_topic_prefix(prefix))
 		report(ld, member(mqtt, "topic_prefix"),
-		       "mqtt: topic_prefix '%s' must be 1 to %d characters without '+', '#', "
-		       "empty levels or a leading or trailing '/'",
-		       prefix, TOPIC_PREFIX_MAX_LEN);
+		       "mqtt: topic_prefix must be 1 to %d characters without '+', '#', control "
+		       "characters, empty levels, a leading '$' or a leading or trailing '/'",
+		       TOPIC_PREFIX_MAX_LEN);
 	m->topic_prefix = dup_str(ld, prefix ? prefix : "ioc");
 	m->session_expiry_s = get_int(mqtt, "session_expiry", 0);
 	m->message_expiry_s = get_int(mqtt, "message_expiry", 0);

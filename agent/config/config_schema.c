@@ -72,7 +72,7 @@ const struct ioca_option ioca_schema_tls[] = {
 const struct ioca_option ioca_schema_mqtt[] = {
 	{.key = "brokers", .type = IOCA_OPT_STRING_ARRAY, .flags = IOCA_OPTF_REQUIRED,
 	 .min_count = 1, .max_count = BROKERS_MAX,
-	 .help = "mqtt://host[:port] or mqtts://host[:port], tried in order"},
+	 .help = "mqtt://host[:port] or mqtts://host[:port] (all the same scheme), tried in order"},
 	{.key = "protocol", .type = IOCA_OPT_ENUM, .def_string = "v5", .choices = "v5|v311",
 	 .help = "MQTT protocol version"},
 	{.key = "username", .type = IOCA_OPT_STRING, .help = "user name (optional)"},
@@ -85,7 +85,7 @@ const struct ioca_option ioca_schema_mqtt[] = {
 	{.key = "qos", .type = IOCA_OPT_INT, .def_int = 1, .min = 0, .max = 2,
 	 .help = "default QoS of events and telemetry"},
 	{.key = "topic_prefix", .type = IOCA_OPT_STRING, .def_string = "ioc",
-	 .help = "first topic level of everything published"},
+	 .help = "first topic level(s) of everything published (not starting with $)"},
 	{.key = "session_expiry", .type = IOCA_OPT_INT, .def_int = SECONDS_PER_DAY, .min = 0,
 	 .max = UINT32_LIMIT, .help = "seconds the broker keeps the session (MQTT 5)"},
 	{.key = "message_expiry", .type = IOCA_OPT_INT, .def_int = 0, .min = 0,

@@ -30,6 +30,7 @@
 #include "intake.h"
 #include "log.h"
 #include "mqtt_session.h"
+#include "preflight.h"
 #include "remote.h"
 #include "report.h"
 #include "spool.h"
@@ -42,6 +43,7 @@
 #define SD_STATUS_INTERVAL_MS   5000
 #define STOP_WORKERS_GRACE_MS   3000
 #define STOP_TOTAL_MS           4500
+#define PREFLIGHT_ERR_LEN       512
 #define MQTT_SHUTDOWN_MS        1000
 #define READY_WAIT_MAX_MS       2000
 #define REJECTED_EVENT          "agent.record_rejected"
@@ -215,23 +217,6 @@ static int load_config(const char *path, struct ioca_config *out)
 	}
 	ioca_diag_clear(&diag);
 	return rc;
-}
-
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 /* One agent per state_dir: the spool and seq must have a single writer. */
@@ -609,6 +594,23 @@ static void emit_started(struct core *c)
 	ioca_intake_agent_event(&c->intake, "agent.started", IOCA_SEV_INFO, d);
 }
 
+int ioca_core_check(const char *config_path)
+{
+	struct ioca_config cfg;
+	struct ioca_diag diag = {0};
+	int rc = IOCA_EXIT_CONFIG;
+	if (ioca_config_load(config_path, NULL, &cfg, &diag) == IOCA_OK) {
+		if (ioca_preflight_check(config_path, &cfg, &diag) == IOCA_OK)
+			rc = IOCA_EXIT_OK;
+		ioca_config_free(&cfg);
+	}
+	ioca_diag_print(&diag, stderr);
+	ioca_diag_clear(&diag);
+	if (rc == IOCA_EXIT_OK)
+		printf("configuration OK\n");
+	return rc;
+}
+
 int ioca_core_run(const char *config_path)
 {
 	struct core core_state = {.sig_fd = -1, .lock_fd = -1};
@@ -624,8 +626,9 @@ int ioca_core_run(const char *config_path)
 	}
 	ioca_log_set_level(c->cfg.agent.log_level);
 
-	if (make_dirs(c->cfg.agent.state_dir) != 0) {
-		ioca_error("cannot create state_dir %s: %m", c->cfg.agent.state_dir);
+	char why[PREFLIGHT_ERR_LEN];
+	if (ioca_preflight_state_dir(c->cfg.agent.state_dir, why, sizeof why) != IOCA_OK) {
+		ioca_error("agent: %s", why);
 		goto out;
 	}
 	c->lock_fd = lock_state_dir(c->cfg.agent.state_dir);

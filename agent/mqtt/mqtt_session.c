@@ -42,6 +42,8 @@
 #define JSON_CONTENT_TYPE "application/json"
 /* Loop wake-up while a session is up (keepalive has 1 s resolution). */
 #define MISC_INTERVAL_MS 1000
+/* The system's CA certificates (Debian's ca-certificates), when no ca_file is given. */
+#define IOCA_SYSTEM_CA_PATH "/etc/ssl/certs"
 /* Give up on a connection attempt (TCP + TLS + CONNACK) after this long. */
 #define CONNECT_TIMEOUT_MIN_MS 5000
 #define CONNECT_TIMEOUT_MAX_MS 30000
@@ -879,8 +881,9 @@ static int setup_tls(struct ioca_mqtt *m, char *err, size_t errlen)
 		snprintf(err, errlen, "mqtt.tls: cert_file and key_file must be given together");
 		return IOCA_ERROR;
 	}
-	rc = mosquitto_tls_set(m->mosq, m->ca_file, NULL, m->cert_file, m->key_file,
-			       key_password_cb);
+	/* libmosquitto 2.0.11 refuses a NULL cafile and capath: name the system's */
+	rc = mosquitto_tls_set(m->mosq, m->ca_file, m->ca_file ? NULL : IOCA_SYSTEM_CA_PATH,
+			       m->cert_file, m->key_file, key_password_cb);
 	if (rc) {
 		snprintf(
 		    err, errlen, "mqtt.tls: cannot use ca_file %s / cert_file %s / key_file %s: %s",

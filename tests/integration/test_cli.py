@@ -24,7 +24,7 @@ agent: {
   log_level = "info";
 };
 mqtt: {
-  brokers = [ "mqtt://127.0.0.1:1883", "mqtts://127.0.0.1:8883" ];
+  brokers = [ "mqtt://127.0.0.1:1883", "mqtt://[::1]:1884" ];
   protocol = "v5";
   keepalive = 30;
   qos = 1;

@@ -277,22 +277,26 @@ static void test_broker_urls_parsed(void **state)
 	(void)state;
 	struct ioca_config cfg;
 	load_ok("agent: { id = \"edge-1\"; };\n"
-		"mqtt: { brokers = [ \"mqtt://a.example\", \"mqtts://b:9000\", \"mqtts://c\",\n"
-		"                    \"mqtt://[::1]:1884\" ]; };\n",
+		"mqtt: { brokers = [ \"mqtt://a.example\", \"mqtt://[::1]:1884\" ]; };\n",
 		&cfg);
-	assert_int_equal(cfg.mqtt.n_brokers, 4);
+	assert_int_equal(cfg.mqtt.n_brokers, 2);
 	assert_string_equal(cfg.mqtt.brokers[0].host, "a.example");
 	assert_int_equal(cfg.mqtt.brokers[0].port, IOCA_DEFAULT_MQTT_PORT);
 	assert_false(cfg.mqtt.brokers[0].tls);
 	assert_string_equal(cfg.mqtt.brokers[0].url, "mqtt://a.example");
-	assert_string_equal(cfg.mqtt.brokers[1].host, "b");
-	assert_int_equal(cfg.mqtt.brokers[1].port, 9000);
+	assert_string_equal(cfg.mqtt.brokers[1].host, "::1");
+	assert_int_equal(cfg.mqtt.brokers[1].port, 1884);
+	ioca_config_free(&cfg);
+	load_ok("agent: { id = \"edge-1\"; };\n"
+		"mqtt: { brokers = [ \"mqtts://b:9000\", \"mqtts://c\" ]; };\n",
+		&cfg);
+	assert_int_equal(cfg.mqtt.n_brokers, 2);
+	assert_string_equal(cfg.mqtt.brokers[0].host, "b");
+	assert_int_equal(cfg.mqtt.brokers[0].port, 9000);
+	assert_true(cfg.mqtt.brokers[0].tls);
+	assert_string_equal(cfg.mqtt.brokers[1].host, "c");
+	assert_int_equal(cfg.mqtt.brokers[1].port, IOCA_DEFAULT_MQTTS_PORT);
 	assert_true(cfg.mqtt.brokers[1].tls);
-	assert_string_equal(cfg.mqtt.brokers[2].host, "c");
-	assert_int_equal(cfg.mqtt.brokers[2].port, IOCA_DEFAULT_MQTTS_PORT);
-	assert_true(cfg.mqtt.brokers[2].tls);
-	assert_string_equal(cfg.mqtt.brokers[3].host, "::1");
-	assert_int_equal(cfg.mqtt.brokers[3].port, 1884);
 	ioca_config_free(&cfg);
 }
 
@@ -420,11 +424,41 @@ static void test_mqtt_cross_checks(void **state)
 	       "  topic_prefix = \"ioc/+/x\";\n"
 	       "  reconnect_min = 10; reconnect_max = 5; };\n"
 	       "spool: { max_bytes = 2097152;\n  segment_bytes = 4194304; };\n",
-	       "t.conf:3: mqtt: topic_prefix 'ioc/+/x' must be 1 to 128 characters without '+', "
-	       "'#', empty levels or a leading or trailing '/'",
+	       "t.conf:3: mqtt: topic_prefix must be 1 to 128 characters without '+', '#', "
+	       "control characters, empty levels, a leading '$' or a leading or trailing '/'",
 	       "t.conf:4: mqtt: reconnect_min (10) must not exceed reconnect_max (5)",
 	       "t.conf:6: spool: segment_bytes (4194304) must not exceed max_bytes (2097152)");
 	EXPECT(BASE "mqtt: { brokers = [ \"mqtt://h\" ]; };\n", "t.conf:3: duplicate setting name");
+}
+
+/* What start (or every publish) would refuse, -t refuses too. */
+static void test_mqtt_start_refusals(void **state)
+{
+	(void)state;
+	static const char prefix_error[] =
+	    "mqtt: topic_prefix must be 1 to 128 characters without '+', '#', control "
+	    "characters, empty levels, a leading '$' or a leading or trailing '/'";
+	static const char *const prefixes[] = {"$SYS", "$share/x", "ioc\tx", "ioc\x01", "a\x7f"};
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		char text[256], want[256];
+		snprintf(text, sizeof text,
+			 "agent: { id = \"edge-1\"; };\n"
+			 "mqtt: { brokers = [ \"mqtt://h\" ];\n  topic_prefix = \"%s\"; };\n",
+			 prefixes[i]);
+		snprintf(want, sizeof want, "t.conf:3: %s", prefix_error);
+		EXPECT(text, want);
+	}
+	EXPECT("agent: { id = \"edge-1\"; };\n"
+	       "mqtt: { brokers = [ \"mqtts://a:8883\",\n  \"mqtt://b:1883\" ]; };\n",
+	       "t.conf:3: mqtt: broker 'mqtt://b:1883' mixes mqtt:// and mqtts:// with "
+	       "'mqtts://a:8883'; all brokers must use the same scheme");
+	struct ioca_config cfg;
+	load_ok("agent: { id = \"edge-1\"; };\n"
+		"mqtt: { brokers = [ \"mqtts://a\", \"mqtts://b:8884\" ];\n"
+		"  topic_prefix = \"ioc/s\xc3\xb3"
+		"c-tr\xc4\x83ng\"; };\n",
+		&cfg);
+	ioca_config_free(&cfg);
 }
 
 static void test_paths(void **state)
@@ -1357,6 +1391,7 @@ int main(void)
 		cmocka_unit_test(test_include_forms),
 		cmocka_unit_test(test_non_regular_files),
 		cmocka_unit_test(test_invalid_utf8_refused),
+		cmocka_unit_test(test_mqtt_start_refusals),
 		cmocka_unit_test(test_shipped_iocagent_conf),
 		cmocka_unit_test(test_shipped_demo_conf),
 	};
