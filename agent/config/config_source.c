@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@
 #define INT_LITERAL_MAX_CHARS 32
 #define MESSAGE_MAX_LEN       768
 #define REASON_MAX_LEN        256
+#define SYNTAX_LINE_MAX       160
 
 enum scan_state {
 	SCAN_CODE,
@@ -555,6 +557,74 @@ static void expander_free(struct expander *ex)
 	free(ex->include_dir);
 }
 
+/* Text of line `i` (0-based) of the expanded configuration, for messages:
+ * tabs become spaces (so a caret lines up), other control bytes '?', at most
+ * SYNTAX_LINE_MAX characters. */
+static void line_text(const struct expander *ex, size_t i, char *buf, size_t cap)
+{
+	const char *p = ex->out ? ex->out : "";
+	for (size_t n = 0; n < i && *p; n++) {
+		const char *nl = strchr(p, '\n');
+		if (!nl) {
+			p += strlen(p);
+			break;
+		}
+		p = nl + 1;
+	}
+	size_t o = 0;
+	for (; *p && *p != '\n' && o + 1 < cap && o < SYNTAX_LINE_MAX; p++)
+		buf[o++] = *p == '\t' ? ' ' : ((unsigned char)*p < ' ' ? '?' : *p);
+	buf[o] = '\0';
+}
+
+static bool is_value_end(char c)
+{
+	return c == '\0' || c == ';' || c == ',' || c == '}' || c == ']' || c == ')';
+}
+
+/* libconfig says only "syntax error": name the usual causes found on the
+ * offending line, and the column to point at (*col). NULL when none fits. */
+static const char *syntax_hint(const char *line, size_t *col)
+{
+	*col = strspn(line, " ");
+	bool in_str = false;
+	size_t quote = 0;
+	for (size_t i = 0; line[i]; i++) {
+		char c = line[i];
+		if (in_str) {
+			if (c == '\\' && line[i + 1])
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '#' || (c == '/' && (line[i + 1] == '/' || line[i + 1] == '*')))
+			break;
+		if (c == '"') {
+			in_str = true;
+			quote = i;
+			continue;
+		}
+		if (c != '=' && c != ':')
+			continue;
+		size_t v = i + 1 + strspn(line + i + 1, " ");
+		if (is_value_end(line[v]) || line[v] == '#') {
+			*col = v;
+			return "missing value";
+		}
+		if (isalpha((unsigned char)line[v]) && strncasecmp(line + v, "true", 4) != 0 &&
+		    strncasecmp(line + v, "false", 5) != 0) {
+			*col = v;
+			return "a string value needs double quotes";
+		}
+	}
+	if (in_str) {
+		*col = quote;
+		return "unterminated string";
+	}
+	return NULL;
+}
+
 int ioca_config_parse_string(config_t *cfg, const char *name, const char *text,
 			     struct ioca_config_files *files, struct ioca_diag *diag)
 {
@@ -583,15 +653,26 @@ int ioca_config_parse_string(config_t *cfg, const char *name, const char *text,
 		int line = config_error_line(cfg);
 		size_t file = main_idx;
 		int at = line;
-		if (ex.n_lines) {
-			size_t i = line < 1 ? 0 : (size_t)line - 1;
-			if (i >= ex.n_lines)
-				i = ex.n_lines - 1;
-			file = ex.line_file[i];
-			at = ex.line_no[i];
-		}
 		const char *msg = config_error_text(cfg);
-		ioca_diag_add(diag, files->names[file], at, "%s", msg ? msg : "cannot parse");
+		if (!msg)
+			msg = "cannot parse";
+		if (!ex.n_lines) {
+			ioca_diag_add(diag, files->names[file], at, "%s", msg);
+			expander_free(&ex);
+			return IOCA_ERROR;
+		}
+		size_t i = line < 1 ? 0 : (size_t)line - 1;
+		if (i >= ex.n_lines)
+			i = ex.n_lines - 1;
+		file = ex.line_file[i];
+		at = ex.line_no[i];
+		/* the reason, the line as written and a caret under the spot */
+		char shown[SYNTAX_LINE_MAX + 1];
+		line_text(&ex, i, shown, sizeof shown);
+		size_t col = 0;
+		const char *hint = syntax_hint(shown, &col);
+		ioca_diag_add(diag, files->names[file], at, "%s%s%s\n    %s\n    %*s^", msg,
+			      hint ? ": " : "", hint ? hint : "", shown, (int)col, "");
 		expander_free(&ex);
 		return IOCA_ERROR;
 	}

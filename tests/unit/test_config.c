@@ -123,8 +123,21 @@ static void load_ok(const char *text, struct ioca_config *cfg)
 static void test_syntax_error(void **state)
 {
 	(void)state;
-	EXPECT(BASE "spool: { max_bytes = ; };\n", "t.conf:3: syntax error");
-	EXPECT(BASE "\n\nname = \"unterminated;\n", "t.conf:5: syntax error");
+	/* the reason, the line as written, a caret under the spot */
+	EXPECT(BASE "spool: { max_bytes = ; };\n", "t.conf:3: syntax error: missing value\n"
+						   "    spool: { max_bytes = ; };\n"
+						   "                         ^");
+	EXPECT(BASE "\n\nname = \"unterminated;\n", "t.conf:5: syntax error: unterminated string\n"
+						    "    name = \"unterminated;\n"
+						    "           ^");
+	EXPECT(BASE "spool: {\n\tfsync = always; };\n",
+	       "t.conf:4: syntax error: a string value needs double quotes\n"
+	       "     fsync = always; };\n"
+	       "             ^");
+	/* no known cause: the line and its start */
+	EXPECT(BASE "spool: { } foo bar\n", "t.conf:3: syntax error\n"
+					    "    spool: { } foo bar\n"
+					    "    ^");
 }
 
 static void test_unknown_key_suggests(void **state)
@@ -428,7 +441,10 @@ static void test_mqtt_cross_checks(void **state)
 	       "control characters, empty levels, a leading '$' or a leading or trailing '/'",
 	       "t.conf:4: mqtt: reconnect_min (10) must not exceed reconnect_max (5)",
 	       "t.conf:6: spool: segment_bytes (4194304) must not exceed max_bytes (2097152)");
-	EXPECT(BASE "mqtt: { brokers = [ \"mqtt://h\" ]; };\n", "t.conf:3: duplicate setting name");
+	EXPECT(BASE "mqtt: { brokers = [ \"mqtt://h\" ]; };\n",
+	       "t.conf:3: duplicate setting name\n"
+	       "    mqtt: { brokers = [ \"mqtt://h\" ]; };\n"
+	       "    ^");
 }
 
 /* What start (or every publish) would refuse, -t refuses too. */
@@ -1055,7 +1071,10 @@ static void test_include_glob(void **state)
 	write_file(b, "# a comment\n, { name = ; plugin = \"cfgtest\"; }\n");
 	memset(&cfg, 0, sizeof cfg);
 	assert_int_equal(ioca_config_load(main_path, plugin_dir(), &cfg, &d), IOCA_ERROR);
-	snprintf(w1, sizeof w1, "%s:2: syntax error", b);
+	snprintf(w1, sizeof w1,
+		 "%s:2: syntax error: missing value\n    , { name = ; plugin = \"cfgtest\"; }\n"
+		 "               ^",
+		 b);
 	const char *want_syntax[] = {w1, NULL};
 	expect_lines(&d, want_syntax);
 	ioca_diag_clear(&d);
