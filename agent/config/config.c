@@ -335,6 +335,7 @@ static void load_password(struct loader *ld, const config_setting_t *mqtt)
 		return;
 	if (!get_string(mqtt, "username"))
 		report(ld, s, "mqtt: password_file needs a username");
+	ld->cfg->mqtt.password_file = dup_str(ld, path);
 	char why[REGULAR_WHY_LEN];
 	int fd = ioca_open_regular(path, why, sizeof why);
 	if (fd < 0)
@@ -988,6 +989,7 @@ void ioca_config_free(struct ioca_config *cfg)
 		explicit_bzero(cfg->mqtt.password, strlen(cfg->mqtt.password));
 		free(cfg->mqtt.password);
 	}
+	free(cfg->mqtt.password_file);
 	free(cfg->mqtt.tls.ca_file);
 	free(cfg->mqtt.tls.cert_file);
 	free(cfg->mqtt.tls.key_file);

@@ -20,37 +20,37 @@
 #error "IOCA_DEFAULT_CONFIG_PATH must be defined by the build"
 #endif
 
-
 struct ioca_agent_config {
-	char *id;                 /* [A-Za-z0-9_-]{1,64} */
-	char *site;               /* may be NULL */
+	char *id;   /* [A-Za-z0-9_-]{1,64} */
+	char *site; /* may be NULL */
 	char *plugin_dir;
 	char *state_dir;
-	int log_level;            /* enum ioca_log_level */
-	int metrics_interval_s;   /* default 60 */
+	int log_level;                  /* enum ioca_log_level */
+	int metrics_interval_s;         /* default 60 */
 	int64_t worker_memory_limit_mb; /* default per-instance RLIMIT_AS, 0 = none */
 };
 
 struct ioca_tls_config {
-	char *ca_file;            /* NULL: system CAs */
-	char *cert_file;          /* client certificate (mutual TLS), may be NULL */
+	char *ca_file;   /* NULL: system CAs */
+	char *cert_file; /* client certificate (mutual TLS), may be NULL */
 	char *key_file;
-	bool insecure;            /* skip server certificate verification */
+	bool insecure; /* skip server certificate verification */
 };
 
 struct ioca_broker {
 	char *host;
 	int port;
-	bool tls;                 /* mqtts:// */
-	char *url;                /* as written, for logs */
+	bool tls;  /* mqtts:// */
+	char *url; /* as written, for logs */
 };
 
 struct ioca_mqtt_config {
 	struct ioca_broker *brokers;
 	size_t n_brokers;
-	int protocol;             /* 5 or 4 (v3.1.1) */
-	char *username;           /* may be NULL */
-	char *password;           /* read from password_file; may be NULL; never logged */
+	int protocol;        /* 5 or 4 (v3.1.1) */
+	char *username;      /* may be NULL */
+	char *password;      /* read from password_file; may be NULL; never logged */
+	char *password_file; /* its path (for the permission check), or NULL */
 	bool has_tls;
 	struct ioca_tls_config tls;
 	int keepalive_s;
@@ -85,14 +85,14 @@ struct ioca_commands_config {
 struct ioca_instance_config {
 	char *name;
 	char *plugin;
-	int qos;                  /* 0..2; mqtt.qos filled in when not set */
-	double max_rate;          /* emits per second, 0 = unlimited */
-	int64_t memory_limit_mb;  /* agent.worker_memory_limit_mb filled in when not set; 0 = none */
+	int qos;                 /* 0..2; mqtt.qos filled in when not set */
+	double max_rate;         /* emits per second, 0 = unlimited */
+	int64_t memory_limit_mb; /* agent.worker_memory_limit_mb filled in when not set; 0 = none */
 	int hang_timeout_s;
 	bool snapshot_retain;
-	char *options_text;       /* libconfig text of the instance group, defaults filled */
-	uint64_t fingerprint;     /* hash of everything above: changed => restart */
-	int line;                 /* where it is defined */
+	char *options_text;   /* libconfig text of the instance group, defaults filled */
+	uint64_t fingerprint; /* hash of everything above: changed => restart */
+	int line;             /* where it is defined */
 };
 
 struct ioca_config {

@@ -597,15 +597,17 @@ static void emit_started(struct core *c)
 int ioca_core_check(const char *config_path)
 {
 	struct ioca_config cfg;
-	struct ioca_diag diag = {0};
+	struct ioca_diag diag = {0}, warnings = {0};
 	int rc = IOCA_EXIT_CONFIG;
 	if (ioca_config_load(config_path, NULL, &cfg, &diag) == IOCA_OK) {
-		if (ioca_preflight_check(config_path, &cfg, &diag) == IOCA_OK)
+		if (ioca_preflight_check(config_path, &cfg, &diag, &warnings) == IOCA_OK)
 			rc = IOCA_EXIT_OK;
 		ioca_config_free(&cfg);
 	}
 	ioca_diag_print(&diag, stderr);
+	ioca_diag_print(&warnings, stderr);
 	ioca_diag_clear(&diag);
+	ioca_diag_clear(&warnings);
 	if (rc == IOCA_EXIT_OK)
 		printf("configuration OK\n");
 	return rc;
@@ -627,10 +629,16 @@ int ioca_core_run(const char *config_path)
 	ioca_log_set_level(c->cfg.agent.log_level);
 
 	char why[PREFLIGHT_ERR_LEN];
-	if (ioca_preflight_state_dir(c->cfg.agent.state_dir, why, sizeof why) != IOCA_OK) {
+	if (ioca_preflight_state_dir(c->cfg.agent.state_dir, why, sizeof why) != IOCA_OK ||
+	    ioca_preflight_plugin_dir(c->cfg.agent.plugin_dir, why, sizeof why) != IOCA_OK) {
 		ioca_error("agent: %s", why);
 		goto out;
 	}
+	struct ioca_diag warnings = {0};
+	ioca_preflight_secrets(config_path, &c->cfg, &warnings);
+	for (size_t i = 0; i < warnings.count; i++)
+		ioca_warn("%s", warnings.lines[i]);
+	ioca_diag_clear(&warnings);
 	c->lock_fd = lock_state_dir(c->cfg.agent.state_dir);
 	if (c->lock_fd < 0)
 		goto out;

@@ -7,6 +7,7 @@
  */
 #include "preflight.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -100,7 +101,38 @@ int ioca_preflight_state_dir(const char *state_dir, char *err, size_t errlen)
 	return IOCA_OK;
 }
 
-int ioca_preflight_check(const char *path, const struct ioca_config *cfg, struct ioca_diag *diag)
+int ioca_preflight_plugin_dir(const char *plugin_dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(plugin_dir);
+	if (!d) {
+		snprintf(err, errlen, "cannot read plugin_dir %s: %s", plugin_dir, strerror(errno));
+		return IOCA_ERROR;
+	}
+	closedir(d);
+	return IOCA_OK;
+}
+
+static void warn_if_others_read(const char *path, const char *key, const char *file,
+				struct ioca_diag *warnings)
+{
+	struct stat st;
+	if (!file || stat(file, &st) != 0 || !(st.st_mode & S_IROTH))
+		return;
+	ioca_diag_add(warnings, path, 0,
+		      "warning: %s '%s' holds a secret and is readable by others (mode %04o); "
+		      "chmod o-r it",
+		      key, file, (unsigned)(st.st_mode & 07777));
+}
+
+void ioca_preflight_secrets(const char *path, const struct ioca_config *cfg,
+			    struct ioca_diag *warnings)
+{
+	warn_if_others_read(path, "mqtt.password_file", cfg->mqtt.password_file, warnings);
+	warn_if_others_read(path, "mqtt.tls.key_file", cfg->mqtt.tls.key_file, warnings);
+}
+
+int ioca_preflight_check(const char *path, const struct ioca_config *cfg, struct ioca_diag *diag,
+			 struct ioca_diag *warnings)
 {
 	char err[ERR_LEN] = "";
 	int rc = IOCA_OK;
@@ -108,6 +140,11 @@ int ioca_preflight_check(const char *path, const struct ioca_config *cfg, struct
 		ioca_diag_add(diag, path, 0, "agent: %s", err);
 		rc = IOCA_ERROR;
 	}
+	if (ioca_preflight_plugin_dir(cfg->agent.plugin_dir, err, sizeof err) != IOCA_OK) {
+		ioca_diag_add(diag, path, 0, "agent: %s", err);
+		rc = IOCA_ERROR;
+	}
+	ioca_preflight_secrets(path, cfg, warnings);
 	/* the same client object start builds: will, credentials, TLS files */
 	char *will = ioca_report_status_offline(cfg, 0);
 	err[0] = '\0';

@@ -8,10 +8,12 @@
  */
 #include "optcheck.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "regular_file.h"
@@ -291,6 +293,12 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 			problem(c, s, "%s: option '%s' is not valid UTF-8", what, o->key);
 			break;
 		}
+		struct stat pst;
+		if ((o->flags & IOCA_OPTF_PATH) && stat(v, &pst) != 0)
+			problem(
+			    c, s,
+			    "%s: option '%s': path '%s' does not exist or cannot be reached: %s",
+			    what, o->key, v, strerror(errno));
 		if ((o->flags & IOCA_OPTF_FILE) &&
 		    ioca_regular_file_readable(v, why, sizeof why) != IOCA_OK)
 			problem(c, s, "%s: option '%s': cannot read file '%s': %s", what, o->key, v,

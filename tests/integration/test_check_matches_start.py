@@ -5,7 +5,8 @@ must make start exit 78 too, and both must name the same problem.
 
 The set holds what once passed `-t` and failed at start (mqtts:// with the
 system CAs, mixed schemes, a `$SYS` or control-character topic_prefix, a
-state_dir that cannot be created) next to ordinary good configs.
+state_dir that cannot be created, a missing plugin_dir) next to ordinary
+good configs. A secret file others can read is a warning, not an error.
 """
 
 import os
@@ -43,6 +44,8 @@ class CheckMatchesStartTest(t.AgentTestCase):
             "state_dir_under_file": (dict(agent, state_dir=os.path.join(blocker, "state")),
                                      plain, sim),
             "no_instances": (agent, plain, []),
+            "plugin_dir_missing": (dict(agent, plugin_dir=os.path.join(self.tmp, "none")),
+                                   plain, []),
         }
 
     def write(self, name, agent, mqtt, instances):
@@ -94,6 +97,25 @@ class CheckMatchesStartTest(t.AgentTestCase):
         # the set exercises both outcomes
         self.assertGreaterEqual(seen[0], 4, seen)
         self.assertGreaterEqual(seen[78], 4, seen)
+
+    def test_secret_readable_by_others_warns(self):
+        pw = os.path.join(self.tmp, "mqtt.pass")
+        with open(pw, "w") as f:
+            f.write("secret\n")
+        agent = {"id": "chk", "plugin_dir": t.PLUGIN_DIR,
+                 "state_dir": os.path.join(self.tmp, "state")}
+        path = self.write("secret", agent, {"brokers": ["mqtt://127.0.0.1:1"],
+                                            "username": "u", "password_file": pw}, [])
+        os.chmod(pw, 0o644)
+        check = t.run_binary(["-t", "-c", path])
+        self.assertEqual(check.returncode, 0, check.stderr)
+        self.assertIn("mqtt.password_file '%s' holds a secret and is readable by others "
+                      "(mode 0644)" % pw, check.stderr)
+        self.assertNotIn("secret\n", check.stderr)
+        os.chmod(pw, 0o600)
+        check = t.run_binary(["-t", "-c", path])
+        self.assertEqual(check.returncode, 0, check.stderr)
+        self.assertNotIn("readable by others", check.stderr)
 
 
 if __name__ == "__main__":

@@ -477,6 +477,25 @@ static void test_mqtt_start_refusals(void **state)
 	ioca_config_free(&cfg);
 }
 
+/* A path option (IOCA_OPTF_PATH) must exist when checked. */
+static void test_path_option_exists(void **state)
+{
+	(void)state;
+	EXPECT("agent: { id = \"edge-1\"; };\n"
+	       "mqtt: { brokers = [ \"mqtt://h\" ]; };\n"
+	       "instances = ( { name = \"a\"; plugin = \"cfgtest\";\n"
+	       "  device = \"/dev/ttyIOCA-missing\"; } );\n",
+	       "t.conf:4: instance 'a': option 'device': path '/dev/ttyIOCA-missing' does not "
+	       "exist or cannot be reached: No such file or directory");
+	struct ioca_config cfg;
+	load_ok("agent: { id = \"edge-1\"; };\n"
+		"mqtt: { brokers = [ \"mqtt://h\" ]; };\n"
+		"instances = ( { name = \"a\"; plugin = \"cfgtest\"; device = \"/dev/null\"; },\n"
+		"  { name = \"b\"; plugin = \"cfgtest\"; device = \"/tmp\"; } );\n",
+		&cfg);
+	ioca_config_free(&cfg);
+}
+
 static void test_paths(void **state)
 {
 	(void)state;
@@ -1411,6 +1430,7 @@ int main(void)
 		cmocka_unit_test(test_non_regular_files),
 		cmocka_unit_test(test_invalid_utf8_refused),
 		cmocka_unit_test(test_mqtt_start_refusals),
+		cmocka_unit_test(test_path_option_exists),
 		cmocka_unit_test(test_shipped_iocagent_conf),
 		cmocka_unit_test(test_shipped_demo_conf),
 	};

@@ -60,7 +60,14 @@
 extern "C" {
 #endif
 
-/* ABI version implemented by this header. */
+/*
+ * ABI version implemented by this header.
+ *
+ * History of the minor version:
+ *   1.0  first release
+ *   1.1  option flag IOCA_OPTF_PATH; host->wait() counts as activity for
+ *        the whole wait (documented behaviour, no new member)
+ */
 #define IOCA_PLUGIN_ABI_MAJOR 1
 #define IOCA_PLUGIN_ABI_MINOR 2
 
@@ -156,6 +163,10 @@ enum ioca_opt_type {
 #define IOCA_OPTF_REQUIRED 0x1u /* must be present; `def_*` is ignored */
 #define IOCA_OPTF_SECRET 0x2u   /* never printed (logs, --list-plugins shows "<secret>") */
 #define IOCA_OPTF_FILE 0x4u     /* a string naming a file that must be readable at check time */
+/* A string naming a path (device, directory, sysfs root) that must exist at
+ * check time, so that `iocagent -t` reports it missing before start (ABI 1.1;
+ * an agent older than 1.1 refuses the plugin, so it never ignores the flag). */
+#define IOCA_OPTF_PATH 0x8u
 
 /*
  * One entry of a plugin's option table. Tables end with an entry whose key is
