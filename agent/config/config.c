@@ -33,18 +33,18 @@
 #include "url_mask.h"
 #include "regular_file.h"
 
-#define PASSWORD_MAX_BYTES   65535 /* MQTT binary data limit */
-#define TOPIC_PREFIX_MAX_LEN 128
+#define PASSWORD_MAX_BYTES    65535 /* MQTT binary data limit */
+#define TOPIC_PREFIX_MAX_LEN  128
 #define COMMAND_KEY_MIN_BYTES 16 /* HMAC-SHA256 keys shorter than this are guessable */
-#define MESSAGE_MAX_LEN 1024
-#define PLUGIN_ERROR_MAX_LEN 1024
-#define WHAT_MAX_LEN 128
-#define REASON_MAX_LEN 256
-#define REGULAR_WHY_LEN 128
-#define URL_SHOWN_MAX 512 /* a broker URL as printed, credentials masked */
-#define PORT_MAX 65535
-#define FNV64_OFFSET 0xcbf29ce484222325ULL
-#define FNV64_PRIME 0x100000001b3ULL
+#define MESSAGE_MAX_LEN       1024
+#define PLUGIN_ERROR_MAX_LEN  1024
+#define WHAT_MAX_LEN          128
+#define REASON_MAX_LEN        256
+#define REGULAR_WHY_LEN       128
+#define URL_SHOWN_MAX         512 /* a broker URL as printed, credentials masked */
+#define PORT_MAX              65535
+#define FNV64_OFFSET          0xcbf29ce484222325ULL
+#define FNV64_PRIME           0x100000001b3ULL
 
 /* A plugin opened for validation, once per plugin name. */
 struct plugin_slot {
@@ -497,10 +497,13 @@ static void load_commands(struct loader *ld, const config_setting_t *commands)
 			continue; /* optcheck reported the type */
 		int kind = ioca_cmd_kind_of(name);
 		if (kind < 0)
-			report(ld, e, "commands: unknown command '%s' (known: status, ping, reload, restart)",
-			       name);
+			report(
+			    ld, e,
+			    "commands: unknown command '%s' (known: status, ping, reload, restart)",
+			    name);
 		else if (kind == IOCA_CMD_SNAPSHOT || kind == IOCA_CMD_REPLAY)
-			report(ld, e, "commands: '%s' cannot be enabled: this agent does not answer it",
+			report(ld, e,
+			       "commands: '%s' cannot be enabled: this agent does not answer it",
 			       name);
 		else
 			cc->enabled[cc->n_enabled++] = dup_str(ld, name);
@@ -896,11 +899,12 @@ static void validate(struct loader *ld, config_t *lc, const char *plugin_dir_ove
 	config_setting_t *spool = check_section(ld, root, "spool", ioca_schema_spool, false);
 	if (spool)
 		load_spool(ld, spool);
-	config_setting_t *commands = check_section(ld, root, "commands", ioca_schema_commands, false);
+	config_setting_t *commands =
+	    check_section(ld, root, "commands", ioca_schema_commands, false);
 	if (commands)
 		load_commands(ld, commands);
 	config_setting_t *retention =
-		check_section(ld, root, "retention", ioca_schema_retention, false);
+	    check_section(ld, root, "retention", ioca_schema_retention, false);
 	if (retention)
 		load_retention(ld, retention);
 

@@ -63,7 +63,6 @@ struct ioca_mqtt_config {
 	int reconnect_max_s;
 };
 
-
 /* The local archive (retention section). */
 struct ioca_retention_config {
 	bool enabled;
@@ -74,7 +73,7 @@ struct ioca_retention_config {
 /* Remote commands (docs/commands.md): off unless some are enabled. */
 #define IOCA_COMMAND_KEY_MAX_BYTES 128
 struct ioca_commands_config {
-	char **enabled;           /* command names */
+	char **enabled; /* command names */
 	size_t n_enabled;
 	uint8_t key[IOCA_COMMAND_KEY_MAX_BYTES]; /* from key_file; never logged */
 	size_t key_len;

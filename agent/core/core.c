@@ -704,10 +704,11 @@ int ioca_core_run(const char *config_path)
 		  c->cfg.agent.id, c->cfg.n_instances, config_path);
 	emit_started(c);
 	ioca_supervisor_apply(c->sup, &c->cfg);
-	c->remote_actions = (struct ioca_remote_actions){.ctx = c,
-							 .status_json = remote_status_json,
-							 .request_reload = remote_request_reload,
-							 .restart_instance = remote_restart_instance};
+	c->remote_actions =
+	    (struct ioca_remote_actions){.ctx = c,
+					 .status_json = remote_status_json,
+					 .request_reload = remote_request_reload,
+					 .restart_instance = remote_restart_instance};
 	c->remote = ioca_remote_new(&c->cfg, &c->remote_actions);
 	c->report.remote = c->remote;
 	ioca_remote_attach(c->remote, c->mqtt);

@@ -7,14 +7,13 @@
  * Invariant: each run() ends the worker process in exactly the way `mode`
  * says (killed by SIGSEGV, killed by SIGABRT, or exit status 3), unless a
  * stop is requested first. `return` makes run() return success without a
- * stop request (the worker then exits with status 0). `garble` instead writes bytes that are no valid
- * frame into the worker's socket to the agent (the one AF_UNIX socket above
- * stderr) and then idles, calling host->wait(), until the agent kills it.
- * `hog` allocates and touches hog_mb MiB: when an allocation fails (a memory
- * limit) run() returns IOCA_ERROR, otherwise it emits `crashy.hogged` and
- * idles until stopped. The signal disposition is reset to the default
- * before raising so that sanitizer runtimes (which catch SIGSEGV and exit
- * with a status of their own) cannot turn a crash into an exit.
+ * stop request (the worker then exits with status 0). `garble` instead writes bytes that are no
+ * valid frame into the worker's socket to the agent (the one AF_UNIX socket above stderr) and then
+ * idles, calling host->wait(), until the agent kills it. `hog` allocates and touches hog_mb MiB:
+ * when an allocation fails (a memory limit) run() returns IOCA_ERROR, otherwise it emits
+ * `crashy.hogged` and idles until stopped. The signal disposition is reset to the default before
+ * raising so that sanitizer runtimes (which catch SIGSEGV and exit with a status of their own)
+ * cannot turn a crash into an exit.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -25,14 +24,21 @@
 
 #include <iocagent/plugin.h>
 
-#define CRASHY_EXIT_CODE 3
-#define CRASHY_DATA_MAX 64
-#define CRASHY_FD_SCAN_MAX 1024   /* highest descriptor searched for the agent socket */
+#define CRASHY_EXIT_CODE     3
+#define CRASHY_DATA_MAX      64
+#define CRASHY_FD_SCAN_MAX   1024 /* highest descriptor searched for the agent socket */
 #define CRASHY_GARBAGE_BYTES 4096
-#define CRASHY_IDLE_MS 100
-#define CRASHY_MIB (1024u * 1024u)
+#define CRASHY_IDLE_MS       100
+#define CRASHY_MIB           (1024u * 1024u)
 
-enum crashy_mode { CRASHY_SEGV, CRASHY_ABORT, CRASHY_EXIT, CRASHY_RETURN, CRASHY_GARBLE, CRASHY_HOG };
+enum crashy_mode {
+	CRASHY_SEGV,
+	CRASHY_ABORT,
+	CRASHY_EXIT,
+	CRASHY_RETURN,
+	CRASHY_GARBLE,
+	CRASHY_HOG
+};
 
 struct crashy {
 	const struct ioca_host *host;
@@ -44,15 +50,31 @@ struct crashy {
 };
 
 static const struct ioca_option crashy_options[] = {
-	{ .key = "mode", .type = IOCA_OPT_ENUM, .def_string = "segv", .choices = "segv|abort|exit|return|garble|hog",
-	  .help = "how to die: SIGSEGV, abort(), exit status 3, run() returning, a malformed frame, or memory" },
-	{ .key = "hog_mb", .type = IOCA_OPT_INT, .def_int = 256, .min = 1, .max = 65536,
-	  .help = "MiB allocated by mode hog" },
-	{ .key = "events", .type = IOCA_OPT_INT, .def_int = 2, .min = 0, .max = 1000,
-	  .help = "crashy.tick events emitted before dying" },
-	{ .key = "delay_ms", .type = IOCA_OPT_INT, .def_int = 200, .min = 0, .max = 600000,
-	  .help = "pause between events and before dying (ms)" },
-	{ .key = NULL },
+    {.key = "mode",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "segv",
+     .choices = "segv|abort|exit|return|garble|hog",
+     .help = "how to die: SIGSEGV, abort(), exit status 3, run() returning, a malformed frame, or "
+	     "memory"},
+    {.key = "hog_mb",
+     .type = IOCA_OPT_INT,
+     .def_int = 256,
+     .min = 1,
+     .max = 65536,
+     .help = "MiB allocated by mode hog"},
+    {.key = "events",
+     .type = IOCA_OPT_INT,
+     .def_int = 2,
+     .min = 0,
+     .max = 1000,
+     .help = "crashy.tick events emitted before dying"},
+    {.key = "delay_ms",
+     .type = IOCA_OPT_INT,
+     .def_int = 200,
+     .min = 0,
+     .max = 600000,
+     .help = "pause between events and before dying (ms)"},
+    {.key = NULL},
 };
 
 static int crashy_create(const struct ioca_host *host, struct ioca_instance *inst,
@@ -91,7 +113,8 @@ static int crashy_agent_socket(void)
 		socklen_t len = sizeof(addr);
 
 		memset(&addr, 0, sizeof(addr));
-		if (getsockname(fd, (struct sockaddr *)&addr, &len) == 0 && addr.ss_family == AF_UNIX)
+		if (getsockname(fd, (struct sockaddr *)&addr, &len) == 0 &&
+		    addr.ss_family == AF_UNIX)
 			return fd;
 	}
 	return -1;
@@ -207,14 +230,14 @@ static void crashy_destroy(void *state)
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "crashy",
-	.version = "1.0.0",
-	.description = "test plugin: emits a few events, then crashes or exits",
-	.options = crashy_options,
-	.create = crashy_create,
-	.run = crashy_run,
-	.stop = crashy_stop,
-	.destroy = crashy_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "crashy",
+    .version = "1.0.0",
+    .description = "test plugin: emits a few events, then crashes or exits",
+    .options = crashy_options,
+    .create = crashy_create,
+    .run = crashy_run,
+    .stop = crashy_stop,
+    .destroy = crashy_destroy,
 };
