@@ -816,9 +816,13 @@ void ioca_supervisor_tick(struct ioca_supervisor *s, int64_t now)
 				break;
 			}
 			char detail[160];
-			catch_up(s, w, now);
-			if (w->kill_reason || w->phase != PHASE_RUNNING)
-				break;
+			/* about to judge it silent: first read what it has sent */
+			if (now - w->started_ms > w->hang_timeout_ms &&
+			    (!w->hello || now - w->last_frame_ms > w->hang_timeout_ms)) {
+				catch_up(s, w, now);
+				if (w->kill_reason || w->phase != PHASE_RUNNING)
+					break;
+			}
 			if (!w->hello && now - w->started_ms > w->hang_timeout_ms) {
 				snprintf(detail, sizeof detail,
 					 "worker did not start within hang_timeout (%llds)",
