@@ -40,6 +40,10 @@
  * the agent reads `features` only from a plugin with abi_minor >= 1.
  * 1.2 appends the descriptor's `default_memory_limit_mb`, read only from a
  * plugin with abi_minor >= 2.
+ * 1.3 adds the option flag IOCA_OPTF_PATH (no new member: an agent older than
+ * 1.3 refuses such a plugin, so the flag is never silently ignored), and
+ * documents that time inside host->wait() counts as activity for the whole
+ * wait, however long.
  *
  * Return values: functions returning int use IOCA_OK (0) for success and
  * IOCA_ERROR (-1) for failure, nothing else, everywhere in the ABI.
@@ -60,16 +64,9 @@
 extern "C" {
 #endif
 
-/*
- * ABI version implemented by this header.
- *
- * History of the minor version:
- *   1.0  first release
- *   1.1  option flag IOCA_OPTF_PATH; host->wait() counts as activity for
- *        the whole wait (documented behaviour, no new member)
- */
+/* ABI version implemented by this header (history above). */
 #define IOCA_PLUGIN_ABI_MAJOR 1
-#define IOCA_PLUGIN_ABI_MINOR 2
+#define IOCA_PLUGIN_ABI_MINOR 3
 
 /* Name of the exported descriptor symbol. */
 #define IOCA_PLUGIN_SYMBOL "ioca_plugin_descriptor"
@@ -164,8 +161,7 @@ enum ioca_opt_type {
 #define IOCA_OPTF_SECRET 0x2u   /* never printed (logs, --list-plugins shows "<secret>") */
 #define IOCA_OPTF_FILE 0x4u     /* a string naming a file that must be readable at check time */
 /* A string naming a path (device, directory, sysfs root) that must exist at
- * check time, so that `iocagent -t` reports it missing before start (ABI 1.1;
- * an agent older than 1.1 refuses the plugin, so it never ignores the flag). */
+ * check time, so that `iocagent -t` reports it missing before start (ABI 1.3). */
 #define IOCA_OPTF_PATH 0x8u
 
 /*
