@@ -520,11 +520,11 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 		const char *why = m->protocol == MQTT_PROTOCOL_V5 ? mosquitto_reason_string(rc)
 								  : mosquitto_connack_string(rc);
 		/* a broker that speaks only MQTT 3.1.1 answers a v5 CONNECT like this */
-		const char *hint = m->protocol == MQTT_PROTOCOL_V5 &&
-					   rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION
-				       ? " (the broker may not support MQTT 5: set protocol = \"v311\" "
-					 "in mqtt)"
-				       : "";
+		const char *hint =
+		    m->protocol == MQTT_PROTOCOL_V5 && rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION
+			? " (the broker may not support MQTT 5: set protocol = \"v311\" "
+			  "in mqtt)"
+			: "";
 		set_error(m, "%s refused the connection: %s", b->url, why);
 		m->refused = true;
 		ioca_log_limited(&m->rl_conn, IOCA_LL_ERROR, "mqtt: %s%s", m->st.last_error, hint);
