@@ -3,8 +3,7 @@
 
 #include <stdlib.h>
 
-void ioca_backoff_init(struct ioca_backoff *b, int64_t min_ms, int64_t max_ms,
-		       unsigned jitter_pct)
+void ioca_backoff_init(struct ioca_backoff *b, int64_t min_ms, int64_t max_ms, unsigned jitter_pct)
 {
 	b->min_ms = min_ms > 0 ? min_ms : 1;
 	b->max_ms = max_ms >= b->min_ms ? max_ms : b->min_ms;

@@ -10,12 +10,11 @@
 struct ioca_backoff {
 	int64_t min_ms;
 	int64_t max_ms;
-	int64_t current_ms; /* delay the next failure will wait; 0 before the first */
+	int64_t current_ms;  /* delay the next failure will wait; 0 before the first */
 	unsigned jitter_pct; /* +- this percent of randomness (0: none) */
 };
 
-void ioca_backoff_init(struct ioca_backoff *b, int64_t min_ms, int64_t max_ms,
-		       unsigned jitter_pct);
+void ioca_backoff_init(struct ioca_backoff *b, int64_t min_ms, int64_t max_ms, unsigned jitter_pct);
 /* A failure: returns how long to wait before the next attempt. */
 int64_t ioca_backoff_next(struct ioca_backoff *b);
 /* Healthy again: the next failure waits min_ms. */

@@ -16,7 +16,7 @@ struct ioca_diag {
 
 /* Add one problem. file may be NULL, line 0 means unknown. */
 void ioca_diag_add(struct ioca_diag *d, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void ioca_diag_print(const struct ioca_diag *d, FILE *out);
 void ioca_diag_clear(struct ioca_diag *d);
 

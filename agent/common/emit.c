@@ -89,7 +89,8 @@ bool ioca_json_object_valid_len(const char *data, size_t len, char **compact)
 	/* nothing but white space may follow the object */
 	while (end < data + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
-	bool ok = cJSON_IsObject(j) && (end == data + len || (*end == '\0' && end + 1 == data + len));
+	bool ok =
+	    cJSON_IsObject(j) && (end == data + len || (*end == '\0' && end + 1 == data + len));
 	if (ok && compact) {
 		*compact = cJSON_PrintUnformatted(j);
 		ok = *compact != NULL;

@@ -13,9 +13,9 @@
 
 #include "iocagent/plugin.h"
 
-#define IOCA_EVENT_TYPE_MAX 64
-#define IOCA_SUBTOPIC_MAX 32
-#define IOCA_STAT_NAME_MAX 48
+#define IOCA_EVENT_TYPE_MAX   64
+#define IOCA_SUBTOPIC_MAX     32
+#define IOCA_STAT_NAME_MAX    48
 #define IOCA_CONTENT_TYPE_MAX 64
 
 /* [a-z0-9_.]{1,64}, no empty segment ("a..b", ".a", "a.") */

@@ -15,7 +15,7 @@
 
 #include "timeutil.h"
 
-#define LOG_LINE_MAX 2048
+#define LOG_LINE_MAX         2048
 #define RATELIMIT_DEFAULT_MS 60000
 
 static int log_threshold = IOCA_LL_INFO;

@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 /* Levels as in the config (and enum ioca_log_level of plugin.h). */
-#define IOCA_LL_ERROR 0
+#define IOCA_LL_ERROR   0
 #define IOCA_LL_WARNING 1
-#define IOCA_LL_INFO 2
-#define IOCA_LL_DEBUG 3
+#define IOCA_LL_INFO    2
+#define IOCA_LL_DEBUG   3
 
 /* Decide the output format from the environment; set the level. */
 void ioca_log_init(int level);
@@ -26,8 +26,8 @@ void ioca_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 void ioca_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #define ioca_error(...) ioca_log(IOCA_LL_ERROR, __VA_ARGS__)
-#define ioca_warn(...) ioca_log(IOCA_LL_WARNING, __VA_ARGS__)
-#define ioca_info(...) ioca_log(IOCA_LL_INFO, __VA_ARGS__)
+#define ioca_warn(...)  ioca_log(IOCA_LL_WARNING, __VA_ARGS__)
+#define ioca_info(...)  ioca_log(IOCA_LL_INFO, __VA_ARGS__)
 #define ioca_debug(...) ioca_log(IOCA_LL_DEBUG, __VA_ARGS__)
 
 /*
@@ -43,9 +43,9 @@ struct ioca_ratelimit {
 };
 
 void ioca_log_limited(struct ioca_ratelimit *rl, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The condition is over: log `fmt` once (if a complaint was logged) and reset. */
 void ioca_log_resolved(struct ioca_ratelimit *rl, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

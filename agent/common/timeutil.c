@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#define RFC3339_YEAR_MIN 1970
-#define RFC3339_YEAR_MAX 9999
-#define OFFSET_HOURS_MAX 23
+#define RFC3339_YEAR_MIN    1970
+#define RFC3339_YEAR_MAX    9999
+#define OFFSET_HOURS_MAX    23
 #define RFC3339_SECONDS_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 static int64_t clock_ms(clockid_t id)

@@ -20,10 +20,10 @@
 #error "IOCA_DEFAULT_STATE_DIR must be defined by the build"
 #endif
 #define IOCA_DEFAULT_METRICS_INTERVAL_S 60
-#define IOCA_DEFAULT_MQTT_PORT 1883
-#define IOCA_DEFAULT_MQTTS_PORT 8883
-#define IOCA_DEFAULT_MAX_RATE 1000.0
-#define IOCA_DEFAULT_HANG_TIMEOUT_S 30
+#define IOCA_DEFAULT_MQTT_PORT          1883
+#define IOCA_DEFAULT_MQTTS_PORT         8883
+#define IOCA_DEFAULT_MAX_RATE           1000.0
+#define IOCA_DEFAULT_HANG_TIMEOUT_S     30
 
 /* Longest agent.id and instance name ([A-Za-z0-9_-]). */
 #define IOCA_NAME_MAX_LEN 64

@@ -58,29 +58,29 @@ static void push_event(struct ioca_intake *in, const char *instance, const char 
 		return;
 	}
 	struct ioca_envelope_event e = {
-		.seq = ioca_queue_next_seq(in->queue),
-		.time_ms = ev->time_ms,
-		.source = instance,
-		.plugin = plugin,
-		.type = ev->type,
-		.severity = ev->severity,
-		.data = ev->data,
-		.data_len = ev->data_len,
+	    .seq = ioca_queue_next_seq(in->queue),
+	    .time_ms = ev->time_ms,
+	    .source = instance,
+	    .plugin = plugin,
+	    .type = ev->type,
+	    .severity = ev->severity,
+	    .data = ev->data,
+	    .data_len = ev->data_len,
 	};
 	if (ioca_envelope_build(&in->buf, &in->env, &e) != IOCA_OK) {
 		ioca_error("out of memory building the %s event of %s", ev->type, instance);
 		return;
 	}
 	struct ioca_record rec = {
-		.seq = e.seq,
-		.kind = IOCA_RECORD_JSON,
-		.qos = (uint8_t)(qos >= 0 ? qos : cfg->mqtt.qos),
-		.retain = false,
-		.accepted_ms = ioca_now_wall_ms(),
-		.topic = topic,
-		.content_type = NULL,
-		.payload = in->buf.p,
-		.payload_len = in->buf.len,
+	    .seq = e.seq,
+	    .kind = IOCA_RECORD_JSON,
+	    .qos = (uint8_t)(qos >= 0 ? qos : cfg->mqtt.qos),
+	    .retain = false,
+	    .accepted_ms = ioca_now_wall_ms(),
+	    .topic = topic,
+	    .content_type = NULL,
+	    .payload = in->buf.p,
+	    .payload_len = in->buf.len,
 	};
 	if (push(in, &rec))
 		ioca_archive_feed(in->archive, &in->env, &e);
@@ -100,15 +100,15 @@ void ioca_intake_worker_message(struct ioca_intake *in, const struct ioca_sup_me
 				 m->instance, m->blob->subtopic))
 		return;
 	struct ioca_record rec = {
-		.seq = ioca_queue_next_seq(in->queue),
-		.kind = IOCA_RECORD_BLOB,
-		.qos = (uint8_t)(m->qos >= 0 ? m->qos : cfg->mqtt.qos),
-		.retain = m->snapshot_retain,
-		.accepted_ms = ioca_now_wall_ms(),
-		.topic = topic,
-		.content_type = m->blob->content_type,
-		.payload = m->blob->data,
-		.payload_len = m->blob->len,
+	    .seq = ioca_queue_next_seq(in->queue),
+	    .kind = IOCA_RECORD_BLOB,
+	    .qos = (uint8_t)(m->qos >= 0 ? m->qos : cfg->mqtt.qos),
+	    .retain = m->snapshot_retain,
+	    .accepted_ms = ioca_now_wall_ms(),
+	    .topic = topic,
+	    .content_type = m->blob->content_type,
+	    .payload = m->blob->data,
+	    .payload_len = m->blob->len,
 	};
 	push(in, &rec);
 }
@@ -119,10 +119,10 @@ void ioca_intake_agent_event(struct ioca_intake *in, const char *type, enum ioca
 	char *text = data ? cJSON_PrintUnformatted(data) : NULL;
 	cJSON_Delete(data);
 	struct ioca_frame_event ev = {
-		.time_ms = ioca_now_wall_ms(),
-		.severity = sev,
-		.data = text,
-		.data_len = text ? strlen(text) : 0,
+	    .time_ms = ioca_now_wall_ms(),
+	    .severity = sev,
+	    .data = text,
+	    .data_len = text ? strlen(text) : 0,
 	};
 	snprintf(ev.type, sizeof ev.type, "%s", type);
 	push_event(in, IOCA_AGENT_SOURCE, IOCA_AGENT_PLUGIN, -1, &ev);

@@ -22,16 +22,17 @@ struct ioca_report_ctx {
 	struct ioca_mqtt *mqtt;
 	int64_t started_wall_ms;
 	int64_t started_mono_ms;
-	uint64_t accepted;  /* records accepted by the intake */
-	uint64_t refused;   /* records the queue could keep nowhere */
+	uint64_t accepted;                /* records accepted by the intake */
+	uint64_t refused;                 /* records the queue could keep nowhere */
 	const struct ioca_remote *remote; /* NULL: no remote commands */
-	struct ioca_archive *archive; /* NULL: retention disabled */
-	bool clock_synced;  /* the kernel's NTP state at the last sample */
+	struct ioca_archive *archive;     /* NULL: retention disabled */
+	bool clock_synced;                /* the kernel's NTP state at the last sample */
 };
 
 /* {"v":1,"state":"online",...} malloc'd. */
 char *ioca_report_status_online(const struct ioca_report_ctx *r);
-/* {"v":1,"state":"offline",...} malloc'd. since_wall_ms: when it went offline (0: unknown, the will). */
+/* {"v":1,"state":"offline",...} malloc'd. since_wall_ms: when it went offline (0: unknown, the
+ * will). */
 char *ioca_report_status_offline(const struct ioca_config *cfg, int64_t since_wall_ms);
 /* The metrics document, malloc'd. */
 char *ioca_report_metrics(const struct ioca_report_ctx *r);

@@ -30,7 +30,7 @@ struct ioca_supervisor;
 struct ioca_sup_message {
 	const char *instance;
 	const char *plugin;
-	int qos;               /* instance qos, -1 = default */
+	int qos; /* instance qos, -1 = default */
 	bool snapshot_retain;
 	const struct ioca_frame_event *event; /* event or telemetry, or NULL */
 	const struct ioca_frame_blob *blob;   /* or a blob */
@@ -40,11 +40,11 @@ struct ioca_sup_message {
 struct ioca_sup_failure {
 	const char *instance;
 	const char *plugin;
-	const char *reason;    /* "crashed", "hung", "exited" */
-	int signal;            /* terminating signal, 0 if none */
-	int exit_code;         /* exit status, -1 if killed by a signal */
-	const char *detail;    /* human-readable reason, e.g. "malformed frame: ..." */
-	unsigned restarts;     /* restarts so far, including the coming one */
+	const char *reason; /* "crashed", "hung", "exited" */
+	int signal;         /* terminating signal, 0 if none */
+	int exit_code;      /* exit status, -1 if killed by a signal */
+	const char *detail; /* human-readable reason, e.g. "malformed frame: ..." */
+	unsigned restarts;  /* restarts so far, including the coming one */
 	double retry_in_s;
 };
 
@@ -60,8 +60,8 @@ struct ioca_sup_callbacks {
 struct ioca_sup_instance_info {
 	const char *name;
 	const char *plugin;
-	const char *state;     /* "running", "restarting", "failed" */
-	pid_t pid;             /* 0 when not running */
+	const char *state; /* "running", "restarting", "failed" */
+	pid_t pid;         /* 0 when not running */
 	unsigned restarts;
 	uint64_t messages_in;  /* accepted from the worker */
 	uint64_t throttled_ms; /* time spent with reading paused by max_rate */

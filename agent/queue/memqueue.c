@@ -20,16 +20,16 @@
 
 struct mq_node {
 	struct mq_node *prev, *next;
-	struct ioca_record rec;  /* strings/payload point into data[] */
-	uint64_t bytes;          /* counted size */
-	bool in_flight;          /* handed out and not acked */
+	struct ioca_record rec; /* strings/payload point into data[] */
+	uint64_t bytes;         /* counted size */
+	bool in_flight;         /* handed out and not acked */
 	char data[];
 };
 
 struct memqueue {
-	struct ioca_queue base;  /* must be first */
+	struct ioca_queue base; /* must be first */
 	struct mq_node *head, *tail;
-	struct mq_node *cursor;  /* next to hand out; NULL when all are out */
+	struct mq_node *cursor; /* next to hand out; NULL when all are out */
 	uint64_t next_seq;
 	uint64_t max_bytes;
 	struct ioca_queue_stats st;
@@ -209,15 +209,15 @@ static void mq_close(struct ioca_queue *q)
 }
 
 static const struct ioca_queue_ops memqueue_ops = {
-	.next_seq = mq_next_seq,
-	.push = mq_push,
-	.next = mq_next,
-	.ack = mq_ack,
-	.rewind = mq_rewind,
-	.tick = mq_tick,
-	.flush = mq_flush,
-	.stats = mq_stats,
-	.close = mq_close,
+    .next_seq = mq_next_seq,
+    .push = mq_push,
+    .next = mq_next,
+    .ack = mq_ack,
+    .rewind = mq_rewind,
+    .tick = mq_tick,
+    .flush = mq_flush,
+    .stats = mq_stats,
+    .close = mq_close,
 };
 
 struct ioca_queue *ioca_memqueue_new(uint64_t first_seq, uint64_t max_bytes)

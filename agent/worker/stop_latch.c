@@ -3,7 +3,7 @@
 
 #include <time.h>
 
-#define NS_PER_S 1000000000L
+#define NS_PER_S  1000000000L
 #define NS_PER_MS 1000000L
 
 void ioca_stop_latch_init(struct ioca_stop_latch *l)

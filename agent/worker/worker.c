@@ -33,7 +33,7 @@
 
 #define CONTROL_PERIOD_MS 1000
 #define OPTIONS_MAX_BYTES (16u * 1024u * 1024u)
-#define BYTES_PER_MIB (1024ull * 1024ull)
+#define BYTES_PER_MIB     (1024ull * 1024ull)
 
 struct worker {
 	const char *name;
@@ -85,9 +85,9 @@ static void *control_thread(void *arg)
 	struct ioca_frame_reader rd;
 	ioca_frame_reader_init(&rd);
 	struct pollfd fds[3] = {
-		{.fd = IOCA_WORKER_SOCKET_FD, .events = POLLIN},
-		{.fd = w->sig_fd, .events = POLLIN},
-		{.fd = w->wake_pipe[0], .events = POLLIN},
+	    {.fd = IOCA_WORKER_SOCKET_FD, .events = POLLIN},
+	    {.fd = w->sig_fd, .events = POLLIN},
+	    {.fd = w->wake_pipe[0], .events = POLLIN},
 	};
 	bool socket_open = true;
 	while (!atomic_load(&w->done)) {
@@ -179,7 +179,7 @@ int ioca_worker_main(int argc, char **argv)
 	config_t cfg;
 	config_init(&cfg);
 	const struct ioca_host *host =
-		ioca_worker_host_init(IOCA_WORKER_SOCKET_FD, w.name, args.max_rate);
+	    ioca_worker_host_init(IOCA_WORKER_SOCKET_FD, w.name, args.max_rate);
 	if (read_options(&cfg) != IOCA_OK ||
 	    ioca_plugin_open_path(args.plugin_path, &w.plugin, err, sizeof err) != IOCA_OK) {
 		if (w.plugin.handle == NULL && err[0])

@@ -21,7 +21,7 @@
 
 #include "plugin_harness.h"
 
-#define POLL_US 1000
+#define POLL_US        1000
 #define STREAM_WAIT_MS 600000
 
 static int64_t mono_ms(void)
@@ -56,8 +56,10 @@ static double cpu_s(void)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s PLUGIN_SO OPTIONS [--until-offline | --seconds S] "
-				"[--motion-from PACKET]\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s PLUGIN_SO OPTIONS [--until-offline | --seconds S] "
+			"[--motion-from PACKET]\n",
+			argv[0]);
 		return 64;
 	}
 	double seconds = 0, motion_from = -1;
@@ -85,7 +87,8 @@ int main(int argc, char **argv)
 		while (mono_ms() - t0 < STREAM_WAIT_MS) {
 			if (reached < 0 && ioca_harness_stat(h, "packets") >= motion_from)
 				reached = mono_ms();
-			const struct ioca_harness_record *r = ioca_harness_wait_for(h, "motion.start", 0);
+			const struct ioca_harness_record *r =
+			    ioca_harness_wait_for(h, "motion.start", 0);
 			if (r && reached >= 0) {
 				latency_ms = r->mono_ms - reached;
 				break;
@@ -101,7 +104,8 @@ int main(int argc, char **argv)
 	ioca_harness_stop(h);
 	double cpu = cpu_s() - cpu0;
 	printf("{\"cpu_s\": %.3f, \"wall_s\": %.3f, \"rss_hwm_kb\": %ld, \"online\": %zu, "
-	       "\"motion_start\": %zu, \"motion_end\": %zu, \"snapshots\": %zu, \"latency_ms\": %lld}\n",
+	       "\"motion_start\": %zu, \"motion_end\": %zu, \"snapshots\": %zu, \"latency_ms\": "
+	       "%lld}\n",
 	       cpu, wall, vm_hwm_kb(), ioca_harness_count(h, "camera.online"),
 	       ioca_harness_count(h, "motion.start"), ioca_harness_count(h, "motion.end"),
 	       ioca_harness_count(h, "snapshot"), (long long)latency_ms);

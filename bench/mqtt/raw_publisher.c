@@ -21,12 +21,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define DEFAULT_MESSAGES 100000
-#define DEFAULT_SIZE 200
-#define DEFAULT_WINDOW 64
+#define DEFAULT_MESSAGES    100000
+#define DEFAULT_SIZE        200
+#define DEFAULT_WINDOW      64
 #define DEFAULT_KEEPALIVE_S 30
-#define CONNECT_TIMEOUT_MS 10000
-#define POLL_MS 1000
+#define CONNECT_TIMEOUT_MS  10000
+#define POLL_MS             1000
 
 struct bench {
 	long total, sent, acked, inflight;
@@ -48,7 +48,8 @@ static double cpu_s(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *p)
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+		       const mosquitto_property *p)
 {
 	(void)mosq;
 	(void)flags;
@@ -60,7 +61,8 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, con
 		b->failed = true;
 }
 
-static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc, const mosquitto_property *p)
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc,
+		       const mosquitto_property *p)
 {
 	(void)mosq;
 	(void)mid;
@@ -81,14 +83,15 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosqu
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: raw_publisher [-h host] [-p port] [-n messages] [-s bytes] [-w window] "
-			"[-t topic] [-V 5|4]\n");
+	fprintf(stderr,
+		"usage: raw_publisher [-h host] [-p port] [-n messages] [-s bytes] [-w window] "
+		"[-t topic] [-V 5|4]\n");
 	exit(64);
 }
 
 static int service(struct mosquitto *mosq)
 {
-	struct pollfd p = { .fd = mosquitto_socket(mosq), .events = POLLIN };
+	struct pollfd p = {.fd = mosquitto_socket(mosq), .events = POLLIN};
 	if (p.fd < 0)
 		return -1;
 	if (mosquitto_want_write(mosq))
@@ -107,18 +110,33 @@ int main(int argc, char **argv)
 {
 	const char *host = "127.0.0.1", *topic = "bench/raw";
 	int port = 1883, size = DEFAULT_SIZE, window = DEFAULT_WINDOW, proto = 5;
-	struct bench b = { .total = DEFAULT_MESSAGES };
+	struct bench b = {.total = DEFAULT_MESSAGES};
 	int c;
 	while ((c = getopt(argc, argv, "h:p:n:s:w:t:V:")) != -1) {
 		switch (c) {
-		case 'h': host = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 'n': b.total = atol(optarg); break;
-		case 's': size = atoi(optarg); break;
-		case 'w': window = atoi(optarg); break;
-		case 't': topic = optarg; break;
-		case 'V': proto = atoi(optarg); break;
-		default: usage();
+		case 'h':
+			host = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'n':
+			b.total = atol(optarg);
+			break;
+		case 's':
+			size = atoi(optarg);
+			break;
+		case 'w':
+			window = atoi(optarg);
+			break;
+		case 't':
+			topic = optarg;
+			break;
+		case 'V':
+			proto = atoi(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (b.total <= 0 || size < 0 || window <= 0 || (proto != 5 && proto != 4))
@@ -128,7 +146,8 @@ int main(int argc, char **argv)
 	struct mosquitto *mosq = mosquitto_new("raw-publisher", true, &b);
 	if (!mosq)
 		return 1;
-	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, proto == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION,
+			     proto == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
 	mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, window);
 	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_v5_callback_set(mosq, on_connect);
@@ -154,9 +173,11 @@ int main(int argc, char **argv)
 	double t0 = mono_s(), c0 = cpu_s();
 	while (b.acked < b.total && !b.failed) {
 		while (b.sent < b.total && b.inflight < window) {
-			int rc = mosquitto_publish_v5(mosq, NULL, topic, size, payload, 1, false, NULL);
+			int rc =
+			    mosquitto_publish_v5(mosq, NULL, topic, size, payload, 1, false, NULL);
 			if (rc != MOSQ_ERR_SUCCESS) {
-				fprintf(stderr, "raw_publisher: publish: %s\n", mosquitto_strerror(rc));
+				fprintf(stderr, "raw_publisher: publish: %s\n",
+					mosquitto_strerror(rc));
 				return 1;
 			}
 			b.sent++;
@@ -170,8 +191,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "raw_publisher: connection lost after %ld acks\n", b.acked);
 		return 1;
 	}
-	printf("raw_publisher messages=%ld bytes=%d window=%d seconds=%.3f rate=%.0f cpu_s=%.3f\n", b.total,
-	       size, window, secs, (double)b.total / secs, cpu);
+	printf("raw_publisher messages=%ld bytes=%d window=%d seconds=%.3f rate=%.0f cpu_s=%.3f\n",
+	       b.total, size, window, secs, (double)b.total / secs, cpu);
 	mosquitto_disconnect(mosq);
 	mosquitto_destroy(mosq);
 	mosquitto_lib_cleanup();

@@ -9,9 +9,9 @@
  * modbus plugin (ioca_sensorlib, a rule per device, telemetry every second)
  * under the in-process harness. CPU of this process is measured over each
  * phase; the server is another process and is not
- * counted (getrusage of this process, microsecond resolution). Phase 3: poll-to-event latency of a threshold crossing: the server
- * stamps the wall time of the answer that carries the crossing value, the
- * harness the time it received the event.
+ * counted (getrusage of this process, microsecond resolution). Phase 3: poll-to-event latency of a
+ * threshold crossing: the server stamps the wall time of the answer that carries the crossing
+ * value, the harness the time it received the event.
  *
  * Prints figures; asserts nothing (a benchmark, not a test).
  */
@@ -30,17 +30,17 @@
 
 #include "plugin_harness.h"
 
-#define DEVICES 50
-#define REGISTERS 20
-#define POLL_MS 1000
+#define DEVICES         50
+#define REGISTERS       20
+#define POLL_MS         1000
 #define DEFAULT_SECONDS 30
-#define LATENCY_ROUNDS 20
-#define RULE_HIGH 1000
-#define VALUE_NORMAL 500
-#define VALUE_HIGH 1500
-#define EVENT_WAIT_MS 5000
-#define OPTS_MAX (256 * 1024)
-#define LINE_MAX_LEN 256
+#define LATENCY_ROUNDS  20
+#define RULE_HIGH       1000
+#define VALUE_NORMAL    500
+#define VALUE_HIGH      1500
+#define EVENT_WAIT_MS   5000
+#define OPTS_MAX        (256 * 1024)
+#define LINE_MAX_LEN    256
 
 extern char **environ;
 
@@ -77,7 +77,8 @@ static long long cpu_ticks(void)
 	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
-static const char *cmd(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *cmd(struct server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static const char *cmd(struct server *s, const char *fmt, ...)
 {
 	static char line[LINE_MAX_LEN];
@@ -97,7 +98,7 @@ static int server_start(struct server *s, const char *bin)
 {
 	int to[2], from[2];
 	posix_spawn_file_actions_t fa;
-	char *argv[] = { (char *)bin, (char *)"tcp", (char *)"0", NULL };
+	char *argv[] = {(char *)bin, (char *)"tcp", (char *)"0", NULL};
 	char line[LINE_MAX_LEN];
 
 	if (pipe(to) || pipe(from))
@@ -166,11 +167,12 @@ static double baseline(int port, int seconds)
 
 static void build_options(char *buf, size_t len, int port)
 {
-	size_t n = (size_t)snprintf(buf, len,
-				    "host = \"127.0.0.1\"; port = %d; poll_interval = 1.0;"
-				    "timeout_ms = 500; publish_interval = 1.0; aggregate = \"last\";"
-				    "rules = (",
-				    port);
+	size_t n =
+	    (size_t)snprintf(buf, len,
+			     "host = \"127.0.0.1\"; port = %d; poll_interval = 1.0;"
+			     "timeout_ms = 500; publish_interval = 1.0; aggregate = \"last\";"
+			     "rules = (",
+			     port);
 
 	for (int d = 1; d <= DEVICES; d++)
 		n += (size_t)snprintf(buf + n, len - n,
@@ -179,12 +181,13 @@ static void build_options(char *buf, size_t len, int port)
 	n += (size_t)snprintf(buf + n, len - n, "); devices = (");
 	for (int d = 1; d <= DEVICES; d++) {
 		n += (size_t)snprintf(buf + n, len - n,
-				      "%s{ name = \"dev%d\"; unit_id = %d; registers = (", d > 1 ? "," : "",
-				      d, d);
+				      "%s{ name = \"dev%d\"; unit_id = %d; registers = (",
+				      d > 1 ? "," : "", d, d);
 		for (int r = 0; r < REGISTERS; r++)
-			n += (size_t)snprintf(buf + n, len - n,
-					      "%s{ name = \"d%d_r%d\"; address = %d; scale = 0.1; unit = \"u\"; }",
-					      r ? "," : "", d, r, r);
+			n += (size_t)snprintf(
+			    buf + n, len - n,
+			    "%s{ name = \"d%d_r%d\"; address = %d; scale = 0.1; unit = \"u\"; }",
+			    r ? "," : "", d, r, r);
 		n += (size_t)snprintf(buf + n, len - n, "); }");
 	}
 	snprintf(buf + n, len - n, ");");
@@ -222,7 +225,8 @@ int main(int argc, char **argv)
 		size_t n = 0;
 
 		for (int r = 0; r < REGISTERS; r++)
-			n += (size_t)snprintf(values + n, sizeof values - n, " %d", VALUE_NORMAL + r);
+			n += (size_t)snprintf(values + n, sizeof values - n, " %d",
+					      VALUE_NORMAL + r);
 		cmd(&srv, "set %d holding 0%s", d, values);
 	}
 	printf("modbus: %d TCP devices x %d registers, poll every %d ms, %d s per phase\n", DEVICES,
@@ -268,8 +272,8 @@ int main(int argc, char **argv)
 	ioca_harness_free(h);
 	if (got) {
 		qsort(lat, (size_t)got, sizeof lat[0], cmp_i64);
-		printf("latency   answer carrying the crossing -> threshold event received: median %"
-		       PRId64 " ms, max %" PRId64 " ms over %d events\n",
+		printf("latency   answer carrying the crossing -> threshold event received: median "
+		       "%" PRId64 " ms, max %" PRId64 " ms over %d events\n",
 		       lat[got / 2], lat[got - 1], got);
 	}
 	cmd(&srv, "quit");

@@ -34,11 +34,11 @@
 #define DEFAULT_RECORDS 200000
 #define DEFAULT_BACKLOG 1000000
 #define DEFAULT_PAYLOAD 200
-#define BURST 32
-#define WINDOW 64
-#define RUNS 3
-#define TOPIC "ioc/dn-gianghia-01/sim-1/telemetry"
-#define MEMQUEUE_BYTES (4ULL << 30)
+#define BURST           32
+#define WINDOW          64
+#define RUNS            3
+#define TOPIC           "ioc/dn-gianghia-01/sim-1/telemetry"
+#define MEMQUEUE_BYTES  (4ULL << 30)
 #define SPOOL_MAX_BYTES (8LL << 30)
 
 static const char *bench_dir = "bench-spool.tmp";
@@ -56,8 +56,8 @@ static double cpu_s(void)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       (double)ru.ru_stime.tv_usec / 1e6;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static long status_kib(const char *field)
@@ -118,8 +118,10 @@ static struct ioca_queue *open_queue(int mode)
 	if (mode < 0)
 		return ioca_memqueue_new(1, MEMQUEUE_BYTES);
 	remove_dir(bench_dir);
-	struct ioca_spool_config c = {.max_bytes = SPOOL_MAX_BYTES, .fsync = (enum ioca_fsync_mode)mode,
-				      .fsync_interval_ms = 200, .inflight = WINDOW,
+	struct ioca_spool_config c = {.max_bytes = SPOOL_MAX_BYTES,
+				      .fsync = (enum ioca_fsync_mode)mode,
+				      .fsync_interval_ms = 200,
+				      .inflight = WINDOW,
 				      .memory_buffer_bytes = 8 << 20};
 	char err[256];
 	struct ioca_queue *q = ioca_spool_open(&c, bench_dir, NULL, err, sizeof(err));
@@ -132,8 +134,12 @@ static struct ioca_queue *open_queue(int mode)
 
 static int push_one(struct ioca_queue *q)
 {
-	struct ioca_record r = {.seq = ioca_queue_next_seq(q), .kind = IOCA_RECORD_JSON, .qos = 1,
-				.accepted_ms = 1764000000000LL, .topic = TOPIC, .payload = payload,
+	struct ioca_record r = {.seq = ioca_queue_next_seq(q),
+				.kind = IOCA_RECORD_JSON,
+				.qos = 1,
+				.accepted_ms = 1764000000000LL,
+				.topic = TOPIC,
+				.payload = payload,
 				.payload_len = payload_len};
 	return ioca_queue_push(q, &r);
 }
@@ -184,10 +190,14 @@ static double run_throughput(int mode, uint64_t n)
 static const char *mode_name(int mode)
 {
 	switch (mode) {
-	case IOCA_FSYNC_ALWAYS: return "always";
-	case IOCA_FSYNC_INTERVAL: return "interval";
-	case IOCA_FSYNC_NEVER: return "never";
-	default: return "memqueue";
+	case IOCA_FSYNC_ALWAYS:
+		return "always";
+	case IOCA_FSYNC_INTERVAL:
+		return "interval";
+	case IOCA_FSYNC_NEVER:
+		return "never";
+	default:
+		return "memqueue";
 	}
 }
 
@@ -210,7 +220,8 @@ static void bench_throughput(uint64_t n)
 		qsort(rates[m], RUNS, sizeof(double), cmp_double);
 		med[m] = rates[m][RUNS / 2];
 	}
-	printf("\n## throughput: push -> next -> ack, %llu records of %zu bytes, burst %d, window %d, median of %d\n",
+	printf("\n## throughput: push -> next -> ack, %llu records of %zu bytes, burst %d, window "
+	       "%d, median of %d\n",
 	       (unsigned long long)n, payload_len, BURST, WINDOW, RUNS);
 	printf("| queue | records/s | ratio to memqueue |\n|---|---|---|\n");
 	for (size_t m = 0; m < nm; m++)
@@ -226,13 +237,14 @@ static void bench_bytes_per_record(uint64_t n)
 	ioca_queue_stats(q, &st);
 	ioca_queue_close(q);
 	double logical = (double)n * (double)(payload_len + strlen(TOPIC));
-	printf("\n## bytes on disk, %llu records, payload %zu + topic %zu bytes\n", (unsigned long long)n,
-	       payload_len, strlen(TOPIC));
+	printf("\n## bytes on disk, %llu records, payload %zu + topic %zu bytes\n",
+	       (unsigned long long)n, payload_len, strlen(TOPIC));
 	printf("| measure | bytes per record | ratio to payload + topic |\n|---|---|---|\n");
 	printf("| file sizes (stats.bytes) | %.1f | %.3f |\n", (double)st.bytes / (double)n,
 	       (double)st.bytes / logical);
 	uint64_t alloc = dir_allocated_bytes(bench_dir);
-	printf("| allocated blocks | %.1f | %.3f |\n", (double)alloc / (double)n, (double)alloc / logical);
+	printf("| allocated blocks | %.1f | %.3f |\n", (double)alloc / (double)n,
+	       (double)alloc / logical);
 	remove_dir(bench_dir);
 }
 
@@ -264,8 +276,11 @@ static void bench_backlog(uint64_t m, uint64_t baseline_n)
 	ioca_queue_close(q);
 
 	t0 = mono_s();
-	struct ioca_spool_config c = {.max_bytes = SPOOL_MAX_BYTES, .fsync = IOCA_FSYNC_INTERVAL,
-				      .fsync_interval_ms = 200, .inflight = WINDOW, .memory_buffer_bytes = 8 << 20};
+	struct ioca_spool_config c = {.max_bytes = SPOOL_MAX_BYTES,
+				      .fsync = IOCA_FSYNC_INTERVAL,
+				      .fsync_interval_ms = 200,
+				      .inflight = WINDOW,
+				      .memory_buffer_bytes = 8 << 20};
 	char err[256];
 	q = ioca_spool_open(&c, bench_dir, NULL, err, sizeof(err));
 	if (!q) {
@@ -290,20 +305,24 @@ static void bench_backlog(uint64_t m, uint64_t baseline_n)
 	ioca_queue_close(q);
 	remove_dir(bench_dir);
 
-	printf("\n## backlog of %llu records (an outage), fsync = interval\n", (unsigned long long)m);
+	printf("\n## backlog of %llu records (an outage), fsync = interval\n",
+	       (unsigned long long)m);
 	printf("| step | seconds | records/s | CPU s |\n|---|---|---|---|\n");
-	printf("| accept while nothing is delivered | %.2f | %.0f | %.2f |\n", push_s, (double)m / push_s, push_cpu);
-	printf("| reopen (start-up scan of the backlog) | %.2f | %.0f | |\n", open_s, (double)m / open_s);
-	printf("| drain through window %d | %.2f | %.0f | %.2f |\n", WINDOW, drain_s, (double)m / drain_s,
-	       drain_cpu);
-	printf("\ndrain rate / memqueue drain rate (%llu records) = %.2f\n", (unsigned long long)baseline_n,
-	       ((double)m / drain_s) / base_rate);
-	printf("RSS KiB: before %ld, with %llu records spooled %ld, after drain %ld; VmHWM %ld (the memqueue "
+	printf("| accept while nothing is delivered | %.2f | %.0f | %.2f |\n", push_s,
+	       (double)m / push_s, push_cpu);
+	printf("| reopen (start-up scan of the backlog) | %.2f | %.0f | |\n", open_s,
+	       (double)m / open_s);
+	printf("| drain through window %d | %.2f | %.0f | %.2f |\n", WINDOW, drain_s,
+	       (double)m / drain_s, drain_cpu);
+	printf("\ndrain rate / memqueue drain rate (%llu records) = %.2f\n",
+	       (unsigned long long)baseline_n, ((double)m / drain_s) / base_rate);
+	printf("RSS KiB: before %ld, with %llu records spooled %ld, after drain %ld; VmHWM %ld "
+	       "(the memqueue "
 	       "baseline of %llu records ran first)\n",
 	       rss0, (unsigned long long)m, rss_full, rss_drained, status_kib("VmHWM"),
 	       (unsigned long long)baseline_n);
-	printf("segments left after drain: %llu, records left: %llu\n", (unsigned long long)st.segments,
-	       (unsigned long long)st.records);
+	printf("segments left after drain: %llu, records left: %llu\n",
+	       (unsigned long long)st.segments, (unsigned long long)st.records);
 }
 
 int main(int argc, char **argv)
@@ -317,12 +336,23 @@ int main(int argc, char **argv)
 	int ch;
 	while ((ch = getopt_long(argc, argv, "d:n:m:p:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'd': bench_dir = optarg; break;
-		case 'n': records = strtoull(optarg, NULL, 10); break;
-		case 'm': backlog = strtoull(optarg, NULL, 10); break;
-		case 'p': payload_len = strtoul(optarg, NULL, 10); break;
+		case 'd':
+			bench_dir = optarg;
+			break;
+		case 'n':
+			records = strtoull(optarg, NULL, 10);
+			break;
+		case 'm':
+			backlog = strtoull(optarg, NULL, 10);
+			break;
+		case 'p':
+			payload_len = strtoul(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: %s [--dir DIR] [--records N] [--backlog M] [--payload BYTES]\n", argv[0]);
+			fprintf(
+			    stderr,
+			    "usage: %s [--dir DIR] [--records N] [--backlog M] [--payload BYTES]\n",
+			    argv[0]);
 			return 64;
 		}
 	}

@@ -35,9 +35,9 @@ struct ioca_cam_decoder {
 	struct SwsContext *gray; /* luma conversion for formats without an 8-bit Y plane */
 	uint8_t *gray_buf;
 	int gray_w, gray_h, gray_fmt;
-	int64_t max_pixels;           /* width * height a picture may have; 0: no limit */
-	atomic_bool too_large;        /* a picture beyond max_pixels was refused */
-	atomic_int big_w, big_h;      /* its size (set from decoder threads) */
+	int64_t max_pixels;      /* width * height a picture may have; 0: no limit */
+	atomic_bool too_large;   /* a picture beyond max_pixels was refused */
+	atomic_int big_w, big_h; /* its size (set from decoder threads) */
 };
 
 /* Open a decoder for `st` (nothing to open in mode NONE). IOCA_ERROR with err when unsupported. */

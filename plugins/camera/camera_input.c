@@ -24,7 +24,7 @@
 /* Streams a source may declare (an SDP's media sections): a camera has a video, an audio
  * and a metadata stream or so. FFmpeg's default, 1000, lets a hostile SDP make the open
  * spend seconds in work that does not poll the interrupt callback. */
-#define MAX_STREAMS "16"
+#define MAX_STREAMS     "16"
 #define AV_LOG_LINE_MAX 1024
 #define EAGAIN_PAUSE_MS 10
 

@@ -30,15 +30,15 @@ struct ioca_cam_input_config {
 /* Why a session ended or an open failed: the `reason` of camera.offline. */
 enum ioca_cam_end {
 	IOCA_CAM_END_NONE = 0,
-	IOCA_CAM_END_STOPPED,       /* stop requested */
-	IOCA_CAM_END_OPEN_TIMEOUT,  /* open_timeout passed */
-	IOCA_CAM_END_OPEN_FAILED,   /* refused, not found, bad data, ... */
-	IOCA_CAM_END_NO_VIDEO,      /* no video stream */
-	IOCA_CAM_END_UNSUPPORTED,   /* no decoder for the codec */
-	IOCA_CAM_END_READ_TIMEOUT,  /* no packet for read_timeout */
-	IOCA_CAM_END_EOF,           /* end of stream (a live camera: disconnect) */
-	IOCA_CAM_END_READ_ERROR,    /* I/O error while reading */
-	IOCA_CAM_END_TOO_LARGE,     /* picture larger than max_pixels */
+	IOCA_CAM_END_STOPPED,      /* stop requested */
+	IOCA_CAM_END_OPEN_TIMEOUT, /* open_timeout passed */
+	IOCA_CAM_END_OPEN_FAILED,  /* refused, not found, bad data, ... */
+	IOCA_CAM_END_NO_VIDEO,     /* no video stream */
+	IOCA_CAM_END_UNSUPPORTED,  /* no decoder for the codec */
+	IOCA_CAM_END_READ_TIMEOUT, /* no packet for read_timeout */
+	IOCA_CAM_END_EOF,          /* end of stream (a live camera: disconnect) */
+	IOCA_CAM_END_READ_ERROR,   /* I/O error while reading */
+	IOCA_CAM_END_TOO_LARGE,    /* picture larger than max_pixels */
 };
 
 const char *ioca_cam_end_reason(enum ioca_cam_end e);

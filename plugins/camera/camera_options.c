@@ -368,7 +368,8 @@ int ioca_cam_config_load(struct ioca_cam_config *c, const struct ioca_host *host
 		c->snapshot_url = ioca_cam_url_with_credentials(snap, user, pass);
 		if (!c->snapshot_url)
 			return IOCA_ERROR;
-		ioca_url_mask(c->snapshot_url, c->snapshot_url_masked, sizeof c->snapshot_url_masked);
+		ioca_url_mask(c->snapshot_url, c->snapshot_url_masked,
+			      sizeof c->snapshot_url_masked);
 	}
 	c->transport = host->opt_string(opts, "transport");
 	if (!c->transport)

@@ -19,8 +19,8 @@
 /* 7680x4320 (8K UHD, four times 4K): the largest picture cameras send; a picture
  * beyond it is refused before it is decoded (one 16000x16000 frame is 375 MiB). */
 #define IOCA_CAM_MAX_PIXELS_DEFAULT (7680 * 4320)
-#define IOCA_CAM_MAX_PIXELS_MIN (16 * 16)
-#define IOCA_CAM_MAX_PIXELS_MAX (16384 * 16384)
+#define IOCA_CAM_MAX_PIXELS_MIN     (16 * 16)
+#define IOCA_CAM_MAX_PIXELS_MAX     (16384 * 16384)
 
 extern const struct ioca_option ioca_cam_options[];
 

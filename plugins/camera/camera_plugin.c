@@ -33,8 +33,8 @@
 
 #define CAMERA_VERSION       "1.0.0"
 #define ANALYSIS_TOLERANCE_S 0.01 /* a frame this early still counts as on time */
-#define ERR_LEN 256
-#define DEFAULT_FPS 25.0
+#define ERR_LEN              256
+#define DEFAULT_FPS          25.0
 /* Worker address-space cap unless the configuration sets one (see docs/camera.md). Not with
  * AddressSanitizer, whose shadow memory alone is terabytes of address space. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -69,11 +69,11 @@ struct camera {
 	struct ioca_cam_freeze freeze;
 	struct ioca_cam_clock clock;
 	struct ioca_cam_probe probe; /* test and snapshot modes */
-	uint8_t *small;           /* health picture when motion is off */
+	uint8_t *small;              /* health picture when motion is off */
 	size_t small_len;
 
 	enum link_state link;
-	bool online_pending;      /* camera.online waits for the first frame's size */
+	bool online_pending; /* camera.online waits for the first frame's size */
 	const char *online_codec;
 	double online_fps;
 	bool ever_online;
@@ -173,7 +173,8 @@ static void analyse(struct camera *c, const AVFrame *f, double t, int64_t wall)
 	if (c->motion) {
 		struct ioca_motion_result r;
 		ioca_motion_set_chroma(c->motion, chroma_level(f));
-		if (ioca_motion_feed(c->motion, luma, f->width, f->height, stride, t, &r) == IOCA_OK) {
+		if (ioca_motion_feed(c->motion, luma, f->width, f->height, stride, t, &r) ==
+		    IOCA_OK) {
 			ioca_cam_probe_note_motion(&c->probe, &r);
 			if (r.day_night)
 				ioca_cam_emit_day_night(&c->em, wall, r.night, r.chroma);
@@ -514,9 +515,9 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 			  "min_area_pct is the old name of min_object_pct (minimum object size, "
 			  "percent of the zone): rename it");
 	ioca_cam_av_log_attach(host, inst);
-	c->in_cfg = (struct ioca_cam_input_config){c->cfg.url, c->cfg.transport,
-						   c->cfg.open_timeout_ms, c->cfg.read_timeout_ms,
-						   c->cfg.max_pixels};
+	c->in_cfg =
+	    (struct ioca_cam_input_config){c->cfg.url, c->cfg.transport, c->cfg.open_timeout_ms,
+					   c->cfg.read_timeout_ms, c->cfg.max_pixels};
 	c->dec.max_pixels = c->cfg.max_pixels;
 	c->snap_cfg = c->in_cfg;
 	c->snap_cfg.url = c->cfg.snapshot_url;
@@ -545,17 +546,17 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "camera",
-	.version = CAMERA_VERSION,
-	.description = "IP camera streams (RTSP/HTTP/files): health, motion with zones, snapshots",
-	.options = ioca_cam_options,
-	.check = ioca_cam_check,
-	.create = camera_create,
-	.run = camera_run,
-	.stop = camera_stop,
-	.destroy = camera_destroy,
-	.features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT,
-	.default_memory_limit_mb = CAMERA_MEMORY_LIMIT_MB,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "camera",
+    .version = CAMERA_VERSION,
+    .description = "IP camera streams (RTSP/HTTP/files): health, motion with zones, snapshots",
+    .options = ioca_cam_options,
+    .check = ioca_cam_check,
+    .create = camera_create,
+    .run = camera_run,
+    .stop = camera_stop,
+    .destroy = camera_destroy,
+    .features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT,
+    .default_memory_limit_mb = CAMERA_MEMORY_LIMIT_MB,
 };

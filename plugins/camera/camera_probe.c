@@ -50,9 +50,9 @@ void ioca_cam_probe_note_motion(struct ioca_cam_probe *p, const struct ioca_moti
 	for (size_t i = 0; i < n; i++) {
 		if (!blobs[i].counts)
 			continue;
-		p->boxes[p->nboxes++] = (struct ioca_overlay_box){
-		    (double)blobs[i].x / gw, (double)blobs[i].y / gh, (double)blobs[i].w / gw,
-		    (double)blobs[i].h / gh};
+		p->boxes[p->nboxes++] =
+		    (struct ioca_overlay_box){(double)blobs[i].x / gw, (double)blobs[i].y / gh,
+					      (double)blobs[i].w / gw, (double)blobs[i].h / gh};
 	}
 }
 

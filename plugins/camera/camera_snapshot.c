@@ -134,8 +134,8 @@ int ioca_cam_snapshot_fetch(struct ioca_cam_snapshot *s, struct ioca_cam_input *
 	struct ioca_cam_decoder dec;
 	memset(&dec, 0, sizeof dec);
 	dec.max_pixels = cfg->max_pixels;
-	int rc = ioca_cam_decoder_open(&dec, ioca_cam_input_stream(&main_in),
-				       IOCA_CAM_DECODE_FULL, false, 1, err, errlen);
+	int rc = ioca_cam_decoder_open(&dec, ioca_cam_input_stream(&main_in), IOCA_CAM_DECODE_FULL,
+				       false, 1, err, errlen);
 	AVPacket *pkt = av_packet_alloc();
 	while (rc == IOCA_OK && pkt) {
 		int64_t left = until - in->host->now_mono_ms();

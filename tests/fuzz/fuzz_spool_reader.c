@@ -98,7 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!spool_dir[0]) {
 		snprintf(spool_dir, sizeof(spool_dir), "/tmp/fuzz_spool.%d", (int)getpid());
-		ioca_log_set_level(IOCA_LL_ERROR); /* damage warnings on every input are noise here */
+		ioca_log_set_level(
+		    IOCA_LL_ERROR); /* damage warnings on every input are noise here */
 	}
 	read_directly(data, size);
 	open_spool_on(data, size);

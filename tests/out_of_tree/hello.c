@@ -16,11 +16,17 @@
 #endif
 
 static const struct ioca_option hello_options[] = {
-	{.key = "greeting", .type = IOCA_OPT_STRING, .def_string = "xin chao",
-	 .help = "text of the greeting"},
-	{.key = "interval", .type = IOCA_OPT_FLOAT, .def_float = 1.0, .min = 0.01, .max = 3600,
-	 .help = "seconds between greetings"},
-	{.key = NULL},
+    {.key = "greeting",
+     .type = IOCA_OPT_STRING,
+     .def_string = "xin chao",
+     .help = "text of the greeting"},
+    {.key = "interval",
+     .type = IOCA_OPT_FLOAT,
+     .def_float = 1.0,
+     .min = 0.01,
+     .max = 3600,
+     .help = "seconds between greetings"},
+    {.key = NULL},
 };
 
 struct hello {
@@ -62,13 +68,13 @@ static void hello_destroy(void *state)
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = HELLO_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "hello",
-	.version = "0.1",
-	.description = "greets the IOC periodically (out-of-tree example)",
-	.options = hello_options,
-	.create = hello_create,
-	.run = hello_run,
-	.destroy = hello_destroy,
+    .abi_major = HELLO_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "hello",
+    .version = "0.1",
+    .description = "greets the IOC periodically (out-of-tree example)",
+    .options = hello_options,
+    .create = hello_create,
+    .run = hello_run,
+    .destroy = hello_destroy,
 };

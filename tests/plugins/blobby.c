@@ -13,9 +13,9 @@
 
 #include <iocagent/plugin.h>
 
-#define BLOBBY_DATA_MAX 64
-#define BLOBBY_HEADER_BYTES 10 /* SOI (2) + n (8) */
-#define BLOBBY_TRAILER_BYTES 2 /* EOI */
+#define BLOBBY_DATA_MAX      64
+#define BLOBBY_HEADER_BYTES  10 /* SOI (2) + n (8) */
+#define BLOBBY_TRAILER_BYTES 2  /* EOI */
 
 struct blobby {
 	const struct ioca_host *host;
@@ -26,11 +26,19 @@ struct blobby {
 };
 
 static const struct ioca_option blobby_options[] = {
-	{ .key = "interval_ms", .type = IOCA_OPT_INT, .def_int = 200, .min = 1, .max = 60000,
-	  .help = "time between snapshots (ms)" },
-	{ .key = "size", .type = IOCA_OPT_INT, .def_int = 1024, .min = 16, .max = 1048576,
-	  .help = "bytes per blob" },
-	{ .key = NULL },
+    {.key = "interval_ms",
+     .type = IOCA_OPT_INT,
+     .def_int = 200,
+     .min = 1,
+     .max = 60000,
+     .help = "time between snapshots (ms)"},
+    {.key = "size",
+     .type = IOCA_OPT_INT,
+     .def_int = 1024,
+     .min = 16,
+     .max = 1048576,
+     .help = "bytes per blob"},
+    {.key = NULL},
 };
 
 /* Blob n: FF D8, n big-endian, pattern (n + i) & 0xff, FF D9. */
@@ -72,7 +80,8 @@ static int blobby_run(void *state)
 	char data[BLOBBY_DATA_MAX];
 
 	for (uint64_t n = 0; !b->host->should_stop(b->inst); n++) {
-		snprintf(data, sizeof(data), "{\"n\":%llu,\"snapshot\":true}", (unsigned long long)n);
+		snprintf(data, sizeof(data), "{\"n\":%llu,\"snapshot\":true}",
+			 (unsigned long long)n);
 		if (b->host->emit_event(b->inst, "blobby.snap", IOCA_SEV_INFO, 0, data) != IOCA_OK)
 			return IOCA_ERROR;
 		blobby_fill(b->buf, b->size, n);
@@ -99,14 +108,14 @@ static void blobby_destroy(void *state)
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "blobby",
-	.version = "1.0.0",
-	.description = "test plugin: an event and a JPEG-marked blob on snapshot, periodically",
-	.options = blobby_options,
-	.create = blobby_create,
-	.run = blobby_run,
-	.stop = blobby_stop,
-	.destroy = blobby_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "blobby",
+    .version = "1.0.0",
+    .description = "test plugin: an event and a JPEG-marked blob on snapshot, periodically",
+    .options = blobby_options,
+    .create = blobby_create,
+    .run = blobby_run,
+    .stop = blobby_stop,
+    .destroy = blobby_destroy,
 };

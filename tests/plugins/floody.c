@@ -58,14 +58,14 @@ static void floody_destroy(void *state)
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "floody",
-	.version = "1.0.0",
-	.description = "test plugin: emits events as fast as the agent accepts them",
-	.options = NULL,
-	.create = floody_create,
-	.run = floody_run,
-	.stop = floody_stop,
-	.destroy = floody_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "floody",
+    .version = "1.0.0",
+    .description = "test plugin: emits events as fast as the agent accepts them",
+    .options = NULL,
+    .create = floody_create,
+    .run = floody_run,
+    .stop = floody_stop,
+    .destroy = floody_destroy,
 };

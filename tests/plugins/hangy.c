@@ -51,14 +51,14 @@ static void hangy_destroy(void *state)
 }
 
 IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-	.abi_major = IOCA_PLUGIN_ABI_MAJOR,
-	.abi_minor = IOCA_PLUGIN_ABI_MINOR,
-	.name = "hangy",
-	.version = "1.0.0",
-	.description = "test plugin: emits one event, then hangs ignoring stop",
-	.options = NULL,
-	.create = hangy_create,
-	.run = hangy_run,
-	.stop = hangy_stop,
-	.destroy = hangy_destroy,
+    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
+    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
+    .name = "hangy",
+    .version = "1.0.0",
+    .description = "test plugin: emits one event, then hangs ignoring stop",
+    .options = NULL,
+    .create = hangy_create,
+    .run = hangy_run,
+    .stop = hangy_stop,
+    .destroy = hangy_destroy,
 };

@@ -22,13 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define START_TIMEOUT_MS 10000
+#define START_TIMEOUT_MS      10000
 #define EPHEMERAL_LOW_DEFAULT 32768
-#define FREE_PORT_SPAN 12000
-#define FREE_PORT_TRIES 200
-#define STOP_TIMEOUT_MS 5000
-#define POLL_STEP_MS 20
-#define CERT_DAYS "2"
+#define FREE_PORT_SPAN        12000
+#define FREE_PORT_TRIES       200
+#define STOP_TIMEOUT_MS       5000
+#define POLL_STEP_MS          20
+#define CERT_DAYS             "2"
 
 extern char **environ;
 
@@ -71,7 +71,7 @@ static const char *mosquitto_binary(void)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
@@ -81,8 +81,9 @@ static int bind_probe(int port)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	int got = -1;
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
@@ -119,8 +120,9 @@ int ioca_wait_port(int port, int timeout_ms)
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (fd < 0)
 			return -1;
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		int rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
 		close(fd);
 		if (rc == 0)
@@ -135,7 +137,7 @@ static int run_shell(const char *dir, const char *cmd)
 {
 	char full[4096];
 	snprintf(full, sizeof(full), "cd '%s' && { %s ; } >>openssl.log 2>&1", dir, cmd);
-	char *argv[] = { "/bin/sh", "-c", full, NULL };
+	char *argv[] = {"/bin/sh", "-c", full, NULL};
 	pid_t pid;
 	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
 		return -1;
@@ -150,20 +152,27 @@ static int run_shell(const char *dir, const char *cmd)
 static int make_certs(struct ioca_test_broker *b)
 {
 	static const char *const script =
-		"K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
-		"printf 'basicConstraints=CA:FALSE\\nsubjectAltName=IP:127.0.0.1,DNS:localhost\\n' >server.ext && "
-		"printf 'basicConstraints=CA:FALSE\\nextendedKeyUsage=clientAuth\\n' >client.ext && "
-		"openssl req -x509 $K -keyout ca.key -out ca.crt -days " CERT_DAYS " -subj /CN=ioca-test-ca && "
-		"openssl req -x509 $K -keyout wrongca.key -out wrongca.crt -days " CERT_DAYS " -subj /CN=ioca-wrong-ca && "
-		"openssl req $K -keyout server.key -out server.csr -subj /CN=localhost && "
-		"openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt "
-		"-days " CERT_DAYS " -extfile server.ext && "
-		"openssl req $K -keyout client.key -out client.csr -subj /CN=ioca-test-client && "
-		"openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt "
-		"-days " CERT_DAYS " -extfile client.ext && "
-		"chmod 644 *.key";
+	    "K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+	    "printf 'basicConstraints=CA:FALSE\\nsubjectAltName=IP:127.0.0.1,DNS:localhost\\n' "
+	    ">server.ext && "
+	    "printf 'basicConstraints=CA:FALSE\\nextendedKeyUsage=clientAuth\\n' >client.ext && "
+	    "openssl req -x509 $K -keyout ca.key -out ca.crt -days " CERT_DAYS
+	    " -subj /CN=ioca-test-ca && "
+	    "openssl req -x509 $K -keyout wrongca.key -out wrongca.crt -days " CERT_DAYS
+	    " -subj /CN=ioca-wrong-ca && "
+	    "openssl req $K -keyout server.key -out server.csr -subj /CN=localhost && "
+	    "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
+	    "server.crt "
+	    "-days " CERT_DAYS " -extfile server.ext && "
+	    "openssl req $K -keyout client.key -out client.csr -subj /CN=ioca-test-client && "
+	    "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
+	    "client.crt "
+	    "-days " CERT_DAYS " -extfile client.ext && "
+	    "chmod 644 *.key";
 	if (run_shell(b->dir, script) != 0) {
-		fprintf(stderr, "broker: making certificates with openssl failed, see %s/openssl.log\n", b->dir);
+		fprintf(stderr,
+			"broker: making certificates with openssl failed, see %s/openssl.log\n",
+			b->dir);
 		return -1;
 	}
 	snprintf(b->ca_file, sizeof(b->ca_file), "%s/ca.crt", b->dir);
@@ -185,7 +194,8 @@ static int write_config(struct ioca_test_broker *b, const struct ioca_broker_opt
 	if (o->verbose) {
 		fprintf(f, "log_type all\n");
 	} else {
-		fprintf(f, "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n");
+		fprintf(
+		    f, "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n");
 	}
 	fprintf(f, "connection_messages true\n");
 	fprintf(f, "max_queued_messages 0\n");
@@ -201,11 +211,11 @@ static int write_config(struct ioca_test_broker *b, const struct ioca_broker_opt
 	fprintf(f, "listener %d 127.0.0.1\n", b->port);
 	if (o->tls) {
 		fprintf(f, "listener %d 127.0.0.1\n", b->tls_port);
-		fprintf(f, "cafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n", b->dir,
-			b->dir, b->dir);
+		fprintf(f, "cafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n",
+			b->dir, b->dir, b->dir);
 		fprintf(f, "listener %d 127.0.0.1\n", b->mtls_port);
-		fprintf(f, "cafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n", b->dir,
-			b->dir, b->dir);
+		fprintf(f, "cafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n",
+			b->dir, b->dir, b->dir);
 		fprintf(f, "require_certificate true\n");
 	}
 	if (o->extra)
@@ -219,9 +229,10 @@ static int spawn_broker(struct ioca_test_broker *b)
 	snprintf(out, sizeof(out), "%s/stderr.log", b->dir);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_APPEND,
+					 0644);
 	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-	char *argv[] = { (char *)mosquitto_binary(), "-c", b->conf_path, NULL };
+	char *argv[] = {(char *)mosquitto_binary(), "-c", b->conf_path, NULL};
 	pid_t pid;
 	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -230,15 +241,15 @@ static int spawn_broker(struct ioca_test_broker *b)
 		return -1;
 	}
 	b->pid = pid;
-	int ports[] = { b->port, b->tls_port, b->mtls_port };
+	int ports[] = {b->port, b->tls_port, b->mtls_port};
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
 		if (ports[i] == 0)
 			continue;
 		if (ioca_wait_port(ports[i], START_TIMEOUT_MS) != 0 ||
 		    waitpid(b->pid, NULL, WNOHANG) == b->pid) {
 			char *log = ioca_broker_read_log(b);
-			fprintf(stderr, "broker: mosquitto did not come up on port %d; log:\n%s\n", ports[i],
-				log ? log : "");
+			fprintf(stderr, "broker: mosquitto did not come up on port %d; log:\n%s\n",
+				ports[i], log ? log : "");
 			free(log);
 			ioca_broker_kill(b);
 			return -1;
@@ -375,7 +386,7 @@ void ioca_broker_free(struct ioca_test_broker *b)
 	if (b->dir[0] && getenv("IOCA_KEEP_BROKER_DIR") == NULL) {
 		char cmd[IOCA_BROKER_PATH_LEN + 16];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
-		char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 		pid_t pid;
 		if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) == 0)
 			waitpid(pid, NULL, 0);

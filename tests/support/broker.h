@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #define IOCA_BROKER_PATH_LEN 512
-#define IOCA_BROKER_DIR_LEN 256
+#define IOCA_BROKER_DIR_LEN  256
 
 struct ioca_broker_opts {
 	bool tls;          /* add the TLS and mutual-TLS listeners */
@@ -30,10 +30,10 @@ struct ioca_broker_opts {
 };
 
 struct ioca_test_broker {
-	pid_t pid;         /* 0 while not running */
-	int port;          /* plain listener */
-	int tls_port;      /* TLS, any client (0 without tls) */
-	int mtls_port;     /* TLS, client certificate required (0 without tls) */
+	pid_t pid;     /* 0 while not running */
+	int port;      /* plain listener */
+	int tls_port;  /* TLS, any client (0 without tls) */
+	int mtls_port; /* TLS, client certificate required (0 without tls) */
 	char dir[IOCA_BROKER_DIR_LEN];
 	char conf_path[IOCA_BROKER_PATH_LEN];
 	char log_path[IOCA_BROKER_PATH_LEN];

@@ -24,7 +24,7 @@
 #include "stop_latch.h"
 #include "timeutil.h"
 
-#define MAX_STATS 128
+#define MAX_STATS           128
 #define LOG_NEEDLE_LINE_MAX 1024
 
 struct stat_entry {
@@ -124,7 +124,7 @@ static void host_vlog(struct ioca_instance *inst, enum ioca_log_level level, con
 }
 
 static void host_log(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void host_log(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt, ...)
 {
 	va_list ap;
@@ -151,12 +151,12 @@ static int host_emit_event(struct ioca_instance *inst, const char *type,
 		return IOCA_ERROR;
 	}
 	struct ioca_harness_record r = {
-		.kind = IOCA_HARNESS_EVENT,
-		.type = strdup(type),
-		.severity = severity,
-		.time_ms = time_or_now(time_ms),
-		.mono_ms = ioca_now_mono_ms(),
-		.json = data,
+	    .kind = IOCA_HARNESS_EVENT,
+	    .type = strdup(type),
+	    .severity = severity,
+	    .time_ms = time_or_now(time_ms),
+	    .mono_ms = ioca_now_mono_ms(),
+	    .json = data,
 	};
 	add_record(h, &r);
 	return IOCA_OK;
@@ -172,12 +172,12 @@ static int host_emit_telemetry(struct ioca_instance *inst, int64_t time_ms,
 		return IOCA_ERROR;
 	}
 	struct ioca_harness_record r = {
-		.kind = IOCA_HARNESS_TELEMETRY,
-		.type = strdup("telemetry"),
-		.severity = IOCA_SEV_INFO,
-		.time_ms = time_or_now(time_ms),
-		.mono_ms = ioca_now_mono_ms(),
-		.json = json,
+	    .kind = IOCA_HARNESS_TELEMETRY,
+	    .type = strdup("telemetry"),
+	    .severity = IOCA_SEV_INFO,
+	    .time_ms = time_or_now(time_ms),
+	    .mono_ms = ioca_now_mono_ms(),
+	    .json = json,
 	};
 	add_record(H(inst), &r);
 	return IOCA_OK;
@@ -192,14 +192,14 @@ static int host_emit_blob(struct ioca_instance *inst, const char *subtopic,
 		return IOCA_ERROR;
 	}
 	struct ioca_harness_record r = {
-		.kind = IOCA_HARNESS_BLOB,
-		.type = strdup(subtopic),
-		.severity = IOCA_SEV_INFO,
-		.time_ms = time_or_now(time_ms),
-		.mono_ms = ioca_now_mono_ms(),
-		.blob = malloc(len ? len : 1),
-		.blob_len = len,
-		.content_type = strdup(content_type),
+	    .kind = IOCA_HARNESS_BLOB,
+	    .type = strdup(subtopic),
+	    .severity = IOCA_SEV_INFO,
+	    .time_ms = time_or_now(time_ms),
+	    .mono_ms = ioca_now_mono_ms(),
+	    .blob = malloc(len ? len : 1),
+	    .blob_len = len,
+	    .content_type = strdup(content_type),
 	};
 	if (r.blob && len)
 		memcpy(r.blob, data, len);
@@ -279,7 +279,7 @@ struct report_ctx {
 };
 
 static void report_problem(void *ctx, const struct ioca_opts *where, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void report_problem(void *ctx, const struct ioca_opts *where, const char *fmt, ...)
 {
 	struct report_ctx *rc = ctx;
@@ -483,9 +483,8 @@ const struct ioca_harness_record *ioca_harness_get(struct ioca_harness *h, size_
 	return r;
 }
 
-const struct ioca_harness_record *ioca_harness_wait_for_nth(struct ioca_harness *h,
-							     const char *type, size_t skip,
-							     int64_t timeout_ms)
+const struct ioca_harness_record *
+ioca_harness_wait_for_nth(struct ioca_harness *h, const char *type, size_t skip, int64_t timeout_ms)
 {
 	int64_t deadline = ioca_now_mono_ms() + timeout_ms;
 	const struct ioca_harness_record *found = NULL;
@@ -514,7 +513,7 @@ const struct ioca_harness_record *ioca_harness_wait_for_nth(struct ioca_harness 
 }
 
 const struct ioca_harness_record *ioca_harness_wait_for(struct ioca_harness *h, const char *type,
-							 int64_t timeout_ms)
+							int64_t timeout_ms)
 {
 	return ioca_harness_wait_for_nth(h, type, 0, timeout_ms);
 }
@@ -530,8 +529,7 @@ double ioca_harness_stat(struct ioca_harness *h, const char *name)
 	return v;
 }
 
-size_t ioca_harness_log_count(struct ioca_harness *h, enum ioca_log_level level,
-			      const char *needle)
+size_t ioca_harness_log_count(struct ioca_harness *h, enum ioca_log_level level, const char *needle)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&h->lock);

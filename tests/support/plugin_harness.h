@@ -9,11 +9,10 @@
  * does, by adding the reserved group to the options (agent/plugin/run_mode.h):
  *     ioca_run = { mode = "snapshot"; sample = false; overlay = true; };
  *
- *     struct ioca_harness *h = ioca_harness_new(PLUGIN_SO, "url = \"clip.mp4\"; analyze_fps = 5;", err, sizeof err);
- *     ioca_harness_start(h);
- *     const struct ioca_harness_record *r = ioca_harness_wait_for(h, "motion.start", 10000);
- *     ioca_harness_stop(h);          // stop() + join + destroy()
- *     ioca_harness_free(h);
+ *     struct ioca_harness *h = ioca_harness_new(PLUGIN_SO, "url = \"clip.mp4\"; analyze_fps = 5;",
+ * err, sizeof err); ioca_harness_start(h); const struct ioca_harness_record *r =
+ * ioca_harness_wait_for(h, "motion.start", 10000); ioca_harness_stop(h);          // stop() + join
+ * + destroy() ioca_harness_free(h);
  */
 #ifndef IOCA_PLUGIN_HARNESS_H
 #define IOCA_PLUGIN_HARNESS_H
@@ -32,14 +31,14 @@ enum ioca_harness_kind {
 /* One thing the plugin emitted. Owned by the harness; valid until ioca_harness_free(). */
 struct ioca_harness_record {
 	enum ioca_harness_kind kind;
-	char *type;          /* event type; "telemetry" for telemetry; the subtopic for a blob */
+	char *type; /* event type; "telemetry" for telemetry; the subtopic for a blob */
 	enum ioca_severity severity;
 	int64_t time_ms;     /* as given by the plugin (0 replaced by now) */
 	int64_t mono_ms;     /* host monotonic time when it was recorded */
 	char *json;          /* event: data object text; telemetry: {"readings":[...]} text */
 	unsigned char *blob; /* blob bytes (kind BLOB) */
 	size_t blob_len;
-	char *content_type;  /* blob content type */
+	char *content_type; /* blob content type */
 };
 
 struct ioca_harness;
@@ -80,12 +79,12 @@ const struct ioca_harness_record *ioca_harness_get(struct ioca_harness *h, size_
 /* Wait until a record of `type` (NULL: any) exists beyond the first `skip` such records;
  * returns it or NULL after timeout_ms. */
 const struct ioca_harness_record *ioca_harness_wait_for_nth(struct ioca_harness *h,
-							     const char *type, size_t skip,
-							     int64_t timeout_ms);
+							    const char *type, size_t skip,
+							    int64_t timeout_ms);
 
 /* Same as ioca_harness_wait_for_nth(h, type, 0, timeout_ms). */
 const struct ioca_harness_record *ioca_harness_wait_for(struct ioca_harness *h, const char *type,
-							 int64_t timeout_ms);
+							int64_t timeout_ms);
 
 /* Last value set by stat_set or accumulated by stat_add for `name` (0 if never). */
 double ioca_harness_stat(struct ioca_harness *h, const char *name);
@@ -94,7 +93,8 @@ double ioca_harness_stat(struct ioca_harness *h, const char *name);
 size_t ioca_harness_log_count(struct ioca_harness *h, enum ioca_log_level level,
 			      const char *needle);
 
-/* Print the plugin's log lines to stderr as they come (default on when IOCA_TEST_VERBOSE is set). */
+/* Print the plugin's log lines to stderr as they come (default on when IOCA_TEST_VERBOSE is set).
+ */
 void ioca_harness_echo_logs(struct ioca_harness *h, int on);
 
 #endif

@@ -39,9 +39,12 @@ bool ioca_expect_reading_in(const struct ioca_expect *x, const char *json, const
 		const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
 		const cJSON *unit = cJSON_GetObjectItemCaseSensitive(r, "unit");
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "value");
-		snprintf(g->status, sizeof g->status, "%s", cJSON_IsString(st) ? st->valuestring : "");
-		snprintf(g->error, sizeof g->error, "%s", cJSON_IsString(err) ? err->valuestring : "");
-		snprintf(g->unit, sizeof g->unit, "%s", cJSON_IsString(unit) ? unit->valuestring : "");
+		snprintf(g->status, sizeof g->status, "%s",
+			 cJSON_IsString(st) ? st->valuestring : "");
+		snprintf(g->error, sizeof g->error, "%s",
+			 cJSON_IsString(err) ? err->valuestring : "");
+		snprintf(g->unit, sizeof g->unit, "%s",
+			 cJSON_IsString(unit) ? unit->valuestring : "");
 		g->has_value = cJSON_IsNumber(v);
 		g->value = g->has_value ? v->valuedouble : NAN;
 		if (x->strict_value && !cJSON_IsNull(v) && !g->has_value) {
@@ -86,10 +89,10 @@ struct ioca_expect_reading ioca_expect_wait_match(const struct ioca_expect *x,
 	for (size_t k = from;; k++) {
 		int64_t left = end - now_ms();
 		const struct ioca_harness_record *r =
-			ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
+		    ioca_harness_wait_for_nth(h, "telemetry", k, left > 0 ? left : 0);
 		if (!r)
-			fail_msg("no telemetry with %s %s (%g / %s) after record %zu; newest: %s", name,
-				 status, value, error ? error : "-", from,
+			fail_msg("no telemetry with %s %s (%g / %s) after record %zu; newest: %s",
+				 name, status, value, error ? error : "-", from,
 				 ioca_expect_last_with(h, name));
 		if (ioca_expect_reading_in(x, r->json, name, &g) &&
 		    ioca_expect_matches(x, &g, status, value, error)) {
@@ -125,8 +128,8 @@ void ioca_expect_event(const struct ioca_expect *x, struct ioca_harness *h, cons
 	assert_string_equal(e->valuestring, error);
 	bool listed = false;
 	const cJSON *n;
-	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(root, "readings"))
-		listed |= cJSON_IsString(n) && strcmp(n->valuestring, reading) == 0;
+	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(root, "readings")) listed |=
+	    cJSON_IsString(n) && strcmp(n->valuestring, reading) == 0;
 	cJSON_Delete(root);
 	if (!listed)
 		fail_msg("%s event does not list %s: %s", type, reading, r->json);

@@ -41,15 +41,15 @@
 
 #include <modbus/modbus.h>
 
-#define MAX_UNITS 248
-#define MAP_BITS 2000
-#define MAP_REGISTERS 10000
-#define MAX_CLIENTS 64
-#define LISTEN_BACKLOG 16
+#define MAX_UNITS            248
+#define MAP_BITS             2000
+#define MAP_REGISTERS        10000
+#define MAX_CLIENTS          64
+#define LISTEN_BACKLOG       16
 #define RTU_READ_FRAME_BYTES 8 /* slave, function, address(2), count(2), crc(2) */
-#define RTU_BUF_BYTES 512
-#define LINE_MAX_BYTES 65536
-#define US_PER_MS 1000
+#define RTU_BUF_BYTES        512
+#define LINE_MAX_BYTES       65536
+#define US_PER_MS            1000
 
 struct unit {
 	modbus_mapping_t *map;
@@ -79,7 +79,8 @@ static struct unit *get_unit(long id)
 	if (id < 0 || id >= MAX_UNITS)
 		return NULL;
 	if (!units[id].map)
-		units[id].map = modbus_mapping_new(MAP_BITS, MAP_BITS, MAP_REGISTERS, MAP_REGISTERS);
+		units[id].map =
+		    modbus_mapping_new(MAP_BITS, MAP_BITS, MAP_REGISTERS, MAP_REGISTERS);
 	return units[id].map ? &units[id] : NULL;
 }
 
@@ -257,8 +258,8 @@ static int serve_tcp(int port)
 	}
 	printf("READY tcp %d\n", ntohs(addr.sin_port));
 	fflush(stdout);
-	fds[0] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-	fds[1] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+	fds[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+	fds[1] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
 	for (;;) {
 		if (poll(fds, (nfds_t)(2 + nclients), -1) < 0 && errno != EINTR)
 			break;
@@ -268,7 +269,7 @@ static int serve_tcp(int port)
 			int c = accept(listen_fd, NULL, NULL);
 
 			if (c >= 0 && nclients < MAX_CLIENTS)
-				fds[2 + nclients++] = (struct pollfd){ .fd = c, .events = POLLIN };
+				fds[2 + nclients++] = (struct pollfd){.fd = c, .events = POLLIN};
 			else if (c >= 0)
 				close(c);
 		}
@@ -354,8 +355,8 @@ static int serve_rtu(void)
 	fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
 	printf("READY rtu %s\n", ttyname(slave));
 	fflush(stdout);
-	fds[0] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-	fds[1] = (struct pollfd){ .fd = master, .events = POLLIN };
+	fds[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+	fds[1] = (struct pollfd){.fd = master, .events = POLLIN};
 	for (;;) {
 		ssize_t n;
 

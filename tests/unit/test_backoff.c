@@ -47,9 +47,9 @@ static void test_jitter_within_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_doubles_to_cap),
-		cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_jitter_within_bounds),
+	    cmocka_unit_test(test_doubles_to_cap),
+	    cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_jitter_within_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

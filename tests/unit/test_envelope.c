@@ -27,11 +27,11 @@ static void test_envelope_exact(void **state)
 					 .data_len = strlen(data)};
 	assert_int_equal(ioca_envelope_build(&b, &ctx, &ev), IOCA_OK);
 	assert_string_equal(
-		b.p, "{\"v\":1,\"id\":\"dn-gianghia-01:42\",\"seq\":42,"
-		     "\"time\":\"2026-11-25T15:30:01.123Z\",\"agent\":\"dn-gianghia-01\","
-		     "\"site\":\"daknong/gianghia\",\"source\":\"cam-ngatu-01\",\"plugin\":\"camera\","
-		     "\"type\":\"motion.start\",\"severity\":\"info\",\"clock\":\"synced\","
-		     "\"data\":{\"zones\":[\"gate\"]}}");
+	    b.p, "{\"v\":1,\"id\":\"dn-gianghia-01:42\",\"seq\":42,"
+		 "\"time\":\"2026-11-25T15:30:01.123Z\",\"agent\":\"dn-gianghia-01\","
+		 "\"site\":\"daknong/gianghia\",\"source\":\"cam-ngatu-01\",\"plugin\":\"camera\","
+		 "\"type\":\"motion.start\",\"severity\":\"info\",\"clock\":\"synced\","
+		 "\"data\":{\"zones\":[\"gate\"]}}");
 	assert_int_equal(b.len, strlen(b.p));
 	ioca_buf_free(&b);
 }
@@ -84,7 +84,8 @@ static void test_no_site_member_when_unset(void **state)
 	(void)state;
 	struct ioca_buf b = {0};
 	struct ioca_envelope_ctx ctx = {.agent_id = "a1", .site = NULL};
-	struct ioca_envelope_event ev = {.seq = 1, .source = "s", .plugin = "p", .type = "telemetry"};
+	struct ioca_envelope_event ev = {
+	    .seq = 1, .source = "s", .plugin = "p", .type = "telemetry"};
 	assert_int_equal(ioca_envelope_build(&b, &ctx, &ev), IOCA_OK);
 	assert_null(strstr(b.p, "\"site\""));
 	ioca_buf_free(&b);
@@ -126,8 +127,8 @@ static void test_topics(void **state)
 	assert_true(ioca_topic_agent(t, sizeof t, "x/y", "a1", "status") > 0);
 	assert_string_equal(t, "x/y/a1/status");
 	char tiny[8];
-	assert_int_equal(ioca_topic_for_type(tiny, sizeof tiny, "ioc", "a1", "cam-1", "motion.start"),
-			 0);
+	assert_int_equal(
+	    ioca_topic_for_type(tiny, sizeof tiny, "ioc", "a1", "cam-1", "motion.start"), 0);
 }
 
 int main(void)

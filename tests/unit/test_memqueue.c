@@ -15,20 +15,20 @@
 #include "queue.h"
 
 #define PAYLOAD_LEN 100
-#define BIG_BOUND (1024 * 1024)
+#define BIG_BOUND   (1024 * 1024)
 
 static int push_n(struct ioca_queue *q, uint64_t seq, const char *topic, size_t len)
 {
 	static char payload[PAYLOAD_LEN * 10];
 	memset(payload, 'a' + (int)(seq % 26), sizeof(payload));
 	struct ioca_record r = {
-		.seq = seq,
-		.kind = IOCA_RECORD_JSON,
-		.qos = 1,
-		.accepted_ms = (int64_t)seq * 10,
-		.topic = topic,
-		.payload = payload,
-		.payload_len = len,
+	    .seq = seq,
+	    .kind = IOCA_RECORD_JSON,
+	    .qos = 1,
+	    .accepted_ms = (int64_t)seq * 10,
+	    .topic = topic,
+	    .payload = payload,
+	    .payload_len = len,
 	};
 	return ioca_queue_push(q, &r);
 }
@@ -100,7 +100,7 @@ static void test_rewind(void **state)
 	struct ioca_queue_stats st;
 	ioca_queue_stats(q, &st);
 	assert_int_equal(st.in_flight, 0);
-	uint64_t want[] = { 1, 3, 4 };
+	uint64_t want[] = {1, 3, 4};
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
 		assert_int_equal(r.seq, want[i]);
@@ -130,7 +130,7 @@ static void test_bound_drops_oldest_not_in_flight(void **state)
 	assert_int_equal(st.dropped_records, 2);
 	assert_int_equal(st.dropped_bytes, 2 * PAYLOAD_LEN);
 	assert_int_equal(st.in_flight, 1);
-	uint64_t want[] = { 4, 5 };
+	uint64_t want[] = {4, 5};
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
 		assert_int_equal(r.seq, want[i]);
@@ -197,10 +197,15 @@ static void test_blob_copied(void **state)
 	struct ioca_queue *q = ioca_memqueue_new(1, BIG_BOUND);
 	char topic[] = "ioc/a/cam/snapshot";
 	char ct[] = "image/jpeg";
-	unsigned char data[] = { 0xff, 0xd8, 0x00, 0x01, 0xff, 0xd9 };
-	struct ioca_record in = { .seq = 1, .kind = IOCA_RECORD_BLOB, .qos = 2, .retain = true,
-				  .topic = topic, .content_type = ct, .payload = data,
-				  .payload_len = sizeof(data) };
+	unsigned char data[] = {0xff, 0xd8, 0x00, 0x01, 0xff, 0xd9};
+	struct ioca_record in = {.seq = 1,
+				 .kind = IOCA_RECORD_BLOB,
+				 .qos = 2,
+				 .retain = true,
+				 .topic = topic,
+				 .content_type = ct,
+				 .payload = data,
+				 .payload_len = sizeof(data)};
 	assert_int_equal(ioca_queue_push(q, &in), IOCA_OK);
 	/* The queue must not keep pointers to the caller's memory. */
 	memset(topic, 'x', sizeof(topic) - 1);
@@ -214,7 +219,7 @@ static void test_blob_copied(void **state)
 	assert_int_equal(r.qos, 2);
 	assert_true(r.retain);
 	assert_int_equal(r.payload_len, 6);
-	assert_memory_equal(r.payload, ((unsigned char[]){ 0xff, 0xd8, 0x00, 0x01, 0xff, 0xd9 }), 6);
+	assert_memory_equal(r.payload, ((unsigned char[]){0xff, 0xd8, 0x00, 0x01, 0xff, 0xd9}), 6);
 	assert_int_equal(ioca_queue_flush(q), IOCA_OK);
 	ioca_queue_close(q);
 }
@@ -222,12 +227,12 @@ static void test_blob_copied(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_order_and_acks),
-		cmocka_unit_test(test_rewind),
-		cmocka_unit_test(test_bound_drops_oldest_not_in_flight),
-		cmocka_unit_test(test_record_larger_than_bound),
-		cmocka_unit_test(test_caller_assigned_seq),
-		cmocka_unit_test(test_blob_copied),
+	    cmocka_unit_test(test_order_and_acks),
+	    cmocka_unit_test(test_rewind),
+	    cmocka_unit_test(test_bound_drops_oldest_not_in_flight),
+	    cmocka_unit_test(test_record_larger_than_bound),
+	    cmocka_unit_test(test_caller_assigned_seq),
+	    cmocka_unit_test(test_blob_copied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,17 +25,17 @@
 #include "queue.h"
 #include "timeutil.h"
 
-#define AGENT_ID "edge-test-01"
-#define STATUS_TOPIC "ioc/" AGENT_ID "/status"
-#define DATA_TOPIC "ioc/" AGENT_ID "/sim1/telemetry"
-#define SNAP_TOPIC "ioc/" AGENT_ID "/cam1/snapshot"
-#define WILL_JSON "{\"v\":1,\"state\":\"offline\",\"why\":\"will\"}"
-#define ONLINE_JSON "{\"v\":1,\"state\":\"online\"}"
-#define STOP_JSON "{\"v\":1,\"state\":\"offline\",\"why\":\"stop\"}"
-#define QUEUE_BYTES (16 * 1024 * 1024)
+#define AGENT_ID      "edge-test-01"
+#define STATUS_TOPIC  "ioc/" AGENT_ID "/status"
+#define DATA_TOPIC    "ioc/" AGENT_ID "/sim1/telemetry"
+#define SNAP_TOPIC    "ioc/" AGENT_ID "/cam1/snapshot"
+#define WILL_JSON     "{\"v\":1,\"state\":\"offline\",\"why\":\"will\"}"
+#define ONLINE_JSON   "{\"v\":1,\"state\":\"online\"}"
+#define STOP_JSON     "{\"v\":1,\"state\":\"offline\",\"why\":\"stop\"}"
+#define QUEUE_BYTES   (16 * 1024 * 1024)
 #define POLL_SLICE_MS 20
-#define MAX_SEQ 1024
-#define WINDOW 8
+#define MAX_SEQ       1024
+#define WINDOW        8
 
 /* ---- a real subscriber -------------------------------------------------- */
 
@@ -75,7 +75,8 @@ static void sub_on_message(struct mosquitto *mosq, void *obj, const struct mosqu
 	out->retain = m->retain;
 	mosquitto_property_read_string(props, MQTT_PROP_CONTENT_TYPE, &out->content_type, false);
 	char *name = NULL;
-	mosquitto_property_read_string_pair(props, MQTT_PROP_USER_PROPERTY, &name, &out->seq_prop, false);
+	mosquitto_property_read_string_pair(props, MQTT_PROP_USER_PROPERTY, &name, &out->seq_prop,
+					    false);
 	free(name);
 	out->has_expiry = mosquitto_property_read_int32(props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
 							&out->expiry, false) != NULL;
@@ -103,11 +104,13 @@ static struct sub *sub_new_id(int port, const char *pattern, const char *id)
 	assert_non_null(s);
 	s->mosq = mosquitto_new(id, id == NULL, s);
 	assert_non_null(s->mosq);
-	mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION, id ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5);
+	mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+			     id ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5);
 	mosquitto_message_v5_callback_set(s->mosq, sub_on_message);
 	mosquitto_subscribe_v5_callback_set(s->mosq, sub_on_subscribe);
 	assert_int_equal(mosquitto_connect(s->mosq, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
-	assert_int_equal(mosquitto_subscribe_v5(s->mosq, NULL, pattern, 1, 0, NULL), MOSQ_ERR_SUCCESS);
+	assert_int_equal(mosquitto_subscribe_v5(s->mosq, NULL, pattern, 1, 0, NULL),
+			 MOSQ_ERR_SUCCESS);
 	for (int i = 0; i < 250 && !s->subscribed; i++)
 		mosquitto_loop(s->mosq, POLL_SLICE_MS, 1);
 	assert_true(s->subscribed);
@@ -200,9 +203,13 @@ static uint64_t push_json(struct ioca_queue *q, int qos)
 	uint64_t seq = ioca_queue_next_seq(q);
 	char payload[64];
 	int len = snprintf(payload, sizeof(payload), "{\"seq\":%llu}", (unsigned long long)seq);
-	struct ioca_record r = { .seq = seq, .kind = IOCA_RECORD_JSON, .qos = (uint8_t)qos,
-				 .accepted_ms = ioca_now_wall_ms(), .topic = DATA_TOPIC,
-				 .payload = payload, .payload_len = (size_t)len };
+	struct ioca_record r = {.seq = seq,
+				.kind = IOCA_RECORD_JSON,
+				.qos = (uint8_t)qos,
+				.accepted_ms = ioca_now_wall_ms(),
+				.topic = DATA_TOPIC,
+				.payload = payload,
+				.payload_len = (size_t)len};
 	assert_int_equal(ioca_queue_push(q, &r), IOCA_OK);
 	return seq;
 }
@@ -236,20 +243,22 @@ static bool drive(struct loop_ctx *c, int timeout_ms, cond_fn cond, const void *
 		if (now >= end)
 			return cond == NULL;
 		struct pollfd p[3];
-		struct sub *owner[3] = { NULL, NULL, NULL };
+		struct sub *owner[3] = {NULL, NULL, NULL};
 		int n = 0, mi = -1;
 		int fd = ioca_mqtt_fd(c->m);
 		if (fd >= 0) {
 			mi = n;
-			p[n++] = (struct pollfd){ .fd = fd, .events = ioca_mqtt_poll_events(c->m) };
+			p[n++] = (struct pollfd){.fd = fd, .events = ioca_mqtt_poll_events(c->m)};
 		}
 		for (int i = 0; i < 2; i++) {
 			struct sub *s = c->subs[i];
 			if (!s || mosquitto_socket(s->mosq) < 0)
 				continue;
 			owner[n] = s;
-			p[n++] = (struct pollfd){ .fd = mosquitto_socket(s->mosq),
-						  .events = (short)(POLLIN | (mosquitto_want_write(s->mosq) ? POLLOUT : 0)) };
+			p[n++] = (struct pollfd){
+			    .fd = mosquitto_socket(s->mosq),
+			    .events =
+				(short)(POLLIN | (mosquitto_want_write(s->mosq) ? POLLOUT : 0))};
 		}
 		int wait = ioca_mqtt_timeout_ms(c->m, now);
 		if (wait < 0 || wait > POLL_SLICE_MS)
@@ -362,10 +371,15 @@ static void test_publish_in_order_v5(void **state)
 	struct sub *s = sub_new(b->port, "ioc/#");
 	for (int i = 0; i < 50; i++)
 		push_json(q, 1);
-	const unsigned char jpeg[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0xff, 0xd9 };
-	struct ioca_record blob = { .seq = ioca_queue_next_seq(q), .kind = IOCA_RECORD_BLOB, .qos = 1,
-				    .accepted_ms = ioca_now_wall_ms(), .topic = SNAP_TOPIC,
-				    .content_type = "image/jpeg", .payload = jpeg, .payload_len = sizeof(jpeg) };
+	const unsigned char jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0xff, 0xd9};
+	struct ioca_record blob = {.seq = ioca_queue_next_seq(q),
+				   .kind = IOCA_RECORD_BLOB,
+				   .qos = 1,
+				   .accepted_ms = ioca_now_wall_ms(),
+				   .topic = SNAP_TOPIC,
+				   .content_type = "image/jpeg",
+				   .payload = jpeg,
+				   .payload_len = sizeof(jpeg)};
 	assert_int_equal(ioca_queue_push(q, &blob), IOCA_OK);
 	push_json(q, 0);
 
@@ -373,12 +387,12 @@ static void test_publish_in_order_v5(void **state)
 	ioca_mqtt_set_status(m, ONLINE_JSON);
 	assert_false(ioca_mqtt_connected(m));
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m, .subs = { s } };
+	struct loop_ctx c = {.m = m, .subs = {s}};
 	uint64_t want = 52;
 	assert_true(drive(&c, 10000, cond_delivered, &want));
-	struct topic_count tc = { s, DATA_TOPIC, 51 };
+	struct topic_count tc = {s, DATA_TOPIC, 51};
 	assert_true(drive(&c, 5000, cond_sub_topic, &tc));
-	tc = (struct topic_count){ s, SNAP_TOPIC, 1 };
+	tc = (struct topic_count){s, SNAP_TOPIC, 1};
 	assert_true(drive(&c, 5000, cond_sub_topic, &tc));
 
 	/* QoS 1 data in push order, exactly once, with the v5 properties. The
@@ -397,7 +411,8 @@ static void test_publish_in_order_v5(void **state)
 			if (strcmp(mm->payload, "{\"seq\":52}") == 0)
 				continue;
 			char want_payload[64];
-			snprintf(want_payload, sizeof(want_payload), "{\"seq\":%llu}", (unsigned long long)expect);
+			snprintf(want_payload, sizeof(want_payload), "{\"seq\":%llu}",
+				 (unsigned long long)expect);
 			assert_string_equal(mm->payload, want_payload);
 			expect++;
 		} else if (strcmp(mm->topic, SNAP_TOPIC) == 0) {
@@ -444,7 +459,7 @@ static void test_publish_in_order_v5(void **state)
 
 	/* Metrics-style volatile publish. */
 	ioca_mqtt_publish_volatile(m, "ioc/" AGENT_ID "/metrics", "{\"m\":1}", 7);
-	tc = (struct topic_count){ s, "ioc/" AGENT_ID "/metrics", 1 };
+	tc = (struct topic_count){s, "ioc/" AGENT_ID "/metrics", 1};
 	assert_true(drive(&c, 5000, cond_sub_topic, &tc));
 
 	ioca_mqtt_shutdown(m, STOP_JSON, 2000);
@@ -464,7 +479,7 @@ static void test_publish_in_order_v5(void **state)
 static void test_will_and_reconnect(void **state)
 {
 	(void)state;
-	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){ .verbose = true });
+	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){.verbose = true});
 	assert_non_null(b);
 	struct test_cfg t;
 	cfg_init(&t, 5);
@@ -474,8 +489,8 @@ static void test_will_and_reconnect(void **state)
 	struct ioca_mqtt *m = session_new(&t, q);
 	ioca_mqtt_set_status(m, ONLINE_JSON);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m, .subs = { s } };
-	struct topic_count tc = { s, STATUS_TOPIC, 1 };
+	struct loop_ctx c = {.m = m, .subs = {s}};
+	struct topic_count tc = {s, STATUS_TOPIC, 1};
 	assert_true(drive(&c, 5000, cond_sub_topic, &tc));
 	assert_string_equal(s->msgs[0].payload, ONLINE_JSON);
 
@@ -524,7 +539,8 @@ static void test_will_and_reconnect(void **state)
 static void test_broker_restart_nothing_lost(void **state)
 {
 	(void)state;
-	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){ .persistence = true });
+	struct ioca_test_broker *b =
+	    ioca_broker_start(&(struct ioca_broker_opts){.persistence = true});
 	assert_non_null(b);
 	struct test_cfg t;
 	cfg_init(&t, 5);
@@ -533,7 +549,7 @@ static void test_broker_restart_nothing_lost(void **state)
 	struct sub *s = sub_new_id(b->port, "ioc/#", "test-sub");
 	struct ioca_mqtt *m = session_new(&t, q);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m, .subs = { s } };
+	struct loop_ctx c = {.m = m, .subs = {s}};
 	assert_true(drive(&c, 5000, cond_connected, NULL));
 	for (int i = 0; i < 200; i++)
 		push_json(q, 1);
@@ -560,7 +576,8 @@ static void test_broker_restart_nothing_lost(void **state)
 		for (uint64_t i = 1; i <= last; i++)
 			if (!seen[i])
 				fprintf(stderr, "missing seq %llu\n", (unsigned long long)i);
-		fail_msg("records lost (%llu delivered before the stop)", (unsigned long long)st0.delivered);
+		fail_msg("records lost (%llu delivered before the stop)",
+			 (unsigned long long)st0.delivered);
 	}
 	uint64_t want = 400;
 	assert_true(drive(&c, 5000, cond_delivered, &want));
@@ -591,7 +608,7 @@ static void test_broker_restart_nothing_lost(void **state)
  * nothing is published twice by the session.
  */
 #define BIG_RECORD_BYTES (1024 * 1024)
-#define BIG_RECORDS 8
+#define BIG_RECORDS      8
 
 static void test_unwritten_records_resent(void **state)
 {
@@ -604,7 +621,7 @@ static void test_unwritten_records_resent(void **state)
 	struct ioca_queue *q = ioca_memqueue_new(1, 4 * BIG_RECORDS * BIG_RECORD_BYTES);
 	struct ioca_mqtt *m = session_new(&t, q);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m };
+	struct loop_ctx c = {.m = m};
 	assert_true(drive(&c, 5000, cond_connected, NULL));
 	ioca_broker_pause(b);
 	char *big = malloc(BIG_RECORD_BYTES);
@@ -615,9 +632,13 @@ static void test_unwritten_records_resent(void **state)
 		int n = snprintf(big, 64, "{\"seq\":%llu,\"pad\":\"", (unsigned long long)seq);
 		big[n] = 'x';
 		memcpy(big + BIG_RECORD_BYTES - 2, "\"}", 2);
-		struct ioca_record r = { .seq = seq, .kind = IOCA_RECORD_JSON, .qos = (uint8_t)(seq % 2),
-					 .accepted_ms = ioca_now_wall_ms(), .topic = DATA_TOPIC,
-					 .payload = big, .payload_len = BIG_RECORD_BYTES };
+		struct ioca_record r = {.seq = seq,
+					.kind = IOCA_RECORD_JSON,
+					.qos = (uint8_t)(seq % 2),
+					.accepted_ms = ioca_now_wall_ms(),
+					.topic = DATA_TOPIC,
+					.payload = big,
+					.payload_len = BIG_RECORD_BYTES};
 		assert_int_equal(ioca_queue_push(q, &r), IOCA_OK);
 	}
 	free(big);
@@ -644,7 +665,7 @@ static void test_unwritten_records_resent(void **state)
 	assert_int_equal(st.in_flight, 0);
 	/* Every QoS 1 record and every unwritten QoS 0 one reaches the new broker. */
 	size_t expect_msgs = BIG_RECORDS / 2 + (BIG_RECORDS / 2 - written_qos0);
-	struct topic_count tc = { s, DATA_TOPIC, expect_msgs };
+	struct topic_count tc = {s, DATA_TOPIC, expect_msgs};
 	assert_true(drive(&c, 10000, cond_sub_topic, &tc));
 	for (uint64_t seq = 1; seq <= BIG_RECORDS; seq += 2)
 		assert_int_equal(seen[seq], 1);
@@ -672,7 +693,7 @@ static void test_broker_rotation(void **state)
 	struct ioca_queue *q = ioca_memqueue_new(1, QUEUE_BYTES);
 	struct ioca_mqtt *m = session_new(&t, q);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m };
+	struct loop_ctx c = {.m = m};
 	assert_true(drive(&c, 3000, cond_connected, NULL));
 	struct ioca_mqtt_stats st;
 	ioca_mqtt_stats(m, &st);
@@ -704,8 +725,8 @@ static void test_v311(void **state)
 	for (int i = 0; i < 20; i++)
 		push_json(q, 2);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m, .subs = { s } };
-	struct topic_count tc = { s, DATA_TOPIC, 20 };
+	struct loop_ctx c = {.m = m, .subs = {s}};
+	struct topic_count tc = {s, DATA_TOPIC, 20};
 	assert_true(drive(&c, 10000, cond_sub_topic, &tc));
 	uint64_t want = 20;
 	assert_true(drive(&c, 5000, cond_delivered, &want));
@@ -735,7 +756,8 @@ static void test_v311(void **state)
 static void test_refused_record(void **state)
 {
 	(void)state;
-	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){ .extra = "max_packet_size 2000" });
+	struct ioca_test_broker *b =
+	    ioca_broker_start(&(struct ioca_broker_opts){.extra = "max_packet_size 2000"});
 	assert_non_null(b);
 	struct test_cfg t;
 	cfg_init(&t, 5);
@@ -745,17 +767,21 @@ static void test_refused_record(void **state)
 	push_json(q, 1);
 	static char big[5000];
 	memset(big, 'x', sizeof(big));
-	struct ioca_record r = { .seq = ioca_queue_next_seq(q), .kind = IOCA_RECORD_JSON, .qos = 1,
-				 .accepted_ms = ioca_now_wall_ms(), .topic = DATA_TOPIC, .payload = big,
-				 .payload_len = sizeof(big) };
+	struct ioca_record r = {.seq = ioca_queue_next_seq(q),
+				.kind = IOCA_RECORD_JSON,
+				.qos = 1,
+				.accepted_ms = ioca_now_wall_ms(),
+				.topic = DATA_TOPIC,
+				.payload = big,
+				.payload_len = sizeof(big)};
 	assert_int_equal(ioca_queue_push(q, &r), IOCA_OK);
 	push_json(q, 1);
 	struct ioca_mqtt *m = session_new(&t, q);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m, .subs = { s } };
+	struct loop_ctx c = {.m = m, .subs = {s}};
 	uint64_t want = 3;
 	assert_true(drive(&c, 5000, cond_delivered, &want));
-	struct topic_count tc = { s, DATA_TOPIC, 2 };
+	struct topic_count tc = {s, DATA_TOPIC, 2};
 	assert_true(drive(&c, 3000, cond_sub_topic, &tc));
 	struct ioca_mqtt_stats st;
 	ioca_mqtt_stats(m, &st);
@@ -786,7 +812,7 @@ static void test_puback_failure_reason(void **state)
 	fprintf(f, "topic readwrite %s\ntopic readwrite %s\n", STATUS_TOPIC, DATA_TOPIC);
 	fclose(f);
 	snprintf(extra, sizeof(extra), "acl_file %s", path);
-	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){ .extra = extra });
+	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){.extra = extra});
 	assert_non_null(b);
 	struct test_cfg t;
 	cfg_init(&t, 5);
@@ -794,17 +820,21 @@ static void test_puback_failure_reason(void **state)
 	struct ioca_queue *q = ioca_memqueue_new(1, QUEUE_BYTES);
 	struct sub *s = sub_new(b->port, DATA_TOPIC);
 	push_json(q, 1);
-	struct ioca_record r = { .seq = ioca_queue_next_seq(q), .kind = IOCA_RECORD_JSON, .qos = 1,
-				 .accepted_ms = ioca_now_wall_ms(), .topic = "ioc/" AGENT_ID "/denied/telemetry",
-				 .payload = "{}", .payload_len = 2 };
+	struct ioca_record r = {.seq = ioca_queue_next_seq(q),
+				.kind = IOCA_RECORD_JSON,
+				.qos = 1,
+				.accepted_ms = ioca_now_wall_ms(),
+				.topic = "ioc/" AGENT_ID "/denied/telemetry",
+				.payload = "{}",
+				.payload_len = 2};
 	assert_int_equal(ioca_queue_push(q, &r), IOCA_OK);
 	push_json(q, 1);
 	struct ioca_mqtt *m = session_new(&t, q);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m, .subs = { s } };
+	struct loop_ctx c = {.m = m, .subs = {s}};
 	uint64_t want = 3;
 	assert_true(drive(&c, 5000, cond_delivered, &want));
-	struct topic_count tc = { s, DATA_TOPIC, 2 };
+	struct topic_count tc = {s, DATA_TOPIC, 2};
 	assert_true(drive(&c, 3000, cond_sub_topic, &tc));
 	struct ioca_mqtt_stats st;
 	ioca_mqtt_stats(m, &st);
@@ -841,8 +871,8 @@ static void test_inflight_window(void **state)
 	struct ioca_mqtt *m = session_new(&t, q);
 	ioca_mqtt_set_status(m, ONLINE_JSON);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m, .subs = { s } };
-	struct topic_count tc = { s, STATUS_TOPIC, 1 };
+	struct loop_ctx c = {.m = m, .subs = {s}};
+	struct topic_count tc = {s, STATUS_TOPIC, 1};
 	assert_true(drive(&c, 5000, cond_sub_topic, &tc));
 	ioca_broker_pause(b);
 	for (int i = 0; i < 100; i++)
@@ -851,7 +881,8 @@ static void test_inflight_window(void **state)
 	 * the latest follows when that one is acknowledged. */
 	char last_status[64] = "";
 	for (int i = 0; i < 10; i++) {
-		snprintf(last_status, sizeof(last_status), "{\"v\":1,\"state\":\"online\",\"n\":%d}", i);
+		snprintf(last_status, sizeof(last_status),
+			 "{\"v\":1,\"state\":\"online\",\"n\":%d}", i);
 		ioca_mqtt_set_status(m, last_status);
 	}
 	drive(&c, 1500, NULL, NULL);
@@ -898,12 +929,13 @@ static void test_credentials(void **state)
 	char dir[] = "/tmp/ioca-pw-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char cmd[256], extra[256];
-	snprintf(cmd, sizeof(cmd), "mosquitto_passwd -c -b %s/pw edge01 's3cret-pw' >/dev/null 2>&1", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "mosquitto_passwd -c -b %s/pw edge01 's3cret-pw' >/dev/null 2>&1", dir);
 	assert_int_equal(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "chmod 644 %s/pw", dir);
 	assert_int_equal(system(cmd), 0);
 	snprintf(extra, sizeof(extra), "allow_anonymous false\npassword_file %s/pw", dir);
-	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){ .extra = extra });
+	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){.extra = extra});
 	assert_non_null(b);
 	char user[] = "edge01", good[] = "s3cret-pw", bad[] = "wrong";
 	for (int round = 0; round < 2; round++) {
@@ -916,7 +948,7 @@ static void test_credentials(void **state)
 		struct ioca_mqtt *m = session_new(&t, q);
 		push_json(q, 1);
 		ioca_mqtt_start(m);
-		struct loop_ctx c = { .m = m };
+		struct loop_ctx c = {.m = m};
 		struct ioca_mqtt_stats st;
 		if (round == 0) {
 			uint64_t want = 1;
@@ -943,7 +975,7 @@ static struct ioca_test_broker *tls_broker;
 static int tls_setup(void **state)
 {
 	(void)state;
-	tls_broker = ioca_broker_start(&(struct ioca_broker_opts){ .tls = true });
+	tls_broker = ioca_broker_start(&(struct ioca_broker_opts){.tls = true});
 	return tls_broker ? 0 : -1;
 }
 
@@ -962,7 +994,7 @@ static void tls_case(struct test_cfg *t, bool expect_ok, const char *err_part)
 	struct ioca_mqtt *m = session_new(t, q);
 	push_json(q, 1);
 	ioca_mqtt_start(m);
-	struct loop_ctx c = { .m = m };
+	struct loop_ctx c = {.m = m};
 	struct ioca_mqtt_stats st;
 	if (expect_ok) {
 		uint64_t want = 1;
@@ -1041,25 +1073,26 @@ int main(void)
 {
 	ioca_log_init(IOCA_LL_INFO);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_publish_in_order_v5, setup),
-		cmocka_unit_test_setup(test_will_and_reconnect, setup),
-		cmocka_unit_test_setup(test_broker_restart_nothing_lost, setup),
-		cmocka_unit_test_setup(test_unwritten_records_resent, setup),
-		cmocka_unit_test_setup(test_broker_rotation, setup),
-		cmocka_unit_test_setup(test_v311, setup),
-		cmocka_unit_test_setup(test_refused_record, setup),
-		cmocka_unit_test_setup(test_puback_failure_reason, setup),
-		cmocka_unit_test_setup(test_inflight_window, setup),
-		cmocka_unit_test_setup(test_bad_tls_files, setup),
-		cmocka_unit_test_setup(test_credentials, setup),
+	    cmocka_unit_test_setup(test_publish_in_order_v5, setup),
+	    cmocka_unit_test_setup(test_will_and_reconnect, setup),
+	    cmocka_unit_test_setup(test_broker_restart_nothing_lost, setup),
+	    cmocka_unit_test_setup(test_unwritten_records_resent, setup),
+	    cmocka_unit_test_setup(test_broker_rotation, setup),
+	    cmocka_unit_test_setup(test_v311, setup),
+	    cmocka_unit_test_setup(test_refused_record, setup),
+	    cmocka_unit_test_setup(test_puback_failure_reason, setup),
+	    cmocka_unit_test_setup(test_inflight_window, setup),
+	    cmocka_unit_test_setup(test_bad_tls_files, setup),
+	    cmocka_unit_test_setup(test_credentials, setup),
 	};
 	const struct CMUnitTest tls_tests[] = {
-		cmocka_unit_test(test_tls_right_ca),
-		cmocka_unit_test(test_tls_wrong_ca),
-		cmocka_unit_test(test_mtls_with_client_cert),
-		cmocka_unit_test(test_mtls_without_client_cert),
+	    cmocka_unit_test(test_tls_right_ca),
+	    cmocka_unit_test(test_tls_wrong_ca),
+	    cmocka_unit_test(test_mtls_with_client_cert),
+	    cmocka_unit_test(test_mtls_without_client_cert),
 	};
 	int failed = cmocka_run_group_tests_name("mqtt_session", tests, NULL, NULL);
-	failed += cmocka_run_group_tests_name("mqtt_session_tls", tls_tests, tls_setup, tls_teardown);
+	failed +=
+	    cmocka_run_group_tests_name("mqtt_session_tls", tls_tests, tls_setup, tls_teardown);
 	return failed;
 }

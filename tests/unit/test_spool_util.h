@@ -19,7 +19,7 @@
 #include "spool_format.h"
 #include "timeutil.h"
 
-#define TOPIC "ioc/edge-01/sim-1/telemetry"
+#define TOPIC         "ioc/edge-01/sim-1/telemetry"
 #define PAYLOAD_BYTES 200
 #define BIG_MAX_BYTES (256LL * 1024 * 1024)
 
@@ -62,20 +62,20 @@ static inline void tr_degraded(void *ctx, bool degraded, const char *reason)
 static inline struct ioca_spool_callbacks tr_callbacks(struct test_reports *t)
 {
 	memset(t, 0, sizeof(*t));
-	struct ioca_spool_callbacks cb = {.ctx = t, .corrupt = tr_corrupt, .dropped = tr_dropped,
-					  .degraded = tr_degraded};
+	struct ioca_spool_callbacks cb = {
+	    .ctx = t, .corrupt = tr_corrupt, .dropped = tr_dropped, .degraded = tr_degraded};
 	return cb;
 }
 
 static inline struct ioca_spool_config test_config(enum ioca_fsync_mode mode)
 {
 	struct ioca_spool_config c = {
-		.max_bytes = BIG_MAX_BYTES,
-		.fsync = mode,
-		.fsync_interval_ms = 200,
-		.inflight = 64,
-		.memory_buffer_bytes = 1024 * 1024,
-		.segment_bytes = 0,
+	    .max_bytes = BIG_MAX_BYTES,
+	    .fsync = mode,
+	    .fsync_interval_ms = 200,
+	    .inflight = 64,
+	    .memory_buffer_bytes = 1024 * 1024,
+	    .segment_bytes = 0,
 	};
 	return c;
 }
@@ -121,13 +121,13 @@ static inline int push_at(struct ioca_queue *q, uint64_t seq, int64_t accepted_m
 	char payload[PAYLOAD_BYTES];
 	size_t n = payload_for(seq, payload, sizeof(payload));
 	struct ioca_record r = {
-		.seq = seq,
-		.kind = IOCA_RECORD_JSON,
-		.qos = 1,
-		.accepted_ms = accepted_ms,
-		.topic = TOPIC,
-		.payload = payload,
-		.payload_len = n,
+	    .seq = seq,
+	    .kind = IOCA_RECORD_JSON,
+	    .qos = 1,
+	    .accepted_ms = accepted_ms,
+	    .topic = TOPIC,
+	    .payload = payload,
+	    .payload_len = n,
 	};
 	return ioca_queue_push(q, &r);
 }
@@ -149,8 +149,9 @@ static inline bool record_ok(const struct ioca_record *r)
 {
 	char payload[PAYLOAD_BYTES];
 	size_t n = payload_for(r->seq, payload, sizeof(payload));
-	return r->payload_len == n && memcmp(r->payload, payload, n) == 0 && strcmp(r->topic, TOPIC) == 0 &&
-	       r->qos == 1 && r->kind == IOCA_RECORD_JSON && r->content_type == NULL;
+	return r->payload_len == n && memcmp(r->payload, payload, n) == 0 &&
+	       strcmp(r->topic, TOPIC) == 0 && r->qos == 1 && r->kind == IOCA_RECORD_JSON &&
+	       r->content_type == NULL;
 }
 
 /* Bytes one record of push_at takes on disk. */

@@ -77,7 +77,7 @@ extern "C" {
 #define IOCA_PLUGIN_EXPORT __attribute__((visibility("default")))
 
 /* The one return-code vocabulary of the ABI. */
-#define IOCA_OK 0
+#define IOCA_OK    0
 #define IOCA_ERROR (-1)
 
 /* Severity of an event, as it appears in the payload ("info", ...). */
@@ -128,7 +128,7 @@ enum ioca_run_mode {
 };
 
 /* Flags of a run mode (host->run_mode()'s *flags). */
-#define IOCA_RUN_F_SAMPLE 0x1u  /* TEST: end by returning after a representative sample */
+#define IOCA_RUN_F_SAMPLE  0x1u /* TEST: end by returning after a representative sample */
 #define IOCA_RUN_F_OVERLAY 0x2u /* SNAPSHOT: draw the analysis settings onto the picture */
 
 /* Subtopic of the picture a plugin emits in IOCA_RUN_SNAPSHOT. */
@@ -136,7 +136,7 @@ enum ioca_run_mode {
 
 /* Plugin features (struct ioca_plugin.features, ABI 1.1). */
 #define IOCA_PLUGIN_F_TEST_SAMPLE 0x1u /* honours IOCA_RUN_F_SAMPLE */
-#define IOCA_PLUGIN_F_SNAPSHOT 0x2u    /* implements IOCA_RUN_SNAPSHOT */
+#define IOCA_PLUGIN_F_SNAPSHOT    0x2u /* implements IOCA_RUN_SNAPSHOT */
 
 /* ------------------------------------------------------------------------ */
 /* Option table                                                             */
@@ -144,22 +144,22 @@ enum ioca_run_mode {
 
 /* Type of an option value in the configuration file. */
 enum ioca_opt_type {
-	IOCA_OPT_END = 0,     /* terminates a table: { .key = NULL } also works */
-	IOCA_OPT_BOOL,        /* true / false */
-	IOCA_OPT_INT,         /* integer (libconfig int or int64) */
-	IOCA_OPT_FLOAT,       /* number; an integer literal is accepted too */
-	IOCA_OPT_STRING,      /* "text" */
-	IOCA_OPT_ENUM,        /* a string out of `choices` */
-	IOCA_OPT_FLOAT_ARRAY, /* [ 1.0, 2, ... ] */
-	IOCA_OPT_STRING_ARRAY,/* [ "a", "b" ] */
-	IOCA_OPT_GROUP,       /* { key = value; ... } validated against `children` */
-	IOCA_OPT_GROUP_LIST,  /* ( { ... }, { ... } ) each validated against `children` */
+	IOCA_OPT_END = 0,      /* terminates a table: { .key = NULL } also works */
+	IOCA_OPT_BOOL,         /* true / false */
+	IOCA_OPT_INT,          /* integer (libconfig int or int64) */
+	IOCA_OPT_FLOAT,        /* number; an integer literal is accepted too */
+	IOCA_OPT_STRING,       /* "text" */
+	IOCA_OPT_ENUM,         /* a string out of `choices` */
+	IOCA_OPT_FLOAT_ARRAY,  /* [ 1.0, 2, ... ] */
+	IOCA_OPT_STRING_ARRAY, /* [ "a", "b" ] */
+	IOCA_OPT_GROUP,        /* { key = value; ... } validated against `children` */
+	IOCA_OPT_GROUP_LIST,   /* ( { ... }, { ... } ) each validated against `children` */
 };
 
 /* Option flags. */
 #define IOCA_OPTF_REQUIRED 0x1u /* must be present; `def_*` is ignored */
-#define IOCA_OPTF_SECRET 0x2u   /* never printed (logs, --list-plugins shows "<secret>") */
-#define IOCA_OPTF_FILE 0x4u     /* a string naming a file that must be readable at check time */
+#define IOCA_OPTF_SECRET   0x2u /* never printed (logs, --list-plugins shows "<secret>") */
+#define IOCA_OPTF_FILE     0x4u /* a string naming a file that must be readable at check time */
 /* A string naming a path (device, directory, sysfs root) that must exist at
  * check time, so that `iocagent -t` reports it missing before start (ABI 1.3). */
 #define IOCA_OPTF_PATH 0x8u
@@ -288,8 +288,7 @@ struct ioca_host {
 	 *   The element; 0.0 / NULL when index >= opt_count(opts, key).
 	 */
 	double (*opt_float_at)(const struct ioca_opts *opts, const char *key, size_t index);
-	const char *(*opt_string_at)(const struct ioca_opts *opts, const char *key,
-				     size_t index);
+	const char *(*opt_string_at)(const struct ioca_opts *opts, const char *key, size_t index);
 	const struct ioca_opts *(*opt_group_at)(const struct ioca_opts *opts, const char *key,
 						size_t index);
 
@@ -368,7 +367,7 @@ struct ioca_host {
 	 * agent's log_level are discarded cheaply. Never put secrets in a line.
 	 */
 	void (*log)(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt, ...)
-		__attribute__((format(printf, 3, 4)));
+	    __attribute__((format(printf, 3, 4)));
 	void (*vlog)(struct ioca_instance *inst, enum ioca_log_level level, const char *fmt,
 		     va_list ap) __attribute__((format(printf, 3, 0)));
 
@@ -460,8 +459,8 @@ struct ioca_host {
  * Reporter handed to a plugin's check() callback: reports one problem with the
  * options in `where` (a group handle; its file and line are named in the error).
  */
-typedef void (*ioca_report_fn)(void *report_ctx, const struct ioca_opts *where,
-			       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+typedef void (*ioca_report_fn)(void *report_ctx, const struct ioca_opts *where, const char *fmt,
+			       ...) __attribute__((format(printf, 3, 4)));
 
 struct ioca_plugin {
 	/* IOCA_PLUGIN_ABI_MAJOR / _MINOR the plugin was built against. */

@@ -26,12 +26,13 @@
 #include "spool_format.h"
 
 #define CURSOR_FILE_MODE 0640
-#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+#define BOOT_ID_PATH     "/proc/sys/kernel/random/boot_id"
 #define BOOT_ID_TEXT_MAX 64
 
 size_t ioca_spool_cursor_encode(const struct ioca_spool_cursor *c, uint8_t *buf)
 {
-	uint32_t n = c->n_acked < IOCA_SPOOL_CURSOR_MAX_ACKED ? c->n_acked : IOCA_SPOOL_CURSOR_MAX_ACKED;
+	uint32_t n =
+	    c->n_acked < IOCA_SPOOL_CURSOR_MAX_ACKED ? c->n_acked : IOCA_SPOOL_CURSOR_MAX_ACKED;
 	memset(buf, 0, IOCA_SPOOL_CURSOR_BYTES);
 	memcpy(buf, IOCA_SPOOL_CURSOR_MAGIC, 8);
 	ioca_put_le64(buf + 8, c->floor);
@@ -57,7 +58,8 @@ int ioca_spool_cursor_decode(const uint8_t *buf, size_t len, struct ioca_spool_c
 	if ((uint32_t)crc32(0, buf, 56) != ioca_get_le32(buf + 56))
 		return IOCA_ERROR;
 	uint32_t n = ioca_get_le32(buf + 52);
-	if (n > IOCA_SPOOL_CURSOR_MAX_ACKED || len != IOCA_SPOOL_CURSOR_BYTES + (n ? 8 * (size_t)n + 4 : 0))
+	if (n > IOCA_SPOOL_CURSOR_MAX_ACKED ||
+	    len != IOCA_SPOOL_CURSOR_BYTES + (n ? 8 * (size_t)n + 4 : 0))
 		return IOCA_ERROR;
 	const uint8_t *list = buf + IOCA_SPOOL_CURSOR_BYTES;
 	if (n && (uint32_t)crc32(0, list, 8 * n) != ioca_get_le32(list + 8 * n))
@@ -126,7 +128,8 @@ int ioca_spool_cursor_store(int dirfd, const struct ioca_spool_cursor *c, bool s
 		rc = IOCA_ERROR;
 	int e = errno;
 	close(fd);
-	if (rc == IOCA_OK && renameat(dirfd, IOCA_SPOOL_CURSOR_TMP_NAME, dirfd, IOCA_SPOOL_CURSOR_NAME) != 0) {
+	if (rc == IOCA_OK &&
+	    renameat(dirfd, IOCA_SPOOL_CURSOR_TMP_NAME, dirfd, IOCA_SPOOL_CURSOR_NAME) != 0) {
 		rc = IOCA_ERROR;
 		e = errno;
 	}

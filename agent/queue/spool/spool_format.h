@@ -50,7 +50,8 @@ static inline uint16_t ioca_get_le16(const uint8_t *p)
 
 static inline uint32_t ioca_get_le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
 }
 
 static inline uint64_t ioca_get_le64(const uint8_t *p)
@@ -63,19 +64,19 @@ static inline uint64_t ioca_get_le64(const uint8_t *p)
 
 /* ---- records ---------------------------------------------------------- */
 
-#define IOCA_SPOOL_REC_MAGIC 0xCA51u         /* bytes 0x51 0xCA on disk */
-#define IOCA_SPOOL_REC_HDR_BYTES 30u
-#define IOCA_SPOOL_REC_CRC_OFFSET 26u
-#define IOCA_SPOOL_REC_MAX_BYTES (32u * 1024u * 1024u) /* header + body */
+#define IOCA_SPOOL_REC_MAGIC       0xCA51u /* bytes 0x51 0xCA on disk */
+#define IOCA_SPOOL_REC_HDR_BYTES   30u
+#define IOCA_SPOOL_REC_CRC_OFFSET  26u
+#define IOCA_SPOOL_REC_MAX_BYTES   (32u * 1024u * 1024u) /* header + body */
 #define IOCA_SPOOL_TOPIC_MAX_BYTES 65535u
 #define IOCA_SPOOL_CTYPE_MAX_BYTES 255u
 
 /* flags byte */
-#define IOCA_SPOOL_FLAG_QOS_MASK 0x03u
-#define IOCA_SPOOL_FLAG_RETAIN 0x04u
+#define IOCA_SPOOL_FLAG_QOS_MASK   0x03u
+#define IOCA_SPOOL_FLAG_RETAIN     0x04u
 #define IOCA_SPOOL_FLAG_KIND_SHIFT 3
-#define IOCA_SPOOL_FLAG_KIND_MASK 0x18u
-#define IOCA_SPOOL_FLAG_RESERVED 0xE0u
+#define IOCA_SPOOL_FLAG_KIND_MASK  0x18u
+#define IOCA_SPOOL_FLAG_RESERVED   0xE0u
 
 /* A decoded record pointing into the buffer it was decoded from. Strings
  * are not NUL-terminated here. */
@@ -114,12 +115,12 @@ int ioca_spool_record_decode(const uint8_t *buf, size_t avail, struct ioca_spool
 
 /* ---- segments --------------------------------------------------------- */
 
-#define IOCA_SPOOL_SEG_MAGIC "IOCASG01"
+#define IOCA_SPOOL_SEG_MAGIC       "IOCASG01"
 #define IOCA_SPOOL_SEG_MAGIC_BYTES 8u
-#define IOCA_SPOOL_SEG_HDR_BYTES 24u /* magic, u64 base seq, u32 crc32 of 0..15, u32 zero */
-#define IOCA_SPOOL_SEG_SUFFIX ".seg"
-#define IOCA_SPOOL_CORRUPT_SUFFIX ".corrupt"
-#define IOCA_SPOOL_SEG_NAME_LEN 21 /* 16 hex digits + ".seg" + NUL */
+#define IOCA_SPOOL_SEG_HDR_BYTES   24u /* magic, u64 base seq, u32 crc32 of 0..15, u32 zero */
+#define IOCA_SPOOL_SEG_SUFFIX      ".seg"
+#define IOCA_SPOOL_CORRUPT_SUFFIX  ".corrupt"
+#define IOCA_SPOOL_SEG_NAME_LEN    21 /* 16 hex digits + ".seg" + NUL */
 
 /* "%016llx.seg" of id into name (IOCA_SPOOL_SEG_NAME_LEN bytes). */
 void ioca_spool_segment_name(uint64_t id, char *name);
@@ -143,12 +144,12 @@ int ioca_spool_segment_create(int dirfd, uint64_t id, uint64_t base_seq);
  */
 struct ioca_spool_reader {
 	int fd;
-	uint64_t limit;  /* bytes of the file to consider */
+	uint64_t limit; /* bytes of the file to consider */
 	uint8_t *buf;
 	size_t cap;
 	uint64_t buf_off; /* file offset of buf[0] */
 	size_t buf_len;
-	int read_errno;   /* last read error, 0 if none */
+	int read_errno; /* last read error, 0 if none */
 };
 
 void ioca_spool_reader_init(struct ioca_spool_reader *r, int fd, uint64_t limit);
@@ -169,17 +170,17 @@ int ioca_spool_reader_read(struct ioca_spool_reader *r, uint64_t off, struct ioc
 /* What a full pass over a segment found. */
 struct ioca_spool_scan {
 	bool header_ok;
-	uint64_t base_seq;      /* from the header (0 when it is damaged) */
-	uint64_t records;       /* valid records */
-	uint64_t records_from;  /* valid records still to deliver (see scan) */
-	uint64_t bytes_from;    /* their bytes */
+	uint64_t base_seq;            /* from the header (0 when it is damaged) */
+	uint64_t records;             /* valid records */
+	uint64_t records_from;        /* valid records still to deliver (see scan) */
+	uint64_t bytes_from;          /* their bytes */
 	uint64_t first_seq, last_seq; /* of valid records; 0 when none */
 	int64_t first_ms, last_ms;    /* accepted_ms of the first/last valid record */
-	uint64_t good_end;      /* offset after the last valid record (or the header) */
-	uint64_t skipped_inner; /* damaged bytes before good_end */
-	uint64_t skipped_tail;  /* bytes after good_end that are no record */
-	uint64_t size;          /* file size */
-	int read_errno;         /* nonzero: the file could not be read completely */
+	uint64_t good_end;            /* offset after the last valid record (or the header) */
+	uint64_t skipped_inner;       /* damaged bytes before good_end */
+	uint64_t skipped_tail;        /* bytes after good_end that are no record */
+	uint64_t size;                /* file size */
+	int read_errno;               /* nonzero: the file could not be read completely */
 };
 
 /* Scan the whole segment open as fd. Records below floor_seq or listed in
@@ -200,13 +201,14 @@ int ioca_spool_segment_rewrite(int dirfd, int fd, const struct ioca_spool_scan *
 
 /* ---- cursor ----------------------------------------------------------- */
 
-#define IOCA_SPOOL_CURSOR_NAME "cursor"
-#define IOCA_SPOOL_CURSOR_TMP_NAME "cursor.tmp"
-#define IOCA_SPOOL_CURSOR_MAGIC "IOCACUR1"
-#define IOCA_SPOOL_CURSOR_BYTES 60u      /* fixed part */
+#define IOCA_SPOOL_CURSOR_NAME      "cursor"
+#define IOCA_SPOOL_CURSOR_TMP_NAME  "cursor.tmp"
+#define IOCA_SPOOL_CURSOR_MAGIC     "IOCACUR1"
+#define IOCA_SPOOL_CURSOR_BYTES     60u   /* fixed part */
 #define IOCA_SPOOL_CURSOR_MAX_ACKED 1024u /* acks above the floor kept */
-#define IOCA_SPOOL_CURSOR_MAX_BYTES (IOCA_SPOOL_CURSOR_BYTES + 8u * IOCA_SPOOL_CURSOR_MAX_ACKED + 4u)
-#define IOCA_SPOOL_CURSOR_CLEAN 0x1u
+#define IOCA_SPOOL_CURSOR_MAX_BYTES                                                                \
+	(IOCA_SPOOL_CURSOR_BYTES + 8u * IOCA_SPOOL_CURSOR_MAX_ACKED + 4u)
+#define IOCA_SPOOL_CURSOR_CLEAN  0x1u
 #define IOCA_SPOOL_BOOT_ID_BYTES 16u
 
 struct ioca_spool_cursor {
@@ -214,8 +216,8 @@ struct ioca_spool_cursor {
 	uint64_t next_seq;     /* seq counter when written */
 	uint64_t seq_reserved; /* no seq >= this was ever handed out */
 	uint8_t boot_id[IOCA_SPOOL_BOOT_ID_BYTES];
-	uint32_t flags;        /* IOCA_SPOOL_CURSOR_CLEAN: written by close() */
-	uint32_t n_acked;      /* acked out of order above the floor, ascending */
+	uint32_t flags;   /* IOCA_SPOOL_CURSOR_CLEAN: written by close() */
+	uint32_t n_acked; /* acked out of order above the floor, ascending */
 	uint64_t acked[IOCA_SPOOL_CURSOR_MAX_ACKED];
 };
 

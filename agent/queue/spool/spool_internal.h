@@ -26,13 +26,13 @@
 
 struct ioca_spool_seg {
 	uint64_t id;
-	uint64_t size;         /* committed bytes (the reader never goes past) */
-	uint64_t records;      /* valid records in the file */
-	uint64_t done;         /* of them released: acked, dropped or delivered before */
-	uint64_t bytes_done;   /* their bytes */
+	uint64_t size;       /* committed bytes (the reader never goes past) */
+	uint64_t records;    /* valid records in the file */
+	uint64_t done;       /* of them released: acked, dropped or delivered before */
+	uint64_t bytes_done; /* their bytes */
 	int64_t first_ms, last_ms;
-	bool sealed;           /* no longer written */
-	bool damage_reported;  /* damage already reported at open: skip silently */
+	bool sealed;          /* no longer written */
+	bool damage_reported; /* damage already reported at open: skip silently */
 };
 
 enum ioca_spool_ent_state {
@@ -43,11 +43,11 @@ enum ioca_spool_ent_state {
 
 struct ioca_spool_ent {
 	uint64_t seq;
-	uint64_t seg_id;     /* IOCA_SPOOL_MEM_SEG for the memory fallback */
-	uint64_t off;        /* record start in the segment */
-	uint32_t len;        /* bytes on disk */
+	uint64_t seg_id; /* IOCA_SPOOL_MEM_SEG for the memory fallback */
+	uint64_t off;    /* record start in the segment */
+	uint32_t len;    /* bytes on disk */
 	uint8_t state;
-	int64_t ms;          /* accepted_ms */
+	int64_t ms; /* accepted_ms */
 };
 
 struct ioca_spool_report {
@@ -68,21 +68,21 @@ struct ioca_spool {
 	struct ioca_spool_seg *segs;
 	size_t nsegs, capsegs;
 	uint64_t next_seg_id;
-	int wfd;               /* active segment, -1 when none */
-	bool dirty;            /* written since the last fdatasync */
+	int wfd;                /* active segment, -1 when none */
+	bool dirty;             /* written since the last fdatasync */
 	uint64_t writeback_off; /* active segment: writeback started up to here */
 	int64_t last_sync_mono;
 
 	/* reader */
-	size_t rseg;           /* index into segs */
-	int rfd;               /* fd of segs[rseg], -1 if not open */
-	uint64_t rseg_id;      /* id rfd belongs to */
+	size_t rseg;      /* index into segs */
+	int rfd;          /* fd of segs[rseg], -1 if not open */
+	uint64_t rseg_id; /* id rfd belongs to */
 	uint64_t roff;
 	struct ioca_spool_reader rd;
-	uint64_t rd_high_seq;  /* highest seq next() has dealt with */
-	uint64_t *pre_acked;   /* from the cursor: acked above its floor before */
-	size_t n_pre_acked;    /* the last stop (ascending); skipped when read */
-	char *strbuf;          /* topic and content type handed out by next() */
+	uint64_t rd_high_seq; /* highest seq next() has dealt with */
+	uint64_t *pre_acked;  /* from the cursor: acked above its floor before */
+	size_t n_pre_acked;   /* the last stop (ascending); skipped when read */
+	char *strbuf;         /* topic and content type handed out by next() */
 	size_t strcap;
 
 	/* in-flight window */
@@ -108,8 +108,8 @@ struct ioca_spool {
 
 	/* counters */
 	uint64_t pushed, acked, dropped_records, dropped_bytes, corrupt_records, fsyncs;
-	uint64_t held_records;  /* on disk, not released */
-	uint64_t disk_bytes;    /* sum of segs[].size */
+	uint64_t held_records; /* on disk, not released */
+	uint64_t disk_bytes;   /* sum of segs[].size */
 	uint64_t reported_drop_records, reported_drop_bytes;
 	int64_t drop_report_at_mono; /* last dropped report (tick clock) */
 
@@ -143,7 +143,8 @@ struct ioca_spool_ent *ioca_spool_win_find(struct ioca_spool *s, uint64_t seq);
 /* Insert in seq order; NULL when out of memory. */
 struct ioca_spool_ent *ioca_spool_win_insert(struct ioca_spool *s, const struct ioca_spool_ent *e);
 /* Remove every entry for which drop() says true. */
-void ioca_spool_win_filter(struct ioca_spool *s, bool (*drop)(struct ioca_spool *, struct ioca_spool_ent *, void *),
+void ioca_spool_win_filter(struct ioca_spool *s,
+			   bool (*drop)(struct ioca_spool *, struct ioca_spool_ent *, void *),
 			   void *arg);
 static inline struct ioca_spool_ent *ioca_spool_win_at(struct ioca_spool *s, size_t i)
 {

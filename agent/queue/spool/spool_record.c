@@ -24,7 +24,8 @@ static uint32_t crc_update(uint32_t crc, const void *p, size_t n)
 
 size_t ioca_spool_record_size(const struct ioca_record *rec)
 {
-	if (!rec->topic || rec->qos > 2 || (rec->kind != IOCA_RECORD_JSON && rec->kind != IOCA_RECORD_BLOB))
+	if (!rec->topic || rec->qos > 2 ||
+	    (rec->kind != IOCA_RECORD_JSON && rec->kind != IOCA_RECORD_BLOB))
 		return 0;
 	if (!rec->payload && rec->payload_len)
 		return 0;
@@ -44,7 +45,8 @@ void ioca_spool_record_header(const struct ioca_record *rec, uint8_t *hdr)
 	size_t cl = rec->content_type ? strlen(rec->content_type) : 0;
 	uint8_t flags = (uint8_t)((rec->qos & IOCA_SPOOL_FLAG_QOS_MASK) |
 				  (rec->retain ? IOCA_SPOOL_FLAG_RETAIN : 0) |
-				  (((unsigned)rec->kind << IOCA_SPOOL_FLAG_KIND_SHIFT) & IOCA_SPOOL_FLAG_KIND_MASK));
+				  (((unsigned)rec->kind << IOCA_SPOOL_FLAG_KIND_SHIFT) &
+				   IOCA_SPOOL_FLAG_KIND_MASK));
 
 	ioca_put_le16(hdr + 0, IOCA_SPOOL_REC_MAGIC);
 	hdr[2] = flags;

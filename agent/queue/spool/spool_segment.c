@@ -23,7 +23,7 @@
 #include "spool_format.h"
 
 #define READ_CHUNK_BYTES (64u * 1024u)
-#define SEG_FILE_MODE 0640
+#define SEG_FILE_MODE    0640
 
 int ioca_spool_fail_writes_errno;
 
@@ -69,7 +69,8 @@ void ioca_spool_segment_name(uint64_t id, char *name)
 
 bool ioca_spool_segment_parse_name(const char *name, uint64_t *id)
 {
-	if (strlen(name) != IOCA_SPOOL_SEG_NAME_LEN - 1 || strcmp(name + 16, IOCA_SPOOL_SEG_SUFFIX) != 0)
+	if (strlen(name) != IOCA_SPOOL_SEG_NAME_LEN - 1 ||
+	    strcmp(name + 16, IOCA_SPOOL_SEG_SUFFIX) != 0)
 		return false;
 	uint64_t v = 0;
 	for (int i = 0; i < 16; i++) {
@@ -97,7 +98,8 @@ void ioca_spool_segment_header(uint64_t base_seq, uint8_t *hdr)
 
 int ioca_spool_segment_header_decode(const uint8_t *hdr, size_t len, uint64_t *base_seq)
 {
-	if (len < IOCA_SPOOL_SEG_HDR_BYTES || memcmp(hdr, IOCA_SPOOL_SEG_MAGIC, IOCA_SPOOL_SEG_MAGIC_BYTES) != 0)
+	if (len < IOCA_SPOOL_SEG_HDR_BYTES ||
+	    memcmp(hdr, IOCA_SPOOL_SEG_MAGIC, IOCA_SPOOL_SEG_MAGIC_BYTES) != 0)
 		return IOCA_ERROR;
 	if ((uint32_t)crc32(0, hdr, 16) != ioca_get_le32(hdr + 16) || ioca_get_le32(hdr + 20) != 0)
 		return IOCA_ERROR;
@@ -113,7 +115,8 @@ int ioca_spool_segment_create(int dirfd, uint64_t id, uint64_t base_seq)
 		errno = ioca_spool_fail_writes_errno;
 		return -1;
 	}
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, SEG_FILE_MODE);
+	int fd =
+	    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, SEG_FILE_MODE);
 	if (fd < 0)
 		return -1;
 	uint8_t hdr[IOCA_SPOOL_SEG_HDR_BYTES];
@@ -233,7 +236,9 @@ int ioca_spool_reader_read(struct ioca_spool_reader *r, uint64_t off, struct ioc
 		/* Not a record here: look for the next byte that could start one. */
 		const uint8_t *start = r->buf + (pos - r->buf_off) + 1;
 		const uint8_t *end = r->buf + r->buf_len;
-		const uint8_t *hit = start < end ? memchr(start, IOCA_SPOOL_REC_MAGIC & 0xFF, (size_t)(end - start)) : NULL;
+		const uint8_t *hit =
+		    start < end ? memchr(start, IOCA_SPOOL_REC_MAGIC & 0xFF, (size_t)(end - start))
+				: NULL;
 		if (hit)
 			pos = r->buf_off + (uint64_t)(hit - r->buf);
 		else
@@ -281,7 +286,8 @@ void ioca_spool_segment_scan(int fd, uint64_t floor_seq, const uint64_t *release
 		ioca_spool_reader_free(&r);
 		return;
 	}
-	out->header_ok = ioca_spool_segment_header_decode(r.buf, (size_t)avail, &out->base_seq) == IOCA_OK;
+	out->header_ok =
+	    ioca_spool_segment_header_decode(r.buf, (size_t)avail, &out->base_seq) == IOCA_OK;
 	uint64_t off = out->header_ok ? IOCA_SPOOL_SEG_HDR_BYTES : 0;
 	out->good_end = off;
 	if (!out->header_ok && out->size >= IOCA_SPOOL_SEG_HDR_BYTES)
@@ -300,7 +306,8 @@ void ioca_spool_segment_scan(int fd, uint64_t floor_seq, const uint64_t *release
 			break;
 		}
 		if (!out->header_ok && out->records == 0 && off == 0)
-			skipped = skipped > IOCA_SPOOL_SEG_HDR_BYTES ? skipped : IOCA_SPOOL_SEG_HDR_BYTES;
+			skipped =
+			    skipped > IOCA_SPOOL_SEG_HDR_BYTES ? skipped : IOCA_SPOOL_SEG_HDR_BYTES;
 		out->skipped_inner += skipped;
 		if (out->records == 0) {
 			out->first_seq = v.seq;

@@ -21,7 +21,8 @@ void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t 
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
 	if (!s->cb.corrupt) /* otherwise the owner of the callback reports it */
-		ioca_warn("spool: damaged data in %s: %llu bytes skipped", path, (unsigned long long)bytes);
+		ioca_warn("spool: damaged data in %s: %llu bytes skipped", path,
+			  (unsigned long long)bytes);
 	if (s->nreports == IOCA_SPOOL_MAX_PENDING_REPORTS) {
 		/* Fold into the last one rather than grow without bound. */
 		s->reports[s->nreports - 1].bytes += bytes;
@@ -156,7 +157,8 @@ void ioca_spool_enter_degraded(struct ioca_spool *s, const char *op, const char 
 	s->degraded_unreported = true;
 	snprintf(s->reason, sizeof(s->reason), "%s %s: %s", op, name, strerror(err));
 	ioca_log_limited(&s->write_rl, IOCA_LL_ERROR,
-			 "spool: %s: %s: holding new records in memory (at most %lld bytes) until the disk accepts writes",
+			 "spool: %s: %s: holding new records in memory (at most %lld bytes) until "
+			 "the disk accepts writes",
 			 s->dir, s->reason, (long long)s->cfg.memory_buffer_bytes);
 }
 
@@ -212,4 +214,3 @@ int ioca_spool_roll(struct ioca_spool *s)
 	s->writeback_off = 0;
 	return IOCA_OK;
 }
-

@@ -65,7 +65,8 @@ struct ioca_spool_ent *ioca_spool_win_insert(struct ioca_spool *s, const struct 
 	return at;
 }
 
-void ioca_spool_win_filter(struct ioca_spool *s, bool (*drop)(struct ioca_spool *, struct ioca_spool_ent *, void *),
+void ioca_spool_win_filter(struct ioca_spool *s,
+			   bool (*drop)(struct ioca_spool *, struct ioca_spool_ent *, void *),
 			   void *arg)
 {
 	size_t out = 0;

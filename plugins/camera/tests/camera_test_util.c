@@ -58,8 +58,8 @@ void ct_rmdir(const char *dir)
 	rmdir(dir);
 }
 
-void ct_make_clip(const char *dir, const char *kind, const char *name, const char *args,
-		  char *path, size_t len)
+void ct_make_clip(const char *dir, const char *kind, const char *name, const char *args, char *path,
+		  size_t len)
 {
 	snprintf(path, len, "%s/%s", dir, name);
 	char cmd[CT_PATH_MAX * 3];
@@ -145,8 +145,9 @@ pid_t ct_rtsp_start(const char *clip, int port, const char *extra, char *url, si
 	snprintf(portbuf, sizeof portbuf, "%d", port);
 	if (extra)
 		snprintf(drop, sizeof drop, "%s", extra);
-	char *argv[] = {"/usr/bin/python3", script, "--clip", (char *)clip, "--port", portbuf,
-			"--drop-every", drop, "--min-seconds", "600", NULL};
+	char *argv[] = {
+	    "/usr/bin/python3", script, "--clip",        (char *)clip, "--port", portbuf,
+	    "--drop-every",     drop,   "--min-seconds", "600",        NULL};
 	char line[CT_PATH_MAX];
 	/* A restart may find the port still held for a moment: retry briefly. */
 	for (int attempt = 0; attempt < 10; attempt++) {

@@ -20,8 +20,8 @@ void ct_tmpdir(char *out, size_t len);
 void ct_rmdir(const char *dir);
 
 /* Make a clip with make_clip.sh: `args` are extra arguments ("-a 30 -b 60"). */
-void ct_make_clip(const char *dir, const char *kind, const char *name, const char *args,
-		  char *path, size_t len);
+void ct_make_clip(const char *dir, const char *kind, const char *name, const char *args, char *path,
+		  size_t len);
 
 /* Start the RTSP server on `port` (0: any); fills url. Returns its PID. */
 pid_t ct_rtsp_start(const char *clip, int port, const char *extra, char *url, size_t len);

@@ -25,10 +25,10 @@
 #include "camera_test_util.h"
 
 #define READ_TIMEOUT_S 2.0
-#define BACKOFF_MAX_S 2.0
-#define JITTER 1.2
+#define BACKOFF_MAX_S  2.0
+#define JITTER         1.2
 #define ONLINE_WAIT_MS 15000
-#define RECONNECTS 20
+#define RECONNECTS     20
 
 static char dir[64];
 static char clip[CT_PATH_MAX];
@@ -80,7 +80,8 @@ static void test_kill_and_restart(void **state)
 	char url[CT_PATH_MAX];
 	pid_t srv = ct_rtsp_start(clip, 0, NULL, url, sizeof url);
 	struct ioca_harness *h = start_camera(url, NULL);
-	const struct ioca_harness_record *on = ioca_harness_wait_for(h, "camera.online", ONLINE_WAIT_MS);
+	const struct ioca_harness_record *on =
+	    ioca_harness_wait_for(h, "camera.online", ONLINE_WAIT_MS);
 	assert_non_null(on);
 	assert_string_equal(ct_str(on, "codec"), "h264");
 	assert_int_equal((int)ct_num(on, "width"), 320);
@@ -94,7 +95,7 @@ static void test_kill_and_restart(void **state)
 	int64_t killed = mono_ms();
 	ct_signal(srv, SIGKILL);
 	const struct ioca_harness_record *off =
-		ioca_harness_wait_for(h, "camera.offline", (int64_t)(READ_TIMEOUT_S * 1000) + 3000);
+	    ioca_harness_wait_for(h, "camera.offline", (int64_t)(READ_TIMEOUT_S * 1000) + 3000);
 	assert_non_null(off);
 	assert_true(off->mono_ms - killed <= (int64_t)(READ_TIMEOUT_S * 1000) + 1000);
 	const char *reason = ct_str(off, "reason");
@@ -127,11 +128,12 @@ static void test_stalled_server(void **state)
 	int64_t stopped = mono_ms();
 	ct_signal(srv, SIGSTOP);
 	const struct ioca_harness_record *fr =
-		ioca_harness_wait_for(h, "camera.frozen", (int64_t)(READ_TIMEOUT_S * 1000) + 3000);
+	    ioca_harness_wait_for(h, "camera.frozen", (int64_t)(READ_TIMEOUT_S * 1000) + 3000);
 	assert_non_null(fr);
 	assert_string_equal(ct_str(fr, "reason"), "no_packets");
 	if (fr->mono_ms - stopped > (int64_t)(READ_TIMEOUT_S * 1000) + 1000)
-		fail_msg("camera.frozen %lld ms after the stall", (long long)(fr->mono_ms - stopped));
+		fail_msg("camera.frozen %lld ms after the stall",
+			 (long long)(fr->mono_ms - stopped));
 	const struct ioca_harness_record *off = ioca_harness_wait_for(h, "camera.offline", 1000);
 	assert_non_null(off);
 	assert_string_equal(ct_str(off, "reason"), "read_timeout");
@@ -165,7 +167,7 @@ static void test_reconnects_do_not_leak(void **state)
 	usleep(200 * 1000);
 	int fds_first = ct_count_fds(), threads_first = ct_count_threads();
 	const struct ioca_harness_record *last =
-		ioca_harness_wait_for_nth(h, "camera.online", RECONNECTS, 120000);
+	    ioca_harness_wait_for_nth(h, "camera.online", RECONNECTS, 120000);
 	assert_non_null(last);
 	usleep(200 * 1000);
 	int fds_last = ct_count_fds(), threads_last = ct_count_threads();
@@ -269,12 +271,13 @@ static void test_http_inputs(void **state)
 	snprintf(cmd, sizeof cmd,
 		 "/usr/bin/python3 -c 'import random,sys; r=random.Random(7); "
 		 "sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(200000)))' "
-		 "> '%s/garbage.dat'", dir);
+		 "> '%s/garbage.dat'",
+		 dir);
 	assert_int_equal(system(cmd), 0);
 	int port = ct_free_port();
 	snprintf(portbuf, sizeof portbuf, "%d", port);
-	char *argv[] = {"/usr/bin/python3", "-u", "-m", "http.server", portbuf, "--bind",
-			"127.0.0.1", "--directory", dir, NULL};
+	char *argv[] = {"/usr/bin/python3", "-u",        "-m",          "http.server", portbuf,
+			"--bind",           "127.0.0.1", "--directory", dir,           NULL};
 	pid_t srv = ct_spawn_ready(argv, line, sizeof line, 10000);
 	assert_non_null(strstr(line, "Serving HTTP"));
 
@@ -310,13 +313,16 @@ static void test_http_inputs(void **state)
 	ioca_harness_free(h);
 
 	/* HLS (a VOD playlist of 1 s segments cut from the same clip). */
-	snprintf(cmd, sizeof cmd,
-		 "ffmpeg -hide_banner -loglevel error -nostdin -y -i '%s' -c copy -f hls -hls_time 1 "
-		 "-hls_playlist_type vod '%s/index.m3u8'", ts, dir);
+	snprintf(
+	    cmd, sizeof cmd,
+	    "ffmpeg -hide_banner -loglevel error -nostdin -y -i '%s' -c copy -f hls -hls_time 1 "
+	    "-hls_playlist_type vod '%s/index.m3u8'",
+	    ts, dir);
 	assert_int_equal(system(cmd), 0);
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/index.m3u8", port);
 	h = start_camera(url, NULL);
-	const struct ioca_harness_record *on = ioca_harness_wait_for(h, "camera.online", ONLINE_WAIT_MS);
+	const struct ioca_harness_record *on =
+	    ioca_harness_wait_for(h, "camera.online", ONLINE_WAIT_MS);
 	assert_non_null(on);
 	assert_string_equal(ct_str(on, "codec"), "h264");
 	off = ioca_harness_wait_for(h, "camera.offline", 15000);
@@ -346,12 +352,12 @@ static void test_http_inputs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_stop_mid_connect_and_secrets, ct_reap),
-		cmocka_unit_test_teardown(test_kill_and_restart, ct_reap),
-		cmocka_unit_test_teardown(test_stalled_server, ct_reap),
-		cmocka_unit_test_teardown(test_udp_transport, ct_reap),
-		cmocka_unit_test_teardown(test_http_inputs, ct_reap),
-		cmocka_unit_test_teardown(test_reconnects_do_not_leak, ct_reap),
+	    cmocka_unit_test_teardown(test_stop_mid_connect_and_secrets, ct_reap),
+	    cmocka_unit_test_teardown(test_kill_and_restart, ct_reap),
+	    cmocka_unit_test_teardown(test_stalled_server, ct_reap),
+	    cmocka_unit_test_teardown(test_udp_transport, ct_reap),
+	    cmocka_unit_test_teardown(test_http_inputs, ct_reap),
+	    cmocka_unit_test_teardown(test_reconnects_do_not_leak, ct_reap),
 	};
 	if (getenv("CAMERA_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("CAMERA_TEST_FILTER"));
