@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "regular_file.h"
 #include "utf8.h"
 
@@ -294,11 +295,13 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 			break;
 		}
 		struct stat pst;
+		/* a warning, not a problem: a device plugged in later is found by the
+		 * instance's own retries, and one missing sensor never stops the others */
 		if ((o->flags & IOCA_OPTF_PATH) && stat(v, &pst) != 0)
-			problem(
-			    c, s,
-			    "%s: option '%s': path '%s' does not exist or cannot be reached: %s",
-			    what, o->key, v, strerror(errno));
+			ioca_warn("%s:%d: warning: %s: option '%s': path '%s' does not exist or "
+				  "cannot be reached: %s",
+				  ioca_setting_file(s, c->file), ioca_setting_line(s), what, o->key,
+				  v, strerror(errno));
 		if ((o->flags & IOCA_OPTF_FILE) &&
 		    ioca_regular_file_readable(v, why, sizeof why) != IOCA_OK)
 			problem(c, s, "%s: option '%s': cannot read file '%s': %s", what, o->key, v,

@@ -58,6 +58,7 @@ const struct ioca_option ioca_iio_options[] = {
     IOCA_SENSOR_INSTANCE_OPTIONS,
     {.key = "sysfs_root",
      .type = IOCA_OPT_STRING,
+     .flags = IOCA_OPTF_PATH,
      .def_string = "/sys",
      .help = "root of the sysfs tree"},
     {.key = "poll_interval",

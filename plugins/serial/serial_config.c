@@ -51,7 +51,7 @@ const struct ioca_option ioca_serial_options[] = {
     IOCA_SENSOR_INSTANCE_OPTIONS,
     {.key = "device",
      .type = IOCA_OPT_STRING,
-     .flags = IOCA_OPTF_REQUIRED,
+     .flags = IOCA_OPTF_REQUIRED | IOCA_OPTF_PATH,
      .help = "tty of the instrument, e.g. /dev/ttyUSB0 or /dev/serial/by-id/..."},
     {.key = "baud",
      .type = IOCA_OPT_INT,

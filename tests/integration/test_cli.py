@@ -125,6 +125,28 @@ class CliTest(t.AgentTestCase):
         self.assertEqual(r2.returncode, EX_OK, r2.stderr)
         self.assertIn("configuration OK", r2.stdout + r2.stderr)
 
+    def test_missing_device_paths_warn_with_line(self):
+        # a serial tty or sysfs tree that is not there (yet) is named with its
+        # line, but does not fail the check: the instance retries until it appears
+        text = ("agent: { id = \"cli-agent\"; plugin_dir = \"{plugin_dir}\"; "
+                "state_dir = \"{state_dir}\"; };\n"
+                "mqtt: { brokers = [ \"mqtt://127.0.0.1:1883\" ]; };\n"
+                "instances = (\n"
+                "  { name = \"wx\"; plugin = \"serial\"; device = \"/dev/ttyIOCA-absent\";\n"
+                "    protocol = \"nmea\"; },\n"
+                "  { name = \"adc\"; plugin = \"iio\"; sysfs_root = \"/nonexistent/sys\";\n"
+                "    devices = ( { type = \"iio\"; device = \"bme280\"; channels = (\n"
+                "      { channel = \"temp\"; name = \"air_temp\"; } ); } ); }\n"
+                ");\n")
+        path = self.write(text)
+        r = self.check(path)
+        out = r.stdout + r.stderr
+        self.assertIn("configuration OK", out)
+        self.assertEqual(r.returncode, EX_OK, out)
+        self.assertRegex(out, r"iocagent\.conf:4: warning: .*'device': path '/dev/ttyIOCA-absent' "
+                              r"does not exist")
+        self.assertRegex(out, r"iocagent\.conf:6: warning: .*'sysfs_root': path '/nonexistent/sys'")
+
     def test_bad_config_reports_every_problem_with_line(self):
         path = self.write(BAD)
         r = self.check(path)
