@@ -297,7 +297,7 @@ static void check_value(struct check *c, config_setting_t *s, const struct ioca_
 		struct stat pst;
 		/* a warning, not a problem: a device plugged in later is found by the
 		 * instance's own retries, and one missing sensor never stops the others */
-		if ((o->flags & IOCA_OPTF_PATH) && stat(v, &pst) != 0)
+		if ((o->flags & IOCA_OPTF_PATH) && !strstr(v, "://") && stat(v, &pst) != 0)
 			ioca_warn("%s:%d: warning: %s: option '%s': path '%s' does not exist or "
 				  "cannot be reached: %s",
 				  ioca_setting_file(s, c->file), ioca_setting_line(s), what, o->key,

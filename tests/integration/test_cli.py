@@ -136,7 +136,9 @@ class CliTest(t.AgentTestCase):
                 "    protocol = \"nmea\"; },\n"
                 "  { name = \"adc\"; plugin = \"iio\"; sysfs_root = \"/nonexistent/sys\";\n"
                 "    devices = ( { type = \"iio\"; device = \"bme280\"; channels = (\n"
-                "      { channel = \"temp\"; name = \"air_temp\"; } ); } ); }\n"
+                "      { channel = \"temp\"; name = \"air_temp\"; } ); } ); },\n"
+                "  { name = \"cam-file\"; plugin = \"camera\"; url = \"/srv/clips/absent.mp4\"; },\n"
+                "  { name = \"cam-rtsp\"; plugin = \"camera\"; url = \"rtsp://10.0.0.21/stream1\"; }\n"
                 ");\n")
         path = self.write(text)
         r = self.check(path)
@@ -146,6 +148,8 @@ class CliTest(t.AgentTestCase):
         self.assertRegex(out, r"iocagent\.conf:4: warning: .*'device': path '/dev/ttyIOCA-absent' "
                               r"does not exist")
         self.assertRegex(out, r"iocagent\.conf:6: warning: .*'sysfs_root': path '/nonexistent/sys'")
+        self.assertRegex(out, r"iocagent\.conf:9: warning: .*'url': path '/srv/clips/absent\.mp4'")
+        self.assertNotIn("10.0.0.21", out)  # a URL is not a path: nothing to say about it
 
     def test_bad_config_reports_every_problem_with_line(self):
         path = self.write(BAD)

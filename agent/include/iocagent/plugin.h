@@ -160,8 +160,9 @@ enum ioca_opt_type {
 #define IOCA_OPTF_REQUIRED 0x1u /* must be present; `def_*` is ignored */
 #define IOCA_OPTF_SECRET   0x2u /* never printed (logs, --list-plugins shows "<secret>") */
 #define IOCA_OPTF_FILE     0x4u /* a string naming a file that must be readable at check time */
-/* A string naming a path (device, directory, sysfs root) that should exist:
- * `iocagent -t` and start warn, with FILE:LINE, when it does not; they do not
+/* A string naming a path (device, directory, sysfs root, a camera's file) that
+ * should exist (a value with a scheme, "rtsp://...", is a URL and is not
+ * checked): `iocagent -t` and start warn, with FILE:LINE, when it does not; they do not
  * refuse, because a device plugged in later is found by the instance's own
  * retries (ABI 1.3). */
 #define IOCA_OPTF_PATH 0x8u
