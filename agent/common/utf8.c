@@ -1,96 +1,133 @@
 /*
- * UTF-8 validation and repair (see utf8.h).
+ * UTF-8 validation and U+FFFD substitution (see utf8.h), after the
+ * well-formed byte sequences of Unicode 15, table 3-7.
  *
- * Invariant: seq_len() accepts exactly the well-formed sequences of Unicode
- * table 3-7, so the validator and the sanitizer cannot disagree.
+ * Invariant: next_char() consumes at least one byte, so every loop over the
+ * input ends; it accepts exactly the sequences of table 3-7.
  */
-#include "utf8.h"
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REPLACEMENT     "\xEF\xBF\xBD" /* U+FFFD */
-#define REPLACEMENT_LEN 3u
+#include "utf8.h"
 
-/* Length of the well-formed sequence at p (p < e), or 0 when there is none;
- * *bad then says how many bytes form the maximal invalid subpart. */
-static size_t seq_len(const unsigned char *p, const unsigned char *e, size_t *bad)
+static const char REPLACEMENT[IOCA_UTF8_REPLACEMENT_LEN] = {'\xEF', '\xBF', '\xBD'};
+
+/*
+ * Length of the character at s[0..len) when it is well-formed (*ok true), or
+ * of its maximal ill-formed subpart (*ok false): the longest prefix that
+ * could start a well-formed sequence, at least one byte.
+ */
+static size_t next_char(const unsigned char *s, size_t len, bool *ok)
 {
-	unsigned char c = p[0];
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t need;
-	*bad = 1;
-	if (c < 0x80)
+	unsigned char b = s[0];
+	unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
+	size_t need, n;
+
+	*ok = true;
+	if (b < 0x80)
 		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
+	if (b >= 0xC2 && b <= 0xDF) {
 		need = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
+	} else if (b >= 0xE0 && b <= 0xEF) {
 		need = 3;
-		if (c == 0xE0)
+		if (b == 0xE0)
 			lo = 0xA0; /* no overlong forms */
-		else if (c == 0xED)
+		else if (b == 0xED)
 			hi = 0x9F; /* no surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
+	} else if (b >= 0xF0 && b <= 0xF4) {
 		need = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
+		if (b == 0xF0)
+			lo = 0x90; /* no overlong forms */
+		else if (b == 0xF4)
 			hi = 0x8F; /* nothing above U+10FFFF */
 	} else {
-		return 0;
+		*ok = false; /* continuation byte, C0, C1 or F5..FF */
+		return 1;
 	}
-	for (size_t i = 1; i < need; i++) {
-		if (p + i >= e)
-			return 0;
-		unsigned char b = p[i];
-		if (b < lo || b > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xBF;
-		*bad = i + 1;
+	for (n = 1; n < need; n++) {
+		unsigned char c;
+
+		if (n >= len) {
+			*ok = false;
+			return n;
+		}
+		c = s[n];
+		if (n == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) {
+			*ok = false;
+			return n;
+		}
 	}
 	return need;
 }
 
 bool ioca_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *e = p + len;
-	while (p < e) {
-		size_t bad;
-		size_t n = seq_len(p, e, &bad);
-		if (!n)
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		bool ok;
+
+		i += next_char(p + i, len - i, &ok);
+		if (!ok)
 			return false;
-		p += n;
 	}
 	return true;
 }
 
-char *ioca_utf8_sanitize(const char *s, size_t len, size_t *out_len)
+size_t ioca_utf8_sanitize(char *dst, size_t cap, const char *src, size_t len)
 {
-	/* each invalid byte becomes at most 3 bytes */
-	if (len > (SIZE_MAX - 1) / REPLACEMENT_LEN)
+	const unsigned char *p = (const unsigned char *)src;
+	size_t i = 0, out = 0;
+
+	if (cap == 0)
+		return 0;
+	while (i < len) {
+		bool ok;
+		size_t n = next_char(p + i, len - i, &ok);
+		const char *piece = ok ? src + i : REPLACEMENT;
+		size_t piece_len = ok ? n : IOCA_UTF8_REPLACEMENT_LEN;
+
+		if (out + piece_len >= cap)
+			break;
+		memcpy(dst + out, piece, piece_len);
+		out += piece_len;
+		i += n;
+	}
+	dst[out] = '\0';
+	return out;
+}
+
+char *ioca_utf8_strdup(const char *s)
+{
+	size_t len = strlen(s);
+	size_t cap;
+	char *out;
+
+	if (ioca_utf8_valid(s, len))
+		return strdup(s);
+	/* Each input byte becomes at most one U+FFFD. */
+	if (len > (SIZE_MAX - 1) / IOCA_UTF8_REPLACEMENT_LEN)
 		return NULL;
-	char *out = malloc(len * REPLACEMENT_LEN + 1);
+	cap = len * IOCA_UTF8_REPLACEMENT_LEN + 1;
+	out = malloc(cap);
+	if (out)
+		ioca_utf8_sanitize(out, cap, s, len);
+	return out;
+}
+
+char *ioca_utf8_sanitize_alloc(const char *s, size_t len, size_t *out_len)
+{
+	/* Each input byte becomes at most one U+FFFD. */
+	if (len > (SIZE_MAX - 1) / IOCA_UTF8_REPLACEMENT_LEN)
+		return NULL;
+	size_t cap = len * IOCA_UTF8_REPLACEMENT_LEN + 1;
+	char *out = malloc(cap);
 	if (!out)
 		return NULL;
-	const unsigned char *p = (const unsigned char *)s, *e = p + len;
-	size_t o = 0;
-	while (p < e) {
-		size_t bad;
-		size_t n = seq_len(p, e, &bad);
-		if (n) {
-			memcpy(out + o, p, n);
-			o += n;
-			p += n;
-		} else {
-			memcpy(out + o, REPLACEMENT, REPLACEMENT_LEN);
-			o += REPLACEMENT_LEN;
-			p += bad;
-		}
-	}
-	out[o] = '\0';
+	size_t n = ioca_utf8_sanitize(out, cap, s, len);
 	if (out_len)
-		*out_len = o;
+		*out_len = n;
 	return out;
 }

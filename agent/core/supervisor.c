@@ -487,7 +487,7 @@ static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struc
 		/* published JSON is UTF-8 whatever the worker sent */
 		char *repaired = NULL;
 		if (!ioca_utf8_valid(ev.data, ev.data_len)) {
-			repaired = ioca_utf8_sanitize(ev.data, ev.data_len, &ev.data_len);
+			repaired = ioca_utf8_sanitize_alloc(ev.data, ev.data_len, &ev.data_len);
 			if (!repaired) {
 				snprintf(err, errlen, "out of memory");
 				return IOCA_ERROR;

@@ -158,7 +158,7 @@ static int utf8_repaired(struct ioca_instance *inst, const char *text, size_t *l
 	if (ioca_utf8_valid(text, *len))
 		return IOCA_OK;
 	host_stat(inst, INVALID_UTF8_STAT, 1, true);
-	*out = ioca_utf8_sanitize(text, *len, len);
+	*out = ioca_utf8_sanitize_alloc(text, *len, len);
 	return *out ? IOCA_OK : IOCA_ERROR;
 }
 

@@ -1,31 +1,37 @@
 /*
- * Fuzz target of the UTF-8 validator and repair (agent/common/utf8.c), which
- * see every byte plugins hand over. Invariants checked on every input: the
- * repaired text is valid UTF-8, valid input comes back unchanged, and the
- * output is never more than three bytes per input byte.
+ * libFuzzer target: the UTF-8 sanitiser on arbitrary bytes and buffer sizes.
+ * The output must be valid UTF-8, fit its buffer, be a prefix-preserving
+ * copy of valid input, and sanitising it again must change nothing.
  */
-#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
 
-#define REPLACEMENT_LEN 3u
+#define OUT_MAX 4096
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *in = (const char *)data;
-	bool valid = ioca_utf8_valid(in, size);
-	size_t out_len = 0;
-	char *out = ioca_utf8_sanitize(in, size, &out_len);
-	if (!out)
+	static char out[OUT_MAX], again[OUT_MAX];
+	size_t cap, n, m;
+	const char *in;
+
+	if (size < 1)
 		return 0;
-	if (!ioca_utf8_valid(out, out_len) || out_len > size * REPLACEMENT_LEN ||
-	    (valid && (out_len != size || memcmp(out, in, size) != 0)))
+	cap = 1 + data[0] * (OUT_MAX / 256); /* 1 .. OUT_MAX - 15 */
+	in = (const char *)data + 1;
+	size--;
+	n = ioca_utf8_sanitize(out, cap, in, size);
+	if (n >= cap || out[n] != '\0' || !ioca_utf8_valid(out, n))
 		abort();
-	free(out);
+	if (ioca_utf8_valid(in, size) && memcmp(out, in, n) != 0)
+		abort();
+	m = ioca_utf8_sanitize(again, sizeof again, out, n);
+	if (m != n || memcmp(again, out, n) != 0)
+		abort();
 	return 0;
 }

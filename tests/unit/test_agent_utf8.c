@@ -21,7 +21,7 @@
 static void expect_repair(const char *in, size_t len, const char *want)
 {
 	size_t out_len = 0;
-	char *out = ioca_utf8_sanitize(in, len, &out_len);
+	char *out = ioca_utf8_sanitize_alloc(in, len, &out_len);
 	assert_non_null(out);
 	assert_int_equal(out_len, strlen(want));
 	assert_memory_equal(out, want, out_len);
