@@ -213,10 +213,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	av_dict_free(&opts);
 	struct ioca_motion_config mcfg = {.analysis_width = ANALYSIS_WIDTH,
 					  .threshold = 25,
-					  .min_area_pct = 0.5,
+					  .min_object_pct = 0.3,
 					  .min_frames = 2,
 					  .event_gap_s = 1,
-					  .lighting_change_pct = 60};
+					  .lighting_change_pct = 60,
+					  .stationary_s = 2,
+					  .tamper = {.enabled = true, .raise_s = 2, .clear_s = 3}};
 	struct analysis a = {.motion = ioca_motion_new(&mcfg)};
 	ioca_cam_freeze_init(&a.freeze, FROZEN_AFTER_S);
 	ioca_cam_stats_init(&a.stats, 0);
