@@ -91,8 +91,16 @@ class ProbeCase(it.AgentTestCase):
         return agent
 
     def run_probe(self, args, conf):
+        env = None
+        if "--snapshot" in args and it.binary_is_sanitized():
+            # The core has dlopened FFmpeg (through camera.so) for the snapshot; at
+            # exit LeakSanitizer's stop-the-world tracer was seen to crash on it
+            # (signal 11 inside the tracer, after the JPEG was written). ASan's
+            # memory error checks stay on for this path; only the leak scan is off.
+            env = dict(os.environ)
+            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
         started = time.monotonic()
-        r = it.run_binary(list(args) + ["-c", conf], timeout=RUN_TIMEOUT_S)
+        r = it.run_binary(list(args) + ["-c", conf], timeout=RUN_TIMEOUT_S, env=env)
         return r, time.monotonic() - started
 
     @staticmethod
