@@ -26,6 +26,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import Broker  # noqa: E402
+
 AGENT_ID = "bench"
 WINDOW = 64
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -34,41 +37,6 @@ READY_TIMEOUT_S = 10.0
 RUN_TIMEOUT_S = 180
 IDLE_SETTLE_S = 5.0
 READY_RUNS = 5
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout_s=10.0):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-class Broker:
-    def __init__(self, workdir):
-        self.port = free_port()
-        conf = os.path.join(workdir, "mosquitto.conf")
-        with open(conf, "w", encoding="utf-8") as f:
-            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-            f.write(f"log_dest file {workdir}/mosquitto.log\nlog_type error\nlog_type warning\n")
-            if os.geteuid() == 0:
-                f.write("user root\n")
-        self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=10)
 
 
 def subscriber(port, topic, count, timeout_s):

@@ -38,6 +38,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import Broker  # noqa: E402
+
 AGENT_ID = "bench"
 EVENT_INST = "ev0"
 TELEMETRY_INST = "tm0"
@@ -49,23 +52,6 @@ PUBLISH, PUBACK = 3, 4
 PACKET_NAMES = {1: "CONNECT", 2: "CONNACK", 3: "PUBLISH", 4: "PUBACK", 8: "SUBSCRIBE",
                 9: "SUBACK", 12: "PINGREQ", 13: "PINGRESP", 14: "DISCONNECT"}
 TOPIC_ALIAS_PROP_BYTES = 3  # identifier 0x23 + two-byte alias
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout_s=10.0):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def varint_len(n):
@@ -193,24 +179,6 @@ class Relay:
 
     def close(self):
         self.sock.close()
-
-
-class Broker:
-    def __init__(self, workdir):
-        self.port = free_port()
-        conf = os.path.join(workdir, "mosquitto.conf")
-        with open(conf, "w", encoding="utf-8") as f:
-            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-            f.write(f"log_dest file {workdir}/mosquitto.log\nlog_type error\nlog_type warning\n")
-            if os.geteuid() == 0:
-                f.write("user root\n")
-        self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=10)
 
 
 def capture(port, count, version):

@@ -22,11 +22,14 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import free_port, wait_port  # noqa: E402
 
 AGENT_ID = "bench"
 WINDOW = 64
@@ -35,23 +38,6 @@ MODES = ("always", "interval", "never")
 RUN_TIMEOUT_S = 300
 SUB_READY_S = 0.5
 DRAIN_MEASURED = 0.95  # share of the backlog the drain rate is measured over
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout_s=10.0):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 class Broker:
