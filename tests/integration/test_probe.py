@@ -133,6 +133,19 @@ class TestMode(ProbeCase):
         self.assertEqual((msg["seq"], msg["id"]), (1, "%s:1" % agent.agent_id))
         self.assertEqual(list(msg)[-1], "test")
 
+    def test_envelope_carries_the_clock_state(self):
+        """--test envelopes say "clock" as published ones would (the test clock source)."""
+        agent = self.write_config([it.sim("sim-1", rate=2.0, kind="telemetry")])
+        for synced, want in (("0", "unsynced"), ("1", "synced")):
+            clock = os.path.join(self.tmp, "clock-%s" % synced)
+            with open(clock, "w") as f:
+                f.write("synced %s\n" % synced)
+            env = dict(os.environ, IOCA_TEST_CLOCK_FILE=clock)
+            r = it.run_binary(["--test", "sim-1", "-c", agent.conf_path], timeout=RUN_TIMEOUT_S,
+                              env=env)
+            self.assertEqual(r.returncode, EXIT_OK, r.stderr)
+            self.assertEqual(lines_of(r.stdout)[0]["clock"], want)
+
     def test_seconds_runs_that_long(self):
         agent = self.write_config([it.sim("ev", rate=4.0, kind="event")])
         r, _ = self.run_probe(["--test", "ev", "--seconds", "2"], agent.conf_path)
