@@ -110,14 +110,25 @@ static void on_state_change(void *ctx)
 	c->status_dirty = true;
 }
 
-static void on_spool_corrupt(void *ctx, const char *file, uint64_t bytes_skipped)
+static void on_spool_corrupt(void *ctx, const struct ioca_spool_damage *dmg)
 {
 	struct core *c = ctx;
-	ioca_warn("spool: damaged data in %s, %llu bytes skipped", file,
-		  (unsigned long long)bytes_skipped);
+	if (dmg->lost_records)
+		ioca_warn("spool: %s missing, records %llu..%llu lost", dmg->file,
+			  (unsigned long long)dmg->lost_first_seq,
+			  (unsigned long long)dmg->lost_last_seq);
+	else
+		ioca_warn("spool: damaged data in %s, %llu bytes skipped", dmg->file,
+			  (unsigned long long)dmg->bytes_skipped);
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "file", file);
-	cJSON_AddNumberToObject(d, "bytes_skipped", (double)bytes_skipped);
+	cJSON_AddStringToObject(d, "file", dmg->file);
+	cJSON_AddNumberToObject(d, "bytes_skipped", (double)dmg->bytes_skipped);
+	if (dmg->lost_records) {
+		cJSON_AddNumberToObject(d, "records_lost", (double)dmg->lost_records);
+		cJSON *range = cJSON_AddArrayToObject(d, "lost_seq");
+		cJSON_AddItemToArray(range, cJSON_CreateNumber((double)dmg->lost_first_seq));
+		cJSON_AddItemToArray(range, cJSON_CreateNumber((double)dmg->lost_last_seq));
+	}
 	ioca_intake_agent_event(&c->intake, "agent.spool_corrupt", IOCA_SEV_WARNING, d);
 }
 

@@ -4,8 +4,8 @@
 The agent spools 3000 sim events while no broker is reachable and is stopped.
 The test then reads the segment files (format of docs/spool.md), flips a byte
 in one record of one segment, truncates another segment in the middle of a
-record, deletes the cursor file and drops a garbage file named like a
-segment. Started again with a broker and a persistent QoS 1 subscriber, the
+record, deletes the cursor file and a segment in the middle, and drops a
+garbage file named like a segment. Started again with a broker and a persistent QoS 1 subscriber, the
 agent must run, publish agent.spool_corrupt for each damaged file, and
 deliver every record that was not damaged, in order, and none of the
 damaged ones.
@@ -86,7 +86,12 @@ class SpoolCorruptTest(it.AgentTestCase):
         os.unlink(os.path.join(spool_dir, "cursor"))
         with open(os.path.join(spool_dir, "00000000000000aa.seg"), "wb") as f:
             f.write(bytes((i * 37) & 0xFF for i in range(3000)))
-        expected = all_seqs - {seq_a} - lost_b
+        # 5. a segment in the middle removed: its records are lost, by seq range
+        self.assertGreaterEqual(len(full), 6, "expected more segments")
+        seg_c = full[4]
+        seqs_c = [r[2] for r in records[seg_c]]
+        os.unlink(seg_c)
+        expected = all_seqs - {seq_a} - lost_b - set(seqs_c)
 
         broker.start()
         sub = self.subscriber(broker.port, topics=("ioc/itest-agent/#",), qos=1, persistent=True)
@@ -126,6 +131,11 @@ class SpoolCorruptTest(it.AgentTestCase):
         self.assertIn("cursor", by_file)
         self.assertTrue(any(f.startswith("00000000000000aa.seg.") for f in by_file))
         self.assertEqual(len(glob.glob(spool_dir + "/*.corrupt")), 2)
+        missing = [r["data"] for r in reports
+                   if os.path.basename(r["data"]["file"]) == os.path.basename(seg_c)]
+        self.assertEqual(len(missing), 1, reports)
+        self.assertEqual(missing[0]["lost_seq"], [min(seqs_c), max(seqs_c)])
+        self.assertEqual(missing[0]["records_lost"], len(seqs_c))
 
 
 if __name__ == "__main__":

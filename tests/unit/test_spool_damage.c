@@ -379,6 +379,10 @@ static void test_deleted_middle_segment_reported(void **state)
 	/* every record that did not come is counted and reported as dropped */
 	assert_int_equal(f->rep.dropped_records, 800 - got);
 	assert_int_equal(f->rep.dropped_records, gap_hi - gap_lo + 1);
+	/* and the damage report names the seqs that were lost */
+	assert_int_equal(f->rep.lost_records, gap_hi - gap_lo + 1);
+	assert_int_equal(f->rep.lost_first_seq, gap_lo);
+	assert_int_equal(f->rep.lost_last_seq, gap_hi);
 	ioca_queue_close(q);
 
 	/* reported once: the next start finds nothing more */

@@ -27,6 +27,7 @@ struct test_reports {
 	uint64_t corrupt_calls;
 	uint64_t corrupt_bytes;
 	char last_corrupt_file[4096];
+	uint64_t lost_records, lost_first_seq, lost_last_seq; /* summed / of the last */
 	uint64_t dropped_calls;
 	uint64_t dropped_records;
 	uint64_t dropped_bytes;
@@ -35,12 +36,17 @@ struct test_reports {
 	char degraded_reason[256];
 };
 
-static inline void tr_corrupt(void *ctx, const char *file, uint64_t bytes)
+static inline void tr_corrupt(void *ctx, const struct ioca_spool_damage *d)
 {
 	struct test_reports *t = ctx;
 	t->corrupt_calls++;
-	t->corrupt_bytes += bytes;
-	snprintf(t->last_corrupt_file, sizeof(t->last_corrupt_file), "%s", file);
+	t->corrupt_bytes += d->bytes_skipped;
+	snprintf(t->last_corrupt_file, sizeof(t->last_corrupt_file), "%s", d->file);
+	if (d->lost_records) {
+		t->lost_records += d->lost_records;
+		t->lost_first_seq = d->lost_first_seq;
+		t->lost_last_seq = d->lost_last_seq;
+	}
 }
 
 static inline void tr_dropped(void *ctx, uint64_t records, uint64_t bytes)

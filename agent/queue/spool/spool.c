@@ -639,8 +639,13 @@ static void deliver_reports(struct ioca_spool *s, int64_t now)
 
 	/* Callbacks last: they may push. */
 	for (size_t i = 0; i < n; i++) {
+		struct ioca_spool_damage d = {.file = reps[i].file,
+					      .bytes_skipped = reps[i].bytes,
+					      .lost_records = reps[i].lost_records,
+					      .lost_first_seq = reps[i].lost_first_seq,
+					      .lost_last_seq = reps[i].lost_last_seq};
 		if (s->cb.corrupt)
-			s->cb.corrupt(s->cb.ctx, reps[i].file, reps[i].bytes);
+			s->cb.corrupt(s->cb.ctx, &d);
 		free(reps[i].file);
 	}
 	if (drec && s->cb.dropped)

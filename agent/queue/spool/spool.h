@@ -44,11 +44,22 @@ struct ioca_spool_config {
  * consistent, so a callback may push() into the spool. Damage found by
  * ioca_spool_open() is reported at the first tick().
  */
+/* One piece of damage found in the spool. */
+struct ioca_spool_damage {
+	const char *file;       /* a path under the spool dir; a segment set aside ends
+				 * in ".corrupt", a damaged cursor is "cursor" */
+	uint64_t bytes_skipped; /* damaged bytes skipped in it */
+	/* A segment file removed behind the spool's back: the undelivered
+	 * records it took with it, and the seq range they were in (a range
+	 * spanning several missing files is reported with the first of them).
+	 * All 0 otherwise. */
+	uint64_t lost_records;
+	uint64_t lost_first_seq, lost_last_seq;
+};
+
 struct ioca_spool_callbacks {
 	void *ctx;
-	/* Damaged bytes skipped in `file` (a path under the spool dir; a
-	 * segment set aside ends in ".corrupt", a damaged cursor is "cursor"). */
-	void (*corrupt)(void *ctx, const char *file, uint64_t bytes_skipped);
+	void (*corrupt)(void *ctx, const struct ioca_spool_damage *damage);
 	/* Records dropped since the last report (size or age bound, memory
 	 * fallback overflow, records too big to keep). */
 	void (*dropped)(void *ctx, uint64_t records, uint64_t bytes);

@@ -53,6 +53,7 @@ struct ioca_spool_ent {
 struct ioca_spool_report {
 	char *file;
 	uint64_t bytes;
+	uint64_t lost_records, lost_first_seq, lost_last_seq; /* a missing segment */
 };
 
 #define IOCA_SPOOL_MAX_PENDING_REPORTS 32
@@ -122,6 +123,9 @@ int ioca_spool_recover(struct ioca_spool *s, char *err, size_t errlen);
 
 /* spool_state.c (beneath spool.c and spool_open.c) */
 void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes);
+/* A missing segment `name` whose undelivered records `lost` were in first..last. */
+void ioca_spool_report_missing(struct ioca_spool *s, const char *name, uint64_t lost,
+			       uint64_t first, uint64_t last);
 struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id);
 struct ioca_spool_seg *ioca_spool_seg_by_id(struct ioca_spool *s, uint64_t id);
 /* The segment being written, or NULL. */

@@ -350,10 +350,13 @@ static void report_gap(struct ioca_spool *s, uint64_t prev_id, uint64_t id, uint
 		  first, id - 1 > prev_id + 1 ? " .. " : "", id - 1 > prev_id + 1 ? last : "",
 		  (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)lost);
 	s->dropped_records += lost;
-	for (uint64_t g = prev_id + 1; g < id && g - prev_id <= MISSING_SEGMENTS_REPORTED; g++) {
+	/* The range goes with the first missing file: which of them held
+	 * which seqs is gone with them. */
+	ioca_spool_report_missing(s, first, lost, lo, hi);
+	for (uint64_t g = prev_id + 2; g < id && g - prev_id <= MISSING_SEGMENTS_REPORTED; g++) {
 		char name[IOCA_SPOOL_SEG_NAME_LEN];
 		ioca_spool_segment_name(g, name);
-		ioca_spool_report_corrupt(s, name, 0);
+		ioca_spool_report_missing(s, name, 0, 0, 0);
 	}
 }
 

@@ -16,24 +16,48 @@
 
 /* ---- utilities -------------------------------------------------------- */
 
-void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes)
+static void add_report(struct ioca_spool *s, const struct ioca_spool_report *r)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-	if (!s->cb.corrupt) /* otherwise the owner of the callback reports it */
-		ioca_warn("spool: damaged data in %s: %llu bytes skipped", path,
-			  (unsigned long long)bytes);
 	if (s->nreports == IOCA_SPOOL_MAX_PENDING_REPORTS) {
 		/* Fold into the last one rather than grow without bound. */
-		s->reports[s->nreports - 1].bytes += bytes;
+		struct ioca_spool_report *last = &s->reports[s->nreports - 1];
+		last->bytes += r->bytes;
+		if (r->lost_records) {
+			if (!last->lost_records || r->lost_first_seq < last->lost_first_seq)
+				last->lost_first_seq = r->lost_first_seq;
+			if (r->lost_last_seq > last->lost_last_seq)
+				last->lost_last_seq = r->lost_last_seq;
+			last->lost_records += r->lost_records;
+		}
 		return;
 	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", s->dir, r->file);
 	char *dup = strdup(path);
 	if (!dup)
 		return;
+	s->reports[s->nreports] = *r;
 	s->reports[s->nreports].file = dup;
-	s->reports[s->nreports].bytes = bytes;
 	s->nreports++;
+}
+
+void ioca_spool_report_corrupt(struct ioca_spool *s, const char *name, uint64_t bytes)
+{
+	if (!s->cb.corrupt) /* otherwise the owner of the callback reports it */
+		ioca_warn("spool: damaged data in %s/%s: %llu bytes skipped", s->dir, name,
+			  (unsigned long long)bytes);
+	struct ioca_spool_report r = {.file = (char *)name, .bytes = bytes};
+	add_report(s, &r);
+}
+
+void ioca_spool_report_missing(struct ioca_spool *s, const char *name, uint64_t lost,
+			       uint64_t first, uint64_t last)
+{
+	struct ioca_spool_report r = {.file = (char *)name,
+				      .lost_records = lost,
+				      .lost_first_seq = first,
+				      .lost_last_seq = last};
+	add_report(s, &r);
 }
 
 struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id)
