@@ -440,6 +440,8 @@ static void load_mqtt(struct loader *ld, const config_setting_t *mqtt)
 		report(ld, member(mqtt, "reconnect_min"),
 		       "mqtt: reconnect_min (%d) must not exceed reconnect_max (%d)",
 		       m->reconnect_min_s, m->reconnect_max_s);
+	m->prefer_first = get_bool(mqtt, "prefer_first", false);
+	m->prefer_check_s = (int)get_int(mqtt, "prefer_check", IOCA_DEFAULT_PREFER_CHECK_S);
 }
 
 /* ---- spool ------------------------------------------------------------ */

@@ -61,6 +61,8 @@ struct ioca_mqtt_config {
 	int64_t max_packet_size;  /* largest PUBLISH the broker takes, 0: none known */
 	int reconnect_min_s;
 	int reconnect_max_s;
+	bool prefer_first;  /* go back to brokers[0] once it answers again */
+	int prefer_check_s; /* seconds between checks of brokers[0] while elsewhere */
 };
 
 /* The local archive (retention section). */

@@ -161,6 +161,17 @@ const struct ioca_option ioca_schema_mqtt[] = {
      .min = 1,
      .max = RECONNECT_MAX_S,
      .help = "longest reconnect delay in seconds"},
+    {.key = "prefer_first",
+     .type = IOCA_OPT_BOOL,
+     .def_bool = false,
+     .help = "while connected to a later broker, go back to the first one once it accepts "
+	     "connections again"},
+    {.key = "prefer_check",
+     .type = IOCA_OPT_INT,
+     .def_int = IOCA_DEFAULT_PREFER_CHECK_S,
+     .min = 1,
+     .max = SECONDS_PER_DAY,
+     .help = "seconds between checks (MQTT CONNECT) of the first broker with prefer_first"},
     {.key = NULL},
 };
 

@@ -24,6 +24,7 @@
 #define IOCA_DEFAULT_MQTTS_PORT         8883
 #define IOCA_DEFAULT_MAX_RATE           1000.0
 #define IOCA_DEFAULT_HANG_TIMEOUT_S     30
+#define IOCA_DEFAULT_PREFER_CHECK_S     60
 
 /* Longest agent.id and instance name ([A-Za-z0-9_-]). */
 #define IOCA_NAME_MAX_LEN 64

@@ -386,6 +386,7 @@ static bool mqtt_changed(const struct ioca_config *a, const struct ioca_config *
 	    x->message_expiry_s != y->message_expiry_s || x->has_tls != y->has_tls ||
 	    x->max_packet_size != y->max_packet_size || x->tls.insecure != y->tls.insecure ||
 	    x->reconnect_min_s != y->reconnect_min_s || x->reconnect_max_s != y->reconnect_max_s ||
+	    x->prefer_first != y->prefer_first || x->prefer_check_s != y->prefer_check_s ||
 	    a->spool.inflight != b->spool.inflight)
 		return true;
 	if (!SAME_STR(x->username, y->username) || !SAME_STR(x->password, y->password) ||
@@ -528,6 +529,10 @@ static void loop_once(struct core *c, int max_wait_ms)
 	size_t mqtt_idx = n;
 	fds[n++] =
 	    (struct pollfd){.fd = mfd, .events = mfd >= 0 ? ioca_mqtt_poll_events(c->mqtt) : 0};
+	int cfd = ioca_mqtt_check_fd(c->mqtt);
+	size_t check_idx = n;
+	fds[n++] = (struct pollfd){.fd = cfd,
+				   .events = cfd >= 0 ? ioca_mqtt_check_poll_events(c->mqtt) : 0};
 	size_t first_worker = n;
 	n += ioca_supervisor_pollfds(c->sup, fds + n, MAX_POLL_FDS - n);
 
@@ -551,6 +556,8 @@ static void loop_once(struct core *c, int max_wait_ms)
 			handle_signals(c);
 		if (fds[mqtt_idx].fd >= 0 && fds[mqtt_idx].revents)
 			ioca_mqtt_on_poll(c->mqtt, fds[mqtt_idx].revents);
+		if (fds[check_idx].fd >= 0 && fds[check_idx].revents)
+			ioca_mqtt_on_check_poll(c->mqtt, fds[check_idx].revents);
 		ioca_supervisor_on_poll(c->sup, fds + first_worker, n - first_worker);
 	}
 	now = ioca_now_mono_ms();

@@ -162,6 +162,7 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 		cJSON_AddStringToObject(m, "broker", ms.broker);
 	cJSON_AddNumberToObject(m, "connects", (double)ms.connects);
 	cJSON_AddNumberToObject(m, "reconnects", (double)ms.reconnects);
+	cJSON_AddNumberToObject(m, "failbacks", (double)ms.failbacks);
 	cJSON_AddNumberToObject(m, "published", (double)ms.published);
 	cJSON_AddNumberToObject(m, "delivered", (double)ms.delivered);
 	cJSON_AddNumberToObject(m, "refused", (double)ms.refused);

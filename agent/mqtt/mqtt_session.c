@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker_check.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -67,6 +68,12 @@
 #define PROP_INT32_BYTES   4
 #define PACKET_ID_BYTES    2
 #define TOPIC_LEN_BYTES    2
+/* Going back to the first broker: how long to wait for the acks of what is
+ * in flight, and for the PUBACK of the offline status left behind. */
+#define FAILBACK_DRAIN_MS 5000
+#define FAILBACK_LEAVE_MS 2000
+/* Client id of the check of the first broker: <agent.id> + this. */
+#define CHECK_CLIENT_ID_SUFFIX "-check"
 
 enum conn_state {
 	ST_IDLE,       /* not started */
@@ -74,6 +81,16 @@ enum conn_state {
 	ST_CONNECTED,
 	ST_WAIT_RETRY, /* backing off */
 	ST_STOPPED,
+};
+
+/* Going back to brokers[0] with mqtt.prefer_first (see failback_step). */
+enum failback_phase {
+	FB_IDLE,          /* on the first broker, or not preferring it */
+	FB_WAITING,       /* on a later broker: the next check is due at fb_due_ms */
+	FB_CHECKING,      /* a check of the first broker is running */
+	FB_DRAINING,      /* the first answered: no new records, acks awaited until fb_due_ms */
+	FB_LEAVING,       /* offline status published here, its PUBACK awaited until fb_due_ms */
+	FB_DISCONNECTING, /* DISCONNECT sent; on_disconnect moves to the first */
 };
 
 enum slot_kind {
@@ -180,6 +197,14 @@ struct ioca_mqtt {
 	char *sub_filter;
 	ioca_mqtt_message_fn on_message;
 	void *on_message_ctx;
+
+	/* going back to brokers[0] (mqtt.prefer_first) */
+	bool prefer_first;
+	int64_t prefer_check_ms;
+	char *check_client_id;
+	struct ioca_broker_check *check;
+	enum failback_phase fb_phase;
+	int64_t fb_due_ms;
 };
 
 /* ---- small utilities --------------------------------------------------- */
@@ -475,6 +500,8 @@ static int backoff_ms(struct ioca_mqtt *m)
 
 static void start_attempt(struct ioca_mqtt *m, int64_t now);
 static void reset_client(struct ioca_mqtt *m);
+static void failback_arm(struct ioca_mqtt *m, int64_t now);
+static bool failback_on_disconnect(struct ioca_mqtt *m, int64_t now);
 
 /*
  * An attempt failed or an established connection was lost. A lost connection
@@ -550,6 +577,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 	if (m->status_json)
 		publish_status(m, m->status_json);
 	subscribe_inbox(m);
+	failback_arm(m, m->connected_ms);
 }
 
 /* Say why a connection ended: libmosquitto's own words, the errno, or the
@@ -663,6 +691,8 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 				 "mqtt: %s", m->st.last_error);
 	}
 	m->lib_error[0] = '\0';
+	if (failback_on_disconnect(m, now))
+		return;
 	schedule_retry(m, was_connected, now);
 }
 
@@ -720,6 +750,11 @@ static bool fits(const struct ioca_mqtt *m, const char *topic, size_t len, int q
 
 static void publish_status(struct ioca_mqtt *m, const char *json)
 {
+	if (m->fb_phase >= FB_LEAVING && json != m->will_json) {
+		/* leaving for the first broker: the online status goes out there */
+		m->status_dirty = true;
+		return;
+	}
 	if (m->status_in_flight) {
 		m->status_dirty = true;
 		return;
@@ -819,7 +854,7 @@ static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
 /* Pull records from the queue while connected and the window has room. */
 static void pump(struct ioca_mqtt *m)
 {
-	if (m->state != ST_CONNECTED || m->stopping)
+	if (m->state != ST_CONNECTED || m->stopping || m->fb_phase >= FB_DRAINING)
 		return;
 	if (m->need_rewind) {
 		m->need_rewind = false;
@@ -858,6 +893,163 @@ static void pump(struct ioca_mqtt *m)
 	}
 }
 
+/* ---- going back to the first broker -------------------------------------- */
+
+static int setup_tls(struct ioca_mqtt *m, struct mosquitto *mosq, char *err, size_t errlen);
+
+static void failback_cancel(struct ioca_mqtt *m)
+{
+	ioca_broker_check_free(m->check);
+	m->check = NULL;
+	m->fb_phase = FB_IDLE;
+}
+
+/* Connected: with prefer_first on a later broker, check the first one every
+ * prefer_check seconds. */
+static void failback_arm(struct ioca_mqtt *m, int64_t now)
+{
+	failback_cancel(m);
+	if (!m->prefer_first || m->broker_idx == 0)
+		return;
+	m->fb_phase = FB_WAITING;
+	m->fb_due_ms = now + m->prefer_check_ms;
+	ioca_info("mqtt: %s is not the first broker: checking %s every %lld s", cur_broker(m)->url,
+		  m->brokers[0].url, (long long)(m->prefer_check_ms / 1000));
+}
+
+/* A client for the check: the session's protocol, credentials and TLS, a
+ * clean session, no will, and a client id of its own (so the session the
+ * first broker keeps for the agent is left alone). */
+static struct mosquitto *new_check_client(struct ioca_mqtt *m, char *err, size_t errlen)
+{
+	struct mosquitto *mosq = mosquitto_new(m->check_client_id, true, NULL);
+	if (!mosq) {
+		snprintf(err, errlen, "cannot create a client: %s", strerror(errno));
+		return NULL;
+	}
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
+	int rc = mosquitto_username_pw_set(mosq, m->username, m->password);
+	if (rc) {
+		snprintf(err, errlen, "cannot set the credentials: %s", mosquitto_strerror(rc));
+		mosquitto_destroy(mosq);
+		return NULL;
+	}
+	if (m->tls && setup_tls(m, mosq, err, errlen) != IOCA_OK) {
+		mosquitto_destroy(mosq);
+		return NULL;
+	}
+	return mosq;
+}
+
+static void start_check(struct ioca_mqtt *m, int64_t now)
+{
+	char err[256] = "";
+	m->fb_due_ms = now + m->prefer_check_ms;
+	struct mosquitto *mosq = new_check_client(m, err, sizeof err);
+	if (!mosq) {
+		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: checking %s: %s",
+				 m->brokers[0].url, err);
+		return;
+	}
+	const struct broker *b = &m->brokers[0];
+	m->check = ioca_broker_check_start(mosq, b->host, b->port, m->keepalive_s,
+					   connect_timeout_ms(m), now);
+	if (m->check)
+		m->fb_phase = FB_CHECKING;
+}
+
+/* Leave the current broker cleanly: the offline status there (its retained
+ * online status would otherwise outlive the session), then DISCONNECT. */
+static void failback_leave(struct ioca_mqtt *m, int64_t now)
+{
+	if (m->n_records)
+		ioca_warn("mqtt: %zu publishes still unacknowledged by %s after %d ms: they go "
+			  "out again to %s",
+			  m->n_records, cur_broker(m)->url, FAILBACK_DRAIN_MS, m->brokers[0].url);
+	m->fb_phase = FB_LEAVING;
+	m->fb_due_ms = now + FAILBACK_LEAVE_MS;
+	m->status_in_flight = false; /* the last word here goes out regardless */
+	publish_status(m, m->will_json);
+}
+
+/*
+ * The steps of going back, from the loop (never blocking): check the first
+ * broker; when it answers, stop pulling records, wait (bounded) for the acks
+ * of those in flight, leave the current broker, and connect to the first.
+ * Records still unacknowledged then are sent again from the queue there
+ * (at least once: duplicates possible, never a loss).
+ */
+static void failback_step(struct ioca_mqtt *m, int64_t now)
+{
+	if (m->state != ST_CONNECTED || m->stopping)
+		return;
+	switch (m->fb_phase) {
+	case FB_WAITING:
+		if (now >= m->fb_due_ms)
+			start_check(m, now);
+		return;
+	case FB_CHECKING: {
+		enum ioca_broker_check_state cs = ioca_broker_check_tick(m->check, now);
+		if (cs == IOCA_BROKER_CHECK_RUNNING)
+			return;
+		if (cs == IOCA_BROKER_CHECK_DOWN)
+			ioca_debug("mqtt: %s still unavailable: %s", m->brokers[0].url,
+				   ioca_broker_check_detail(m->check));
+		ioca_broker_check_free(m->check);
+		m->check = NULL;
+		if (cs == IOCA_BROKER_CHECK_DOWN) {
+			m->fb_phase = FB_WAITING;
+			m->fb_due_ms = now + m->prefer_check_ms;
+			return;
+		}
+		ioca_info("mqtt: %s accepts connections again: moving back to it from %s (%zu "
+			  "publishes in flight)",
+			  m->brokers[0].url, cur_broker(m)->url, m->n_records);
+		m->fb_phase = FB_DRAINING;
+		m->fb_due_ms = now + FAILBACK_DRAIN_MS;
+	}
+		/* fall through */
+	case FB_DRAINING:
+		if (m->n_records && now < m->fb_due_ms)
+			return;
+		failback_leave(m, now);
+		/* fall through */
+	case FB_LEAVING:
+		if (m->status_in_flight && now < m->fb_due_ms)
+			return;
+		m->fb_phase = FB_DISCONNECTING;
+		m->st.failbacks++;
+		if (mosquitto_disconnect(m->mosq) != MOSQ_ERR_SUCCESS)
+			on_disconnect_cb(m->mosq, m, MOSQ_ERR_NO_CONN, NULL);
+		return;
+	default:
+		return;
+	}
+}
+
+/*
+ * The connection ended. While going back (the first broker answered), go
+ * there at once, with a fresh client when anything was left in flight:
+ * libmosquitto would otherwise resend its copies (the offline status among
+ * them) to the first broker; the queue is rewound instead. Returns whether
+ * it took over from schedule_retry().
+ */
+static bool failback_on_disconnect(struct ioca_mqtt *m, int64_t now)
+{
+	bool going_back = m->fb_phase >= FB_DRAINING && !m->stopping;
+	failback_cancel(m);
+	if (!going_back)
+		return false;
+	if (m->n_records || m->n_other)
+		m->need_reset = true;
+	m->state = ST_WAIT_RETRY;
+	m->broker_idx = 0;
+	m->round_failures = 0;
+	m->failures = 0;
+	m->retry_at_ms = now;
+	return true;
+}
+
 /* ---- public API --------------------------------------------------------- */
 
 static bool lib_initialised;
@@ -872,11 +1064,11 @@ static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
 	return 0;
 }
 
-static int setup_tls(struct ioca_mqtt *m, char *err, size_t errlen)
+static int setup_tls(struct ioca_mqtt *m, struct mosquitto *mosq, char *err, size_t errlen)
 {
 	int rc;
 	if (!m->ca_file) {
-		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+		rc = mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
 		if (rc) {
 			snprintf(err, errlen, "mqtt.tls: cannot use the system CA certificates: %s",
 				 mosquitto_strerror(rc));
@@ -888,7 +1080,7 @@ static int setup_tls(struct ioca_mqtt *m, char *err, size_t errlen)
 		return IOCA_ERROR;
 	}
 	/* libmosquitto 2.0.11 refuses a NULL cafile and capath: name the system's */
-	rc = mosquitto_tls_set(m->mosq, m->ca_file, m->ca_file ? NULL : IOCA_SYSTEM_CA_PATH,
+	rc = mosquitto_tls_set(mosq, m->ca_file, m->ca_file ? NULL : IOCA_SYSTEM_CA_PATH,
 			       m->cert_file, m->key_file, key_password_cb);
 	if (rc) {
 		snprintf(
@@ -900,11 +1092,11 @@ static int setup_tls(struct ioca_mqtt *m, char *err, size_t errlen)
 	}
 	if (m->insecure) {
 		/* No chain and no host name verification. */
-		mosquitto_tls_opts_set(m->mosq, 0, NULL, NULL);
-		mosquitto_tls_insecure_set(m->mosq, true);
+		mosquitto_tls_opts_set(mosq, 0, NULL, NULL);
+		mosquitto_tls_insecure_set(mosq, true);
 	} else {
-		mosquitto_tls_opts_set(m->mosq, 1, NULL, NULL);
-		mosquitto_tls_insecure_set(m->mosq, false);
+		mosquitto_tls_opts_set(mosq, 1, NULL, NULL);
+		mosquitto_tls_insecure_set(mosq, false);
 	}
 	return IOCA_OK;
 }
@@ -977,6 +1169,13 @@ static int copy_config(struct ioca_mqtt *m, const struct ioca_config *cfg,
 	m->tls = c->brokers[0].tls;
 	m->insecure = c->tls.insecure;
 	m->session_expiry_s = c->session_expiry_s;
+	m->prefer_first = c->prefer_first && c->n_brokers > 1;
+	m->prefer_check_ms = (int64_t)(c->prefer_check_s > 0 ? c->prefer_check_s : 1) * 1000;
+	size_t idlen = strlen(cfg->agent.id) + sizeof(CHECK_CLIENT_ID_SUFFIX);
+	m->check_client_id = malloc(idlen);
+	if (!m->check_client_id)
+		goto nomem;
+	snprintf(m->check_client_id, idlen, "%s%s", cfg->agent.id, CHECK_CLIENT_ID_SUFFIX);
 	if (!dup_opt(&m->client_id, cfg->agent.id) || !dup_opt(&m->username, c->username) ||
 	    !dup_opt(&m->password, c->password) || !dup_opt(&m->ca_file, c->tls.ca_file) ||
 	    !dup_opt(&m->cert_file, c->tls.cert_file) || !dup_opt(&m->key_file, c->tls.key_file) ||
@@ -1023,7 +1222,7 @@ static int setup_mosquitto(struct ioca_mqtt *m, char *err, size_t errlen)
 			 mosquitto_strerror(rc));
 		return IOCA_ERROR;
 	}
-	if (m->tls && setup_tls(m, err, errlen) != IOCA_OK)
+	if (m->tls && setup_tls(m, m->mosq, err, errlen) != IOCA_OK)
 		return IOCA_ERROR;
 
 	mosquitto_property *wprops = NULL;
@@ -1171,6 +1370,7 @@ void ioca_mqtt_on_poll(struct ioca_mqtt *m, short revents)
 		rc = mosquitto_loop_write(m->mosq, 1);
 	check_dead(m, rc);
 	pump(m);
+	failback_step(m, ioca_now_mono_ms());
 }
 
 void ioca_mqtt_tick(struct ioca_mqtt *m, int64_t now_mono_ms)
@@ -1196,6 +1396,7 @@ void ioca_mqtt_tick(struct ioca_mqtt *m, int64_t now_mono_ms)
 	case ST_CONNECTED:
 		check_dead(m, mosquitto_loop_misc(m->mosq));
 		pump(m);
+		failback_step(m, now_mono_ms);
 		break;
 	default:
 		break;
@@ -1254,6 +1455,24 @@ void ioca_mqtt_publish_volatile(struct ioca_mqtt *m, const char *topic, const vo
 		track_other(m, mid, 0);
 }
 
+int ioca_mqtt_check_fd(const struct ioca_mqtt *m)
+{
+	return m->state == ST_CONNECTED ? ioca_broker_check_fd(m->check) : -1;
+}
+
+short ioca_mqtt_check_poll_events(const struct ioca_mqtt *m)
+{
+	return m->check ? ioca_broker_check_poll_events(m->check) : 0;
+}
+
+void ioca_mqtt_on_check_poll(struct ioca_mqtt *m, short revents)
+{
+	if (!m->check)
+		return;
+	ioca_broker_check_on_poll(m->check, revents);
+	failback_step(m, ioca_now_mono_ms());
+}
+
 bool ioca_mqtt_connected(const struct ioca_mqtt *m)
 {
 	return m->state == ST_CONNECTED;
@@ -1304,6 +1523,7 @@ void ioca_mqtt_shutdown(struct ioca_mqtt *m, const char *offline_status_json, in
 	int64_t start = ioca_now_mono_ms();
 	int64_t deadline = start + (timeout_ms > 0 ? timeout_ms : 0);
 	m->stopping = true;
+	failback_cancel(m);
 	if (m->state == ST_CONNECTED) {
 		run_until(m, deadline, no_records_in_flight);
 		if (m->n_records)
@@ -1350,6 +1570,7 @@ void ioca_mqtt_free(struct ioca_mqtt *m)
 {
 	if (!m)
 		return;
+	ioca_broker_check_free(m->check);
 	if (m->mosq)
 		mosquitto_destroy(m->mosq);
 	for (size_t i = 0; i < m->n_brokers; i++) {
@@ -1362,6 +1583,7 @@ void ioca_mqtt_free(struct ioca_mqtt *m)
 	free(m->status_json);
 	free(m->sub_filter);
 	free(m->client_id);
+	free(m->check_client_id);
 	free(m->username);
 	if (m->password)
 		explicit_bzero(m->password, strlen(m->password));

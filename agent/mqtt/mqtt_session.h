@@ -8,6 +8,10 @@
  * handed more than that window, so its own (unbounded, in-memory) queue stays
  * small. Brokers are tried in order and rotated on failure, with backoff.
  * The retained status is published on every connect and is the will.
+ * With mqtt.prefer_first, while connected to a later broker the session
+ * checks the first one every mqtt.prefer_check seconds (an MQTT CONNECT of
+ * a second, short-lived client, on a socket of its own) and moves back to
+ * it once it answers, without losing a record.
  *
  * A record the broker will not take never blocks the ones behind it: one
  * larger than the broker's Maximum Packet Size (MQTT 5 CONNACK) or
@@ -41,6 +45,7 @@ struct ioca_mqtt_stats {
 	const char *broker;  /* url of the current/last broker */
 	uint64_t connects;   /* successful CONNACKs */
 	uint64_t reconnects; /* connection losses followed by a new attempt */
+	uint64_t failbacks;  /* moves back to the first broker (mqtt.prefer_first) */
 	uint64_t published;  /* records handed to libmosquitto */
 	uint64_t delivered;  /* records acked (PUBACK/PUBCOMP/written) */
 	uint64_t refused;    /* records the broker/library refused for good (dropped, counted) */
@@ -73,6 +78,11 @@ int ioca_mqtt_fd(const struct ioca_mqtt *m);
 short ioca_mqtt_poll_events(const struct ioca_mqtt *m);
 /* Handle poll() results on the socket. */
 void ioca_mqtt_on_poll(struct ioca_mqtt *m, short revents);
+/* The socket of the check of the first broker (mqtt.prefer_first), -1 when
+ * none is running; its poll() events; and the handling of its results. */
+int ioca_mqtt_check_fd(const struct ioca_mqtt *m);
+short ioca_mqtt_check_poll_events(const struct ioca_mqtt *m);
+void ioca_mqtt_on_check_poll(struct ioca_mqtt *m, short revents);
 /* Timers: keepalive, reconnect backoff, pulling from the queue. Call every loop turn. */
 void ioca_mqtt_tick(struct ioca_mqtt *m, int64_t now_mono_ms);
 /* Longest the loop may sleep before the next tick is due (ms). */
