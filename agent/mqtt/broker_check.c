@@ -67,8 +67,9 @@ static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *
 		snprintf(p->lib_error, sizeof p->lib_error, "%s", str);
 }
 
-struct ioca_broker_check *ioca_broker_check_start(struct mosquitto *mosq, const char *host, int port,
-					      int keepalive_s, int timeout_ms, int64_t now_mono_ms)
+struct ioca_broker_check *ioca_broker_check_start(struct mosquitto *mosq, const char *host,
+						  int port, int keepalive_s, int timeout_ms,
+						  int64_t now_mono_ms)
 {
 	struct ioca_broker_check *p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -126,7 +127,8 @@ void ioca_broker_check_on_poll(struct ioca_broker_check *p, short revents)
 		check_rc(p, rc);
 }
 
-enum ioca_broker_check_state ioca_broker_check_tick(struct ioca_broker_check *p, int64_t now_mono_ms)
+enum ioca_broker_check_state ioca_broker_check_tick(struct ioca_broker_check *p,
+						    int64_t now_mono_ms)
 {
 	if (p->state != IOCA_BROKER_CHECK_RUNNING)
 		return p->state;

@@ -30,8 +30,9 @@ enum ioca_broker_check_state {
  * Never NULL unless out of memory (then mosq is destroyed too); a connect
  * that fails at once gives a check that is already DOWN.
  */
-struct ioca_broker_check *ioca_broker_check_start(struct mosquitto *mosq, const char *host, int port,
-					      int keepalive_s, int timeout_ms, int64_t now_mono_ms);
+struct ioca_broker_check *ioca_broker_check_start(struct mosquitto *mosq, const char *host,
+						  int port, int keepalive_s, int timeout_ms,
+						  int64_t now_mono_ms);
 
 /* Socket to poll while running, -1 when there is none. */
 int ioca_broker_check_fd(const struct ioca_broker_check *p);
@@ -40,7 +41,8 @@ short ioca_broker_check_poll_events(const struct ioca_broker_check *p);
 /* Handle poll() results on that socket. */
 void ioca_broker_check_on_poll(struct ioca_broker_check *p, short revents);
 /* Timeout and libmosquitto's timers; returns the state. */
-enum ioca_broker_check_state ioca_broker_check_tick(struct ioca_broker_check *p, int64_t now_mono_ms);
+enum ioca_broker_check_state ioca_broker_check_tick(struct ioca_broker_check *p,
+						    int64_t now_mono_ms);
 /* Why the check is DOWN (empty otherwise). */
 const char *ioca_broker_check_detail(const struct ioca_broker_check *p);
 
