@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian 12 packages iocagent needs: to build it, to run the demo,
+# Install the Debian 12 packages iocagent needs: to build it, to run the demo
+# and the benchmarks (motion: bench/camera's comparison with Debian's daemon),
 # to build its Debian package (scripts/package.sh), or (with "test") to run
 # the whole test suite. Run as root. Idempotent: only missing packages are
 # fetched.
@@ -10,7 +11,7 @@ libcjson-dev libmodbus-dev zlib1g-dev libavformat-dev libavcodec-dev libavutil-d
 libswscale-dev libssl-dev libsqlite3-dev"
 demo="mosquitto mosquitto-clients python3-paho-mqtt ffmpeg gstreamer1.0-rtsp
 gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 gstreamer1.0-plugins-base
-gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+gstreamer1.0-plugins-good gstreamer1.0-plugins-bad motion"
 test="libcmocka-dev python3-jsonschema clang libclang-rt-14-dev libfuzzer-14-dev openssl
 socat systemd valgrind shellcheck procps iproute2 rabbitmq-server clang-format clang-tidy
 python3-pymodbus python3-serial python3-serial-asyncio man-db groff-base opencv-doc"
