@@ -465,7 +465,6 @@ static bool reload(struct core *c)
 		ioca_mqtt_free(c->mqtt);
 		/* what the old session had in flight goes out again through the new one */
 		ioca_queue_rewind(c->queue);
-		ioca_tally_set_prefix(c->queue, next.mqtt.topic_prefix);
 		c->mqtt = m;
 		ioca_mqtt_start(c->mqtt);
 	}
@@ -683,8 +682,7 @@ int ioca_core_run(const char *config_path)
 		ioca_error("spool %s: %s", spool_dir, err);
 		goto out;
 	}
-	c->queue = ioca_tally_wrap(spool, c->cfg.mqtt.topic_prefix, c->cfg.agent.id,
-				   c->cfg.spool.inflight);
+	c->queue = ioca_tally_wrap(spool, c->cfg.spool.inflight);
 	if (!c->queue) {
 		ioca_queue_close(spool);
 		rc = IOCA_EXIT_SOFTWARE;

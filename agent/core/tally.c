@@ -38,9 +38,6 @@ struct counter {
 struct tally {
 	struct ioca_queue base; /* first: the queue ops see this */
 	struct ioca_queue *inner;
-	char *prefix; /* "<prefix>/<agent>/" */
-	size_t prefix_len;
-	char *agent_id;
 	struct slot *slots;
 	size_t mask;
 	struct counter *counters;
@@ -76,26 +73,6 @@ static uint32_t counter_index(struct tally *t, const char *name, size_t len)
 	c->name[len] = '\0';
 	c->delivered = 0;
 	return (uint32_t)t->n_counters++;
-}
-
-static uint32_t instance_of(struct tally *t, const char *topic)
-{
-	if (!topic || strncmp(topic, t->prefix, t->prefix_len) != 0)
-		return NO_INSTANCE;
-	const char *name = topic + t->prefix_len;
-	const char *end = strchr(name, '/');
-	size_t len = end ? (size_t)(end - name) : strlen(name);
-	return len ? counter_index(t, name, len) : NO_INSTANCE;
-}
-
-static uint64_t tally_next_seq(struct ioca_queue *q)
-{
-	return ioca_queue_next_seq(T(q)->inner);
-}
-
-static int tally_push(struct ioca_queue *q, const struct ioca_record *rec)
-{
-	return ioca_queue_push(T(q)->inner, rec);
 }
 
 /* `seq` was handed out: watches below it never handed out are lost. */
@@ -137,7 +114,8 @@ static int tally_next(struct ioca_queue *q, struct ioca_record *out)
 	if (rc == IOCA_OK) {
 		struct slot *s = &t->slots[out->seq & t->mask];
 		s->seq = out->seq;
-		s->instance = instance_of(t, out->topic);
+		s->instance = out->instance ? counter_index(t, out->instance, strlen(out->instance))
+					    : NO_INSTANCE;
 	}
 	return rc;
 }
@@ -155,63 +133,24 @@ static void tally_ack(struct ioca_queue *q, uint64_t seq)
 	ioca_queue_ack(t->inner, seq);
 }
 
-static void tally_rewind(struct ioca_queue *q)
-{
-	ioca_queue_rewind(T(q)->inner);
-}
-
-static void tally_tick(struct ioca_queue *q, int64_t now)
-{
-	ioca_queue_tick(T(q)->inner, now);
-}
-
-static int tally_flush(struct ioca_queue *q)
-{
-	return ioca_queue_flush(T(q)->inner);
-}
-
-static void tally_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
-{
-	ioca_queue_stats(T(q)->inner, out);
-}
-
 static void tally_close(struct ioca_queue *q)
 {
 	struct tally *t = T(q);
 	ioca_queue_close(t->inner);
-	free(t->prefix);
-	free(t->agent_id);
 	free(t->slots);
 	free(t->counters);
 	free(t->watches);
 	free(t);
 }
 
+/* The rest goes straight to the inner queue (queue.h). */
 static const struct ioca_queue_ops tally_ops = {
-    .next_seq = tally_next_seq,
-    .push = tally_push,
     .next = tally_next,
     .ack = tally_ack,
-    .rewind = tally_rewind,
-    .tick = tally_tick,
-    .flush = tally_flush,
-    .stats = tally_stats,
     .close = tally_close,
 };
 
-void ioca_tally_set_prefix(struct ioca_queue *q, const char *topic_prefix)
-{
-	struct tally *t = T(q);
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s/", topic_prefix, t->agent_id) < 0)
-		return;
-	free(t->prefix);
-	t->prefix = p;
-	t->prefix_len = strlen(p);
-}
-
-struct ioca_queue *ioca_tally_wrap(struct ioca_queue *inner, const char *topic_prefix,
-				   const char *agent_id, int window)
+struct ioca_queue *ioca_tally_wrap(struct ioca_queue *inner, int window)
 {
 	struct tally *t = calloc(1, sizeof *t);
 	if (!t)
@@ -220,19 +159,16 @@ struct ioca_queue *ioca_tally_wrap(struct ioca_queue *inner, const char *topic_p
 	while (slots < (size_t)(window > 0 ? window : 1) * 4)
 		slots *= 2;
 	t->base.ops = &tally_ops;
+	t->base.inner = inner;
 	t->inner = inner;
-	t->agent_id = strdup(agent_id);
 	t->slots = calloc(slots, sizeof *t->slots);
 	t->mask = slots - 1;
-	if (!t->agent_id || !t->slots) {
-		free(t->agent_id);
-		free(t->slots);
+	if (!t->slots) {
 		free(t);
 		return NULL;
 	}
 	for (size_t i = 0; i < slots; i++)
 		t->slots[i].instance = NO_INSTANCE;
-	ioca_tally_set_prefix(&t->base, topic_prefix);
 	return &t->base;
 }
 

@@ -5,9 +5,10 @@
  * its counts are given back to be reported again.
  *
  * A thin wrapper around the publish queue: next() notes which instance each
- * handed-out record belongs to (read from its topic), ack() credits that
- * instance. Everything else passes straight through, so the wrapper can sit
- * between the core and the spool without either knowing.
+ * handed-out record belongs to (the record's instance, set by intake), ack()
+ * credits that instance. It has no other ops: everything else goes straight
+ * to the inner queue (queue.h), so the wrapper can sit between the core and
+ * the spool without either knowing.
  */
 #ifndef IOCA_TALLY_H
 #define IOCA_TALLY_H
@@ -18,11 +19,8 @@
 #include "queue.h"
 
 /* Wrap `inner` (owned: closing the wrapper closes it). `window` bounds the
- * records in flight at once. Topics look like <prefix>/<agent>/<instance>/... */
-struct ioca_queue *ioca_tally_wrap(struct ioca_queue *inner, const char *topic_prefix,
-				   const char *agent_id, int window);
-/* The topic prefix changed (reload). */
-void ioca_tally_set_prefix(struct ioca_queue *tally, const char *topic_prefix);
+ * records in flight at once. */
+struct ioca_queue *ioca_tally_wrap(struct ioca_queue *inner, int window);
 /* Watch record `seq` (pushed, or refused by the queue): a drop report for
  * `records` records of `bytes` bytes. Watches must be added in seq order. */
 int ioca_tally_watch(struct ioca_queue *tally, uint64_t seq, uint64_t records, uint64_t bytes);

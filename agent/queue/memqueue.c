@@ -83,7 +83,8 @@ static struct mq_node *mq_node_new(const struct ioca_record *rec)
 {
 	size_t topic_len = strlen(rec->topic) + 1;
 	size_t ct_len = rec->content_type ? strlen(rec->content_type) + 1 : 0;
-	struct mq_node *n = malloc(sizeof(*n) + topic_len + ct_len + rec->payload_len);
+	size_t inst_len = rec->instance ? strlen(rec->instance) + 1 : 0;
+	struct mq_node *n = malloc(sizeof(*n) + topic_len + ct_len + inst_len + rec->payload_len);
 	if (!n)
 		return NULL;
 	memset(n, 0, sizeof(*n));
@@ -97,10 +98,15 @@ static struct mq_node *mq_node_new(const struct ioca_record *rec)
 		n->rec.content_type = p;
 		p += ct_len;
 	}
+	if (inst_len) {
+		memcpy(p, rec->instance, inst_len);
+		n->rec.instance = p;
+		p += inst_len;
+	}
 	if (rec->payload_len)
 		memcpy(p, rec->payload, rec->payload_len);
 	n->rec.payload = p;
-	n->bytes = RECORD_OVERHEAD_BYTES + topic_len + ct_len + rec->payload_len;
+	n->bytes = RECORD_OVERHEAD_BYTES + topic_len + ct_len + inst_len + rec->payload_len;
 	return n;
 }
 

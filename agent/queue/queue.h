@@ -8,7 +8,8 @@
  * Invariants every implementation keeps:
  *   - records come out of next() in push order, each exactly once per run;
  *   - a record is forgotten only by ack() of its seq, or by a counted drop
- *     when the queue is over its size bound (oldest first);
+ *     when the queue is over its size bound (the spool: oldest records of
+ *     the instance holding the most; the memory queue: oldest first);
  *   - seq numbers are strictly increasing and survive restarts where the
  *     implementation is persistent.
  * The MQTT session pulls with next() while it has room in its in-flight
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "retcode.h"
 
@@ -36,6 +38,11 @@ struct ioca_record {
 	uint8_t qos; /* 0, 1 or 2 */
 	bool retain;
 	int64_t accepted_ms; /* wall clock when the core accepted it */
+	/* The instance that emitted it ("_agent" for the agent's own events),
+	 * kept with the record so that nothing parses it back out of the topic
+	 * and the spool can share its space fairly among instances. NULL when
+	 * unknown (records spooled before the spool kept it). */
+	const char *instance;
 	const char *topic;
 	const char *content_type; /* NULL for JSON records */
 	const void *payload;
@@ -93,41 +100,66 @@ struct ioca_queue_ops {
 	void (*close)(struct ioca_queue *q);
 };
 
-/* Every implementation's struct starts with this. */
+/* Every implementation's struct starts with this. A wrapper (a queue that
+ * observes another) sets `inner` and leaves NULL the ops it does not change:
+ * those go straight to the inner queue. */
 struct ioca_queue {
 	const struct ioca_queue_ops *ops;
+	struct ioca_queue *inner;
 };
+
+/* The queue whose op at `offset` in ioca_queue_ops is set. */
+static inline struct ioca_queue *ioca_queue_impl(struct ioca_queue *q, size_t offset)
+{
+	while (q->inner) {
+		void (*fn)(void);
+		memcpy(&fn, (const char *)q->ops + offset, sizeof fn);
+		if (fn)
+			break;
+		q = q->inner;
+	}
+	return q;
+}
+#define IOCA_QUEUE_IMPL(q, op) ioca_queue_impl((q), offsetof(struct ioca_queue_ops, op))
 
 static inline uint64_t ioca_queue_next_seq(struct ioca_queue *q)
 {
+	q = IOCA_QUEUE_IMPL(q, next_seq);
 	return q->ops->next_seq(q);
 }
 static inline int ioca_queue_push(struct ioca_queue *q, const struct ioca_record *r)
 {
+	q = IOCA_QUEUE_IMPL(q, push);
 	return q->ops->push(q, r);
 }
 static inline int ioca_queue_next(struct ioca_queue *q, struct ioca_record *r)
 {
+	q = IOCA_QUEUE_IMPL(q, next);
 	return q->ops->next(q, r);
 }
 static inline void ioca_queue_ack(struct ioca_queue *q, uint64_t seq)
 {
+	q = IOCA_QUEUE_IMPL(q, ack);
 	q->ops->ack(q, seq);
 }
 static inline void ioca_queue_rewind(struct ioca_queue *q)
 {
+	q = IOCA_QUEUE_IMPL(q, rewind);
 	q->ops->rewind(q);
 }
 static inline void ioca_queue_tick(struct ioca_queue *q, int64_t now)
 {
+	q = IOCA_QUEUE_IMPL(q, tick);
 	q->ops->tick(q, now);
 }
 static inline int ioca_queue_flush(struct ioca_queue *q)
 {
+	q = IOCA_QUEUE_IMPL(q, flush);
 	return q->ops->flush(q);
 }
 static inline void ioca_queue_stats(struct ioca_queue *q, struct ioca_queue_stats *s)
 {
+	q = IOCA_QUEUE_IMPL(q, stats);
 	q->ops->stats(q, s);
 }
 static inline void ioca_queue_close(struct ioca_queue *q)

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the delivery tally (agent/core/tally.c) over a real memory
- * queue: deliveries credited to the instance named in the topic, only on
+ * queue: deliveries credited to the record's instance, only on
  * ack, not twice after a rewind; watched drop reports that the queue dropped
  * before handing them out come back as lost, ones delivered never do.
  */
@@ -20,13 +20,14 @@
 #define BIG_BOUND   (1024 * 1024)
 #define PAYLOAD_LEN 100
 
-static void push(struct ioca_queue *q, const char *topic)
+static void push_from(struct ioca_queue *q, const char *instance, const char *topic)
 {
 	static const char payload[PAYLOAD_LEN] = "{}";
 	struct ioca_record r = {
 	    .seq = ioca_queue_next_seq(q),
 	    .kind = IOCA_RECORD_JSON,
 	    .qos = 1,
+	    .instance = instance,
 	    .topic = topic,
 	    .payload = payload,
 	    .payload_len = sizeof payload,
@@ -34,9 +35,23 @@ static void push(struct ioca_queue *q, const char *topic)
 	assert_int_equal(ioca_queue_push(q, &r), IOCA_OK);
 }
 
+/* The instance is the record's, whatever the topic says. */
+static void push(struct ioca_queue *q, const char *topic)
+{
+	char inst[32] = "";
+	const char *p = strchr(topic, '/');
+	p = p ? strchr(p + 1, '/') : NULL;
+	if (p) {
+		const char *e = strchr(p + 1, '/');
+		snprintf(inst, sizeof inst, "%.*s", (int)(e ? e - p - 1 : (long)strlen(p + 1)),
+			 p + 1);
+	}
+	push_from(q, inst, topic);
+}
+
 static struct ioca_queue *new_tally(uint64_t bound)
 {
-	struct ioca_queue *q = ioca_tally_wrap(ioca_memqueue_new(1, bound), "ioc", "a1", WINDOW);
+	struct ioca_queue *q = ioca_tally_wrap(ioca_memqueue_new(1, bound), WINDOW);
 	assert_non_null(q);
 	return q;
 }
@@ -80,19 +95,26 @@ static void rewind_does_not_credit_twice(void **state)
 	ioca_queue_close(q);
 }
 
-static void prefix_change_follows(void **state)
+/* Credited to the record's instance: the topic is not read (a prefix
+ * changed by a reload, a topic naming another instance). */
+static void instance_from_the_record_not_the_topic(void **state)
 {
 	(void)state;
 	struct ioca_queue *q = new_tally(BIG_BOUND);
-	ioca_tally_set_prefix(q, "site9");
-	push(q, "site9/a1/cam/telemetry");
-	push(q, "ioc/a1/cam/telemetry"); /* old prefix: not an instance topic any more */
+	push_from(q, "cam", "site9/a1/cam/telemetry");
+	push_from(q, "cam", "ioc/a1/aq/telemetry");
+	push_from(q, NULL, "ioc/a1/aq/telemetry"); /* not known: credited to nobody */
 	struct ioca_record r;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
 		ioca_queue_ack(q, r.seq);
 	}
-	assert_int_equal(ioca_tally_delivered(q, "cam"), 1);
+	assert_int_equal(ioca_tally_delivered(q, "cam"), 2);
+	assert_int_equal(ioca_tally_delivered(q, "aq"), 0);
+	struct ioca_queue_stats st;
+	ioca_queue_stats(q, &st); /* passes through to the inner queue */
+	assert_int_equal(st.acked, 3);
+	assert_int_equal(ioca_queue_next_seq(q), 4);
 	ioca_queue_close(q);
 }
 
@@ -142,7 +164,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(credits_on_ack_per_instance),
 	    cmocka_unit_test(rewind_does_not_credit_twice),
-	    cmocka_unit_test(prefix_change_follows),
+	    cmocka_unit_test(instance_from_the_record_not_the_topic),
 	    cmocka_unit_test(dropped_report_is_lost_delivered_one_is_not),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -163,18 +163,9 @@ static int write_record(struct ioca_spool *s, const struct ioca_record *rec, siz
 			return IOCA_ERROR;
 		g = ioca_spool_active_seg(s);
 	}
-	uint8_t hdr[IOCA_SPOOL_REC_HDR_BYTES];
-	ioca_spool_record_header(rec, hdr);
-	struct iovec iov[4];
-	int n = 0;
-	iov[n++] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
-	iov[n++] = (struct iovec){.iov_base = (void *)rec->topic, .iov_len = strlen(rec->topic)};
-	if (rec->content_type && rec->content_type[0])
-		iov[n++] = (struct iovec){.iov_base = (void *)rec->content_type,
-					  .iov_len = strlen(rec->content_type)};
-	if (rec->payload_len)
-		iov[n++] =
-		    (struct iovec){.iov_base = (void *)rec->payload, .iov_len = rec->payload_len};
+	uint8_t hdr[IOCA_SPOOL_REC_HDR_MAX_BYTES];
+	struct iovec iov[IOCA_SPOOL_REC_IOV];
+	int n = ioca_spool_record_iov(rec, hdr, iov);
 	if (ioca_spool_write_all(s->wfd, iov, n) != IOCA_OK) {
 		int e = errno;
 		/* Leave the segment ending at its last complete record. */
@@ -337,7 +328,7 @@ static void release_disk(struct ioca_spool *s, uint64_t seg_id, uint32_t len)
 static int hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v,
 		    struct ioca_record *out)
 {
-	size_t need = v->topic_len + v->ctype_len + 2;
+	size_t need = v->topic_len + v->ctype_len + v->instance_len + 3;
 	if (need > s->strcap) {
 		char *nb = realloc(s->strbuf, need);
 		if (!nb)
@@ -350,12 +341,17 @@ static int hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v,
 	char *ct = s->strbuf + v->topic_len + 1;
 	memcpy(ct, v->ctype, v->ctype_len);
 	ct[v->ctype_len] = '\0';
+	char *inst = ct + v->ctype_len + 1;
+	if (v->instance_len)
+		memcpy(inst, v->instance, v->instance_len);
+	inst[v->instance_len] = '\0';
 	*out = (struct ioca_record){
 	    .seq = v->seq,
 	    .kind = v->kind,
 	    .qos = v->qos,
 	    .retain = v->retain,
 	    .accepted_ms = v->accepted_ms,
+	    .instance = v->instance_len ? inst : NULL,
 	    .topic = s->strbuf,
 	    .content_type = v->ctype_len ? ct : NULL,
 	    .payload = v->payload,

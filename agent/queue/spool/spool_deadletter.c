@@ -82,16 +82,10 @@ int ioca_spool_deadletter(const char *dir, const struct ioca_record *rec, char *
 	int fd = open_for(dirfd, total, rec->seq, &size, err, errlen);
 	if (fd < 0)
 		goto out;
-	uint8_t hdr[IOCA_SPOOL_REC_HDR_BYTES];
-	ioca_spool_record_header(rec, hdr);
-	struct iovec iov[4] = {
-	    {.iov_base = hdr, .iov_len = sizeof hdr},
-	    {.iov_base = (void *)rec->topic, .iov_len = strlen(rec->topic)},
-	    {.iov_base = (void *)(rec->content_type ? rec->content_type : ""),
-	     .iov_len = rec->content_type ? strlen(rec->content_type) : 0},
-	    {.iov_base = (void *)rec->payload, .iov_len = rec->payload_len},
-	};
-	if (ioca_spool_write_all(fd, iov, 4) != IOCA_OK || fdatasync(fd) != 0) {
+	uint8_t hdr[IOCA_SPOOL_REC_HDR_MAX_BYTES];
+	struct iovec iov[IOCA_SPOOL_REC_IOV];
+	int niov = ioca_spool_record_iov(rec, hdr, iov);
+	if (ioca_spool_write_all(fd, iov, niov) != IOCA_OK || fdatasync(fd) != 0) {
 		snprintf(err, errlen, "write %s: %s", DEADLETTER_NAME, strerror(errno));
 		if (ftruncate(fd, size) != 0) {
 			/* a torn tail is cut by any reader of the segment format */

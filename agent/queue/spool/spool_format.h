@@ -64,19 +64,24 @@ static inline uint64_t ioca_get_le64(const uint8_t *p)
 
 /* ---- records ---------------------------------------------------------- */
 
-#define IOCA_SPOOL_REC_MAGIC       0xCA51u /* bytes 0x51 0xCA on disk */
-#define IOCA_SPOOL_REC_HDR_BYTES   30u
-#define IOCA_SPOOL_REC_CRC_OFFSET  26u
-#define IOCA_SPOOL_REC_MAX_BYTES   (32u * 1024u * 1024u) /* header + body */
-#define IOCA_SPOOL_TOPIC_MAX_BYTES 65535u
-#define IOCA_SPOOL_CTYPE_MAX_BYTES 255u
+#define IOCA_SPOOL_REC_MAGIC     0xCA51u /* bytes 0x51 0xCA on disk */
+#define IOCA_SPOOL_REC_HDR_BYTES 30u
+/* The fixed header plus, with IOCA_SPOOL_FLAG_INSTANCE, the instance length
+ * byte that starts the body. */
+#define IOCA_SPOOL_REC_HDR_MAX_BYTES  31u
+#define IOCA_SPOOL_INSTANCE_MAX_BYTES 255u
+#define IOCA_SPOOL_REC_CRC_OFFSET     26u
+#define IOCA_SPOOL_REC_MAX_BYTES      (32u * 1024u * 1024u) /* header + body */
+#define IOCA_SPOOL_TOPIC_MAX_BYTES    65535u
+#define IOCA_SPOOL_CTYPE_MAX_BYTES    255u
 
 /* flags byte */
 #define IOCA_SPOOL_FLAG_QOS_MASK   0x03u
 #define IOCA_SPOOL_FLAG_RETAIN     0x04u
 #define IOCA_SPOOL_FLAG_KIND_SHIFT 3
 #define IOCA_SPOOL_FLAG_KIND_MASK  0x18u
-#define IOCA_SPOOL_FLAG_RESERVED   0xE0u
+#define IOCA_SPOOL_FLAG_INSTANCE   0x20u /* format 2: the body starts with the instance */
+#define IOCA_SPOOL_FLAG_RESERVED   0xC0u
 
 /* A decoded record pointing into the buffer it was decoded from. Strings
  * are not NUL-terminated here. */
@@ -86,23 +91,34 @@ struct ioca_spool_rec_view {
 	enum ioca_record_kind kind;
 	uint8_t qos;
 	bool retain;
+	const uint8_t *instance; /* instance_len 0: not known (format 1 record) */
+	size_t instance_len;
 	const uint8_t *topic;
 	size_t topic_len;
 	const uint8_t *ctype;
 	size_t ctype_len;
 	const uint8_t *payload;
 	size_t payload_len;
-	size_t total_len; /* header + body: the bytes this record takes on disk */
+	size_t total_len;   /* header + body: the bytes this record takes on disk */
+	const uint8_t *raw; /* its first byte: raw[0..total_len) is the record */
 };
 
 /* Bytes `rec` takes on disk, or 0 when it cannot be stored (too big, bad
  * qos/kind, empty topic). */
 size_t ioca_spool_record_size(const struct ioca_record *rec);
 
-/* Fill the IOCA_SPOOL_REC_HDR_BYTES header of `rec` (CRC included).
- * The body that follows on disk is topic, content type, payload.
+/* Fill the header of `rec` (CRC included) into hdr
+ * (IOCA_SPOOL_REC_HDR_MAX_BYTES) and return its length: 31 bytes with the
+ * instance length byte when rec->instance is set, 30 without. The body that
+ * follows on disk is instance, topic, content type, payload.
  * Precondition: ioca_spool_record_size(rec) != 0. */
-void ioca_spool_record_header(const struct ioca_record *rec, uint8_t *hdr);
+size_t ioca_spool_record_header(const struct ioca_record *rec, uint8_t *hdr);
+
+/* The whole record as iov[0..returned) (at most IOCA_SPOOL_REC_IOV), the
+ * header built into hdr (IOCA_SPOOL_REC_HDR_MAX_BYTES). */
+#define IOCA_SPOOL_REC_IOV 5
+struct iovec;
+int ioca_spool_record_iov(const struct ioca_record *rec, uint8_t *hdr, struct iovec *iov);
 
 /*
  * Decode the record at the start of buf[0..avail).
@@ -115,7 +131,10 @@ int ioca_spool_record_decode(const uint8_t *buf, size_t avail, struct ioca_spool
 
 /* ---- segments --------------------------------------------------------- */
 
-#define IOCA_SPOOL_SEG_MAGIC       "IOCASG01"
+/* Format 2 segments may hold records with an instance; format 1 segments
+ * (written before) are read as they are, their records' instance unknown. */
+#define IOCA_SPOOL_SEG_MAGIC       "IOCASG02"
+#define IOCA_SPOOL_SEG_MAGIC_V1    "IOCASG01"
 #define IOCA_SPOOL_SEG_MAGIC_BYTES 8u
 #define IOCA_SPOOL_SEG_HDR_BYTES   24u /* magic, u64 base seq, u32 crc32 of 0..15, u32 zero */
 #define IOCA_SPOOL_SEG_SUFFIX      ".seg"
@@ -238,7 +257,6 @@ void ioca_spool_boot_id(uint8_t *out);
 
 /* ---- writing ---------------------------------------------------------- */
 
-struct iovec;
 /* Write all of iov to fd (retrying short writes and EINTR). IOCA_OK, or
  * IOCA_ERROR with errno set; part of the data may then have been written. */
 int ioca_spool_write_all(int fd, const struct iovec *iov, int iovcnt);

@@ -99,7 +99,8 @@ void ioca_spool_segment_header(uint64_t base_seq, uint8_t *hdr)
 int ioca_spool_segment_header_decode(const uint8_t *hdr, size_t len, uint64_t *base_seq)
 {
 	if (len < IOCA_SPOOL_SEG_HDR_BYTES ||
-	    memcmp(hdr, IOCA_SPOOL_SEG_MAGIC, IOCA_SPOOL_SEG_MAGIC_BYTES) != 0)
+	    (memcmp(hdr, IOCA_SPOOL_SEG_MAGIC, IOCA_SPOOL_SEG_MAGIC_BYTES) != 0 &&
+	     memcmp(hdr, IOCA_SPOOL_SEG_MAGIC_V1, IOCA_SPOOL_SEG_MAGIC_BYTES) != 0))
 		return IOCA_ERROR;
 	if ((uint32_t)crc32(0, hdr, 16) != ioca_get_le32(hdr + 16) || ioca_get_le32(hdr + 20) != 0)
 		return IOCA_ERROR;
@@ -359,7 +360,7 @@ int ioca_spool_segment_rewrite(int dirfd, int fd, const struct ioca_spool_scan *
 			rc = IOCA_ERROR;
 			break;
 		}
-		iov.iov_base = (void *)(v.topic - IOCA_SPOOL_REC_HDR_BYTES);
+		iov.iov_base = (void *)v.raw;
 		iov.iov_len = v.total_len;
 		if (ioca_spool_write_all(out, &iov, 1) != IOCA_OK)
 			rc = IOCA_ERROR;
