@@ -29,7 +29,8 @@ OBSERVE_S = 12.0
 MIN_TICKS = 40
 SEG_HDR_BYTES = 24
 REC_HDR_BYTES = 30
-SEG_MAGIC = b"IOCASG01"
+SEG_MAGICS = (b"IOCASG01", b"IOCASG02")
+FLAG_INSTANCE = 0x20
 REC_MAGIC = 0xCA51
 SETTLE_S = 2.0
 
@@ -41,13 +42,15 @@ def dead_letters(state_dir):
         return []
     with open(path, "rb") as f:
         data = f.read()
-    assert data[:8] == SEG_MAGIC, data[:24]
+    assert data[:8] in SEG_MAGICS, data[:24]
     out, off = [], SEG_HDR_BYTES
     while off + REC_HDR_BYTES <= len(data):
-        magic, _flags, clen, body, seq, _ms, tlen = struct.unpack_from("<HBBIQqH", data, off)
+        magic, flags, clen, body, seq, _ms, tlen = struct.unpack_from("<HBBIQqH", data, off)
         assert magic == REC_MAGIC, "bad record at %d" % off
-        topic = data[off + REC_HDR_BYTES:off + REC_HDR_BYTES + tlen].decode()
-        out.append((seq, topic, body - tlen - clen))
+        start = off + REC_HDR_BYTES
+        ilen = 1 + data[start] if flags & FLAG_INSTANCE else 0
+        topic = data[start + ilen:start + ilen + tlen].decode()
+        out.append((seq, topic, body - ilen - tlen - clen))
         off += REC_HDR_BYTES + body
     return out
 

@@ -32,13 +32,16 @@ def read_segment(path):
         data = f.read()
     out, off = [], SEG_HDR
     while off + REC_HDR.size <= len(data):
-        magic, _flags, _cl, body, seq, _ms, tl, crc = REC_HDR.unpack_from(data, off)
+        magic, flags, _cl, body, seq, _ms, tl, crc = REC_HDR.unpack_from(data, off)
         end = off + REC_HDR.size + body
         if magic != 0xCA51 or end > len(data):
             break
         if zlib.crc32(data[off:off + 26] + data[off + REC_HDR.size:end]) != crc:
             break
-        topic = data[off + REC_HDR.size:off + REC_HDR.size + tl].decode(errors="replace")
+        start = off + REC_HDR.size
+        if flags & 0x20:  # format 2: the body starts with the instance
+            start += 1 + data[start]
+        topic = data[start:start + tl].decode(errors="replace")
         out.append((off, end - off, seq, topic))
         off = end
     return out

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/wait.h>
+#include <zlib.h>
 
 #include <cmocka.h>
 
@@ -528,6 +529,98 @@ static void test_wrong_seq_and_oversized_refused(void **state)
 	ioca_queue_close(q);
 }
 
+/* The instance goes to disk with the record and comes back after a reopen. */
+static void test_instance_kept_across_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct ioca_spool_config c = test_config(IOCA_FSYNC_INTERVAL);
+	struct ioca_queue *q = open_spool(f, &c);
+	const char *names[] = {"cam-1", NULL, "_agent"};
+	for (int i = 0; i < 3; i++) {
+		struct ioca_record r = {.seq = ioca_queue_next_seq(q),
+					.kind = IOCA_RECORD_BLOB,
+					.qos = 1,
+					.instance = names[i],
+					.topic = TOPIC,
+					.content_type = "image/jpeg",
+					.payload = "jpeg",
+					.payload_len = 4};
+		assert_int_equal(ioca_queue_push(q, &r), IOCA_OK);
+	}
+	ioca_queue_close(q);
+	q = open_spool(f, &c);
+	struct ioca_record r;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
+		if (names[i])
+			assert_string_equal(r.instance, names[i]);
+		else
+			assert_null(r.instance);
+		assert_string_equal(r.topic, TOPIC);
+		assert_string_equal(r.content_type, "image/jpeg");
+		assert_memory_equal(r.payload, "jpeg", 4);
+		ioca_queue_ack(q, r.seq);
+	}
+	ioca_queue_close(q);
+}
+
+/* A segment written before records kept their instance (format 1, built
+ * here byte by byte as docs/spool.md describes it) is still delivered. */
+static void test_format1_segment_still_reads(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	uint8_t buf[4096];
+	memset(buf, 0, sizeof buf);
+	memcpy(buf, "IOCASG01", 8);
+	ioca_put_le64(buf + 8, 7);
+	ioca_put_le32(buf + 16, (uint32_t)crc32(0, buf, 16));
+	size_t off = IOCA_SPOOL_SEG_HDR_BYTES;
+	for (uint64_t seq = 7; seq <= 9; seq++) {
+		char payload[PAYLOAD_BYTES];
+		size_t n = payload_for(seq, payload, sizeof payload);
+		uint8_t *h = buf + off;
+		ioca_put_le16(h, IOCA_SPOOL_REC_MAGIC);
+		h[2] = 1; /* qos 1, JSON */
+		h[3] = 0;
+		ioca_put_le32(h + 4, (uint32_t)(strlen(TOPIC) + n));
+		ioca_put_le64(h + 8, seq);
+		ioca_put_le64(h + 16, (uint64_t)(1700000000000LL + (int64_t)seq));
+		ioca_put_le16(h + 24, (uint16_t)strlen(TOPIC));
+		memcpy(h + 30, TOPIC, strlen(TOPIC));
+		memcpy(h + 30 + strlen(TOPIC), payload, n);
+		uint32_t crc = (uint32_t)crc32(0, h, 26);
+		crc = (uint32_t)crc32(crc, h + 30, (uInt)(strlen(TOPIC) + n));
+		ioca_put_le32(h + 26, crc);
+		off += 30 + strlen(TOPIC) + n;
+	}
+	char path[4200];
+	snprintf(path, sizeof path, "%s/0000000000000001.seg", f->dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(buf, 1, off, fp), off);
+	fclose(fp);
+
+	struct ioca_spool_config c = test_config(IOCA_FSYNC_INTERVAL);
+	struct ioca_queue *q = open_spool(f, &c);
+	assert_non_null(q);
+	struct ioca_record r;
+	for (uint64_t seq = 7; seq <= 9; seq++) {
+		assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
+		assert_int_equal(r.seq, seq);
+		assert_true(record_ok(&r));
+		assert_null(r.instance); /* not known */
+		ioca_queue_ack(q, r.seq);
+	}
+	assert_int_equal(ioca_queue_next_seq(q), 10);
+	tick_now(q);
+	/* only the missing cursor (no cursor file was written here) */
+	assert_int_equal(f->rep.corrupt_calls, 1);
+	assert_non_null(strstr(f->rep.last_corrupt_file, "/cursor"));
+	assert_int_equal(f->rep.corrupt_bytes, 0);
+	ioca_queue_close(q);
+}
+
 /* The core reacts to a report by pushing an event into the same spool. */
 struct reentrant {
 	struct ioca_queue *q;
@@ -574,6 +667,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_out_of_order_acks_survive_restart, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_delivered_segments_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instance_kept_across_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_format1_segment_still_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_size_bound_drops_oldest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_size_bound_with_records_in_flight, setup,
 					    teardown),
