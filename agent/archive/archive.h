@@ -111,6 +111,9 @@ struct ioca_archive_cursor *ioca_archive_cursor_open(const char *path,
 int ioca_archive_cursor_next(struct ioca_archive_cursor *c, struct ioca_archive_msg *out);
 const char *ioca_archive_cursor_error(const struct ioca_archive_cursor *c);
 void ioca_archive_cursor_close(struct ioca_archive_cursor *c);
+/* How many messages `r` holds now, or -1 (err says why). */
+long long ioca_archive_count(const char *path, const struct ioca_archive_range *r, char *err,
+			     size_t errlen);
 
 /* ---- export ------------------------------------------------------------- */
 

@@ -29,6 +29,9 @@ static const char *const result_names[IOCA_CMD_RESULT_COUNT] = {
     [IOCA_CMD_EXPIRED] = "expired",
     [IOCA_CMD_REPLAYED] = "replayed",
     [IOCA_CMD_FAILED] = "failed",
+    [IOCA_CMD_BAD_ARGS] = "bad_args",
+    [IOCA_CMD_BUSY] = "busy",
+    [IOCA_CMD_ARCHIVE_UNAVAILABLE] = "archive_unavailable",
 };
 
 static const char *const kind_names[IOCA_CMD_KIND_COUNT] = {

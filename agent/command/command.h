@@ -38,14 +38,17 @@
 /* Why a request was not executed (IOCA_CMD_OK: it may be). */
 enum ioca_cmd_result {
 	IOCA_CMD_OK = 0,
-	IOCA_CMD_MALFORMED,    /* not a JSON object, missing or ill-typed fields */
-	IOCA_CMD_TOO_LARGE,    /* payload above max_request_bytes */
-	IOCA_CMD_UNKNOWN,      /* no such command */
-	IOCA_CMD_DISABLED,     /* known, not enabled in the configuration */
-	IOCA_CMD_UNAUTHORIZED, /* HMAC missing or wrong */
-	IOCA_CMD_EXPIRED,      /* time outside now ± max skew */
-	IOCA_CMD_REPLAYED,     /* request id already used */
-	IOCA_CMD_FAILED,       /* authorised, but could not be done (detail says why) */
+	IOCA_CMD_MALFORMED,           /* not a JSON object, missing or ill-typed fields */
+	IOCA_CMD_TOO_LARGE,           /* payload above max_request_bytes */
+	IOCA_CMD_UNKNOWN,             /* no such command */
+	IOCA_CMD_DISABLED,            /* known, not enabled in the configuration */
+	IOCA_CMD_UNAUTHORIZED,        /* HMAC missing or wrong */
+	IOCA_CMD_EXPIRED,             /* time outside now ± max skew */
+	IOCA_CMD_REPLAYED,            /* request id already used */
+	IOCA_CMD_FAILED,              /* authorised, but could not be done (detail says why) */
+	IOCA_CMD_BAD_ARGS,            /* authorised, but the arguments are invalid */
+	IOCA_CMD_BUSY,                /* authorised, but the same work is already running */
+	IOCA_CMD_ARCHIVE_UNAVAILABLE, /* authorised, but the local archive cannot be read */
 	IOCA_CMD_RESULT_COUNT
 };
 

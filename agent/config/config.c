@@ -485,6 +485,7 @@ static void load_commands(struct loader *ld, const config_setting_t *commands)
 	struct ioca_commands_config *cc = &ld->cfg->commands;
 	cc->max_request_bytes = get_int(commands, "max_request_bytes", 4096);
 	cc->max_skew_s = get_int(commands, "max_skew", 60);
+	cc->replay_rate = get_int(commands, "replay_rate", 100);
 	const config_setting_t *list = member(commands, "enabled");
 	int n = list && config_setting_is_array(list) ? config_setting_length(list) : 0;
 	cc->enabled = n > 0 ? calloc((size_t)n, sizeof *cc->enabled) : NULL;
@@ -499,11 +500,11 @@ static void load_commands(struct loader *ld, const config_setting_t *commands)
 			continue; /* optcheck reported the type */
 		int kind = ioca_cmd_kind_of(name);
 		if (kind < 0)
-			report(
-			    ld, e,
-			    "commands: unknown command '%s' (known: status, ping, reload, restart)",
-			    name);
-		else if (kind == IOCA_CMD_SNAPSHOT || kind == IOCA_CMD_REPLAY)
+			report(ld, e,
+			       "commands: unknown command '%s' (known: status, ping, reload, "
+			       "restart, replay)",
+			       name);
+		else if (kind == IOCA_CMD_SNAPSHOT)
 			report(ld, e,
 			       "commands: '%s' cannot be enabled: this agent does not answer it",
 			       name);

@@ -81,6 +81,7 @@ struct ioca_commands_config {
 	size_t key_len;
 	int64_t max_request_bytes;
 	int64_t max_skew_s;
+	int64_t replay_rate; /* messages/s of a replay that asks for no rate */
 };
 
 struct ioca_instance_config {

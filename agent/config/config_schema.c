@@ -245,7 +245,8 @@ const struct ioca_option ioca_schema_commands[] = {
      .type = IOCA_OPT_STRING_ARRAY,
      .min_count = 0,
      .max_count = COMMANDS_MAX,
-     .help = "commands answered on <prefix>/<agent>/cmd/<name>: status, ping, reload, restart"},
+     .help =
+	 "commands answered on <prefix>/<agent>/cmd/<name>: status, ping, reload, restart, replay"},
     {.key = "key_file",
      .type = IOCA_OPT_STRING,
      .flags = IOCA_OPTF_FILE,
@@ -262,6 +263,12 @@ const struct ioca_option ioca_schema_commands[] = {
      .min = 1,
      .max = 3600,
      .help = "seconds a request's time may differ from the agent's clock"},
+    {.key = "replay_rate",
+     .type = IOCA_OPT_INT,
+     .def_int = 100,
+     .min = 1,
+     .max = 10000,
+     .help = "messages/s a replay sends when the request names no rate"},
     {.key = NULL},
 };
 

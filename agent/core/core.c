@@ -538,6 +538,7 @@ static void loop_once(struct core *c, int max_wait_ms)
 	int timeout = max_wait_ms;
 	timeout = min_timeout(timeout, ioca_mqtt_timeout_ms(c->mqtt, now));
 	timeout = min_timeout(timeout, ioca_supervisor_timeout_ms(c->sup, now));
+	timeout = min_timeout(timeout, ioca_remote_timeout_ms(c->remote, now));
 	if (!c->stopping) {
 		timeout = min_timeout(timeout, c->metrics_due_ms - now);
 		if (c->watchdog_interval_ms)
@@ -567,6 +568,7 @@ static void loop_once(struct core *c, int max_wait_ms)
 	if (ioca_clock_report_tick(&c->clock, now, &c->intake))
 		c->status_dirty = true;
 	ioca_mqtt_tick(c->mqtt, now);
+	ioca_remote_tick(c->remote, now, c->stopping);
 	report_lost_drop_reports(c, now);
 	if (!c->stopping) {
 		publish_status(c, now);

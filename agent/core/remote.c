@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "log.h"
+#include "remote_replay.h"
 #include "retcode.h"
 #include "timeutil.h"
 
@@ -43,6 +44,7 @@ struct ioca_remote {
 	uint64_t received, executed;
 	uint64_t refused[IOCA_CMD_RESULT_COUNT];
 	struct ioca_ratelimit refusal_log;
+	struct ioca_replay *replay; /* NULL: replay not enabled */
 };
 
 struct ioca_remote *ioca_remote_new(const struct ioca_config *cfg,
@@ -62,6 +64,10 @@ struct ioca_remote *ioca_remote_new(const struct ioca_config *cfg,
 		if (k >= 0)
 			r->guard.enabled[k] = true;
 	}
+	if (r->guard.enabled[IOCA_CMD_REPLAY] && !(r->replay = ioca_replay_new(cfg))) {
+		free(r);
+		return NULL;
+	}
 	r->actions = *actions;
 	r->max_request_bytes = (size_t)cc->max_request_bytes;
 	r->refusal_log.interval_ms = REFUSAL_LOG_INTERVAL_MS;
@@ -80,6 +86,7 @@ void ioca_remote_free(struct ioca_remote *r)
 {
 	if (!r)
 		return;
+	ioca_replay_free(r->replay);
 	explicit_bzero(&r->guard, sizeof r->guard);
 	free(r);
 }
@@ -224,10 +231,15 @@ static void on_request(void *ctx, const struct ioca_mqtt_message *msg)
 	bool deferred = false;
 	if (res == IOCA_CMD_OK) {
 		detail[0] = '\0';
-		result = execute(r, &req, &deferred, detail, sizeof detail);
-		if (detail[0])
-			res = IOCA_CMD_FAILED;
+		if (req.kind == IOCA_CMD_REPLAY)
+			res =
+			    ioca_replay_start(r->replay, &req, topic, msg->correlation,
+					      msg->correlation_len, &result, detail, sizeof detail);
 		else
+			result = execute(r, &req, &deferred, detail, sizeof detail);
+		if (detail[0] && res == IOCA_CMD_OK)
+			res = IOCA_CMD_FAILED;
+		if (res == IOCA_CMD_OK)
 			r->executed++;
 		ioca_info("command %s (request %s) %s", req.name, req.request_id,
 			  detail[0] ? detail : "executed");
@@ -293,6 +305,8 @@ void ioca_remote_take_over(struct ioca_remote *r, struct ioca_remote *old)
 		memcpy(r->seen, old->seen, sizeof r->seen);
 		r->n_seen = old->n_seen;
 		r->reload = old->reload;
+		ioca_replay_cancel(old->replay, NULL, "reload");
+		ioca_replay_take_over(r->replay, old->replay);
 		r->received = old->received;
 		r->executed = old->executed;
 		memcpy(r->refused, old->refused, sizeof r->refused);
@@ -313,8 +327,23 @@ void ioca_remote_metrics(const struct ioca_remote *r, cJSON *metrics)
 	cJSON *o = cJSON_AddObjectToObject(metrics, "commands");
 	cJSON_AddNumberToObject(o, "received", (double)r->received);
 	cJSON_AddNumberToObject(o, "executed", (double)r->executed);
+	ioca_replay_metrics(r->replay, o);
 	cJSON *ref = cJSON_AddObjectToObject(o, "refused");
 	for (int i = 1; i < IOCA_CMD_RESULT_COUNT; i++)
 		cJSON_AddNumberToObject(ref, ioca_cmd_result_name((enum ioca_cmd_result)i),
 					(double)r->refused[i]);
+}
+
+void ioca_remote_tick(struct ioca_remote *r, int64_t now_mono_ms, bool stopping)
+{
+	if (!r)
+		return;
+	if (stopping)
+		ioca_replay_cancel(r->replay, r->mqtt, "stop");
+	ioca_replay_tick(r->replay, r->mqtt, now_mono_ms);
+}
+
+int ioca_remote_timeout_ms(const struct ioca_remote *r, int64_t now_mono_ms)
+{
+	return r ? ioca_replay_timeout_ms(r->replay, now_mono_ms) : INT32_MAX;
 }

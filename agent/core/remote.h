@@ -51,6 +51,12 @@ void ioca_remote_reload_done(struct ioca_remote *r, struct ioca_mqtt *m, bool ap
  * (after a reload replaced the remote), then free `old`. */
 void ioca_remote_take_over(struct ioca_remote *r, struct ioca_remote *old);
 
+/* Work that runs over many loop turns (a replay): call every turn; with
+ * `stopping`, a running replay is cancelled. */
+void ioca_remote_tick(struct ioca_remote *r, int64_t now_mono_ms, bool stopping);
+/* Longest the loop may sleep before that work is due (ms). */
+int ioca_remote_timeout_ms(const struct ioca_remote *r, int64_t now_mono_ms);
+
 /* Add {"commands": {"received":..,"executed":..,"refused":{reason: n}}} to metrics. */
 void ioca_remote_metrics(const struct ioca_remote *r, cJSON *metrics);
 

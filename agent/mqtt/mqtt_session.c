@@ -1473,6 +1473,25 @@ void ioca_mqtt_on_check_poll(struct ioca_mqtt *m, short revents)
 	failback_step(m, ioca_now_mono_ms());
 }
 
+int ioca_mqtt_publish_qos1(struct ioca_mqtt *m, const char *topic, const void *payload, size_t len)
+{
+	if (m->state != ST_CONNECTED || m->n_other >= EXTRA_SLOTS / 2)
+		return IOCA_AGAIN;
+	if (!fits(m, topic, len, 1))
+		return IOCA_ERROR;
+	mosquitto_property *props = NULL;
+	if (m->protocol == MQTT_PROTOCOL_V5)
+		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
+	int mid = 0;
+	int rc = do_publish(m, &mid, topic, payload, len, 1, false, props);
+	mosquitto_property_free_all(&props);
+	if (rc == MOSQ_ERR_SUCCESS || (!is_permanent_publish_error(rc) && mid != 0)) {
+		track_other(m, mid, 1);
+		return IOCA_OK;
+	}
+	return is_permanent_publish_error(rc) ? IOCA_ERROR : IOCA_AGAIN;
+}
+
 bool ioca_mqtt_connected(const struct ioca_mqtt *m)
 {
 	return m->state == ST_CONNECTED;

@@ -98,6 +98,13 @@ void ioca_mqtt_publish_volatile(struct ioca_mqtt *m, const char *topic, const vo
 
 bool ioca_mqtt_connected(const struct ioca_mqtt *m);
 
+/* Publish JSON outside the queue with QoS 1, not retained (replay). At most
+ * half the publish table's extra slots are used this way, so status and
+ * metrics always find room. IOCA_OK: handed to libmosquitto; IOCA_AGAIN: not
+ * connected or too many in flight, try later; IOCA_ERROR: it will never go
+ * (larger than the maximum packet size, a permanent publish error). */
+int ioca_mqtt_publish_qos1(struct ioca_mqtt *m, const char *topic, const void *payload, size_t len);
+
 /* A message that arrived on the subscription, with its MQTT 5 request/response
  * properties (NULL / 0 when absent or with MQTT 3.1.1). Valid during the call. */
 struct ioca_mqtt_message {

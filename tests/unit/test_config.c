@@ -619,15 +619,25 @@ static void test_commands(void **state)
 	assert_memory_equal(cfg.commands.key, "0123456789abcdef0123456789abcdef", 32);
 	assert_int_equal(cfg.commands.max_skew_s, 30);
 	assert_int_equal(cfg.commands.max_request_bytes, 4096);
+	assert_int_equal(cfg.commands.replay_rate, 100);
+	ioca_config_free(&cfg);
+
+	snprintf(text, sizeof text,
+		 BASE "commands: { enabled = [ \"replay\" ]; key_file = \"%s\"; "
+		      "replay_rate = 250; };\n",
+		 key);
+	load_ok(text, &cfg);
+	assert_int_equal(cfg.commands.n_enabled, 1);
+	assert_string_equal(cfg.commands.enabled[0], "replay");
+	assert_int_equal(cfg.commands.replay_rate, 250);
 	ioca_config_free(&cfg);
 
 	EXPECT(BASE "commands: { enabled = [ \"status\" ]; };\n",
 	       "t.conf:3: commands: enabled commands need a key_file to check requests with");
 	snprintf(text, sizeof text,
 		 BASE "commands: { enabled = [ \"reboot\" ]; key_file = \"%s\"; };\n", key);
-	EXPECT(
-	    text,
-	    "t.conf:3: commands: unknown command 'reboot' (known: status, ping, reload, restart)");
+	EXPECT(text, "t.conf:3: commands: unknown command 'reboot' (known: status, ping, reload, "
+		     "restart, replay)");
 	snprintf(text, sizeof text,
 		 BASE "commands: { enabled = [ \"snapshot\" ]; key_file = \"%s\"; };\n", key);
 	EXPECT(text,
