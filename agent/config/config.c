@@ -529,6 +529,8 @@ static void load_spool(struct loader *ld, const config_setting_t *spool)
 	sp->inflight = (int)get_int(spool, "inflight", 0);
 	sp->memory_buffer_bytes = get_int(spool, "memory_buffer_bytes", 0);
 	sp->segment_bytes = get_int(spool, "segment_bytes", 0);
+	sp->drain_rate = (double)get_int(spool, "drain_rate", 0);
+	sp->historical_after_s = (int)get_int(spool, "historical_after", 0);
 	if (sp->segment_bytes > sp->max_bytes && sp->max_bytes > 0)
 		report(ld, member(spool, "segment_bytes"),
 		       "spool: segment_bytes (%lld) must not exceed max_bytes (%lld)",

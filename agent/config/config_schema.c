@@ -217,6 +217,19 @@ const struct ioca_option ioca_schema_spool[] = {
      .min = (double)(64 * KIB),
      .max = (double)GIB,
      .help = "size at which a spool segment file is closed"},
+    {.key = "drain_rate",
+     .type = IOCA_OPT_INT,
+     .def_int = 200,
+     .min = 0,
+     .max = 1000000,
+     .help = "backlog records handed out per second, 0 = unlimited"},
+    {.key = "historical_after",
+     .type = IOCA_OPT_INT,
+     .def_int = 30,
+     .min = 0,
+     .max = 3650.0 * SECONDS_PER_DAY,
+     .help = "seconds after acceptance from which a record is backlog (paced, "
+	     "historical), 0 = never"},
     {.key = NULL},
 };
 

@@ -120,6 +120,11 @@ static int tally_next(struct ioca_queue *q, struct ioca_record *out)
 	return rc;
 }
 
+static int tally_wait_ms(struct ioca_queue *q, int64_t now)
+{
+	return ioca_queue_wait_ms(T(q)->inner, now);
+}
+
 static void tally_ack(struct ioca_queue *q, uint64_t seq)
 {
 	struct tally *t = T(q);
@@ -146,6 +151,7 @@ static void tally_close(struct ioca_queue *q)
 /* The rest goes straight to the inner queue (queue.h). */
 static const struct ioca_queue_ops tally_ops = {
     .next = tally_next,
+    .wait_ms = tally_wait_ms,
     .ack = tally_ack,
     .close = tally_close,
 };

@@ -802,6 +802,9 @@ static mosquitto_property *record_props(const struct ioca_mqtt *m, const struct 
 		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)r->seq);
 		mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "seq", seq);
 	}
+	if (r->historical)
+		mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "historical",
+						   "true");
 	return props;
 }
 
@@ -1411,6 +1414,14 @@ int ioca_mqtt_timeout_ms(const struct ioca_mqtt *m, int64_t now_mono_ms)
 		if (d < 0)
 			return 0;
 		return d > MISC_INTERVAL_MS ? MISC_INTERVAL_MS : (int)d;
+	}
+	case ST_CONNECTED: {
+		/* The queue holds a backlog record back for pacing: come back
+		 * for it then, not at the next unrelated event. */
+		int wait = ioca_queue_wait_ms(m->queue, now_mono_ms);
+		if (wait >= 0 && m->n_records < (size_t)m->window && wait < MISC_INTERVAL_MS)
+			return wait;
+		return MISC_INTERVAL_MS;
 	}
 	default:
 		return MISC_INTERVAL_MS;

@@ -160,6 +160,13 @@ static int mq_next(struct ioca_queue *q, struct ioca_record *out)
 	return IOCA_OK;
 }
 
+static int mq_wait_ms(struct ioca_queue *q, int64_t now_mono_ms)
+{
+	(void)q;
+	(void)now_mono_ms;
+	return -1; /* never holds anything back */
+}
+
 static void mq_ack(struct ioca_queue *q, uint64_t seq)
 {
 	struct memqueue *m = mq_of(q);
@@ -218,6 +225,7 @@ static const struct ioca_queue_ops memqueue_ops = {
     .next_seq = mq_next_seq,
     .push = mq_push,
     .next = mq_next,
+    .wait_ms = mq_wait_ms,
     .ack = mq_ack,
     .rewind = mq_rewind,
     .tick = mq_tick,

@@ -6,7 +6,9 @@
  * which the spool itself falls back to while the disk refuses writes.
  *
  * Invariants every implementation keeps:
- *   - records come out of next() in push order, each exactly once per run;
+ *   - records come out of next() in push order, each exactly once per run
+ *     (the spool may hold a backlog record back for pacing: spool.drain_rate,
+ *     docs/spool.md; wait_ms() then says when to call next() again);
  *   - a record is forgotten only by ack() of its seq, or by a counted drop
  *     when the queue is over its size bound (the spool: oldest records of
  *     the instance holding the most; the memory queue: oldest first);
@@ -38,6 +40,8 @@ struct ioca_record {
 	uint8_t qos; /* 0, 1 or 2 */
 	bool retain;
 	int64_t accepted_ms; /* wall clock when the core accepted it */
+	bool historical;     /* set by next(): a backlog record, handed out more than
+			      * spool.historical_after after accepted_ms */
 	/* The instance that emitted it ("_agent" for the agent's own events),
 	 * kept with the record so that nothing parses it back out of the topic
 	 * and the spool can share its space fairly among instances. NULL when
@@ -81,6 +85,9 @@ struct ioca_queue_ops {
 	/* Hand out the oldest record not yet handed out. The record's memory is
 	 * valid until the next call on the queue. IOCA_AGAIN when there is none. */
 	int (*next)(struct ioca_queue *q, struct ioca_record *out);
+	/* Milliseconds until next() may hand out a record it holds back for
+	 * pacing; -1 when it holds nothing back (call next() on events). */
+	int (*wait_ms)(struct ioca_queue *q, int64_t now_mono_ms);
 	/* Delivery of `seq` is complete: release it. Acks may come out of order. */
 	void (*ack)(struct ioca_queue *q, uint64_t seq);
 	/* Forget what was handed out and not acked: the next next() starts again
@@ -136,6 +143,10 @@ static inline int ioca_queue_next(struct ioca_queue *q, struct ioca_record *r)
 {
 	q = IOCA_QUEUE_IMPL(q, next);
 	return q->ops->next(q, r);
+}
+static inline int ioca_queue_wait_ms(struct ioca_queue *q, int64_t now)
+{
+	return q->ops->wait_ms(q, now);
 }
 static inline void ioca_queue_ack(struct ioca_queue *q, uint64_t seq)
 {

@@ -360,6 +360,40 @@ static int hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v,
 	return IOCA_OK;
 }
 
+static int64_t mono_now(const struct ioca_spool *s)
+{
+	return s->cfg.now_mono_ms ? s->cfg.now_mono_ms() : ioca_now_mono_ms();
+}
+
+static int64_t wall_now(const struct ioca_spool *s)
+{
+	return s->cfg.now_wall_ms ? s->cfg.now_wall_ms() : ioca_now_wall_ms();
+}
+
+/* Backlog: accepted more than historical_after before it is handed out. */
+static bool is_backlog(const struct ioca_spool *s, int64_t accepted_ms, int64_t now_wall)
+{
+	return s->cfg.historical_after_s > 0 &&
+	       now_wall - accepted_ms > (int64_t)s->cfg.historical_after_s * 1000;
+}
+
+/* Whether a backlog record may go now (spending a token); false holds it
+ * back and notes when to try again. */
+static bool drain_allows(struct ioca_spool *s)
+{
+	if (s->cfg.drain_rate <= 0)
+		return true;
+	int64_t now = mono_now(s);
+	ioca_token_bucket_refill(&s->drain, now);
+	if (!ioca_token_bucket_ready(&s->drain)) {
+		int64_t wait = (int64_t)ioca_token_bucket_wait_ms(&s->drain) + 1;
+		s->paced_until_mono = now + wait;
+		return false;
+	}
+	ioca_token_bucket_take(&s->drain);
+	return true;
+}
+
 static bool too_old(const struct ioca_spool *s, int64_t accepted_ms, int64_t now_wall)
 {
 	return s->cfg.max_age_s > 0 && accepted_ms < now_wall - s->cfg.max_age_s * 1000;
@@ -367,7 +401,7 @@ static bool too_old(const struct ioca_spool *s, int64_t accepted_ms, int64_t now
 
 static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 {
-	int64_t now_wall = s->cfg.max_age_s > 0 ? ioca_now_wall_ms() : 0;
+	int64_t now_wall = wall_now(s);
 	for (;;) {
 		struct ioca_spool_rec_view v;
 		uint64_t seg_id, off, next;
@@ -379,8 +413,12 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 				s->roff = next;
 				continue;
 			}
+			bool backlog = is_backlog(s, v.accepted_ms, now_wall);
+			if (backlog && !drain_allows(s))
+				return IOCA_AGAIN;
 			if (hand_out(s, &v, out) != IOCA_OK)
 				return IOCA_AGAIN;
+			out->historical = backlog;
 			e->state = IOCA_SPOOL_ENT_HANDED;
 			s->in_flight++;
 			s->roff = next;
@@ -402,6 +440,9 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 			s->roff = next;
 			continue;
 		}
+		bool backlog = is_backlog(s, v.accepted_ms, now_wall);
+		if (backlog && !drain_allows(s))
+			return IOCA_AGAIN;
 		struct ioca_spool_ent ne = {.seq = v.seq,
 					    .seg_id = seg_id,
 					    .off = off,
@@ -410,6 +451,7 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 					    .ms = v.accepted_ms};
 		if (hand_out(s, &v, out) != IOCA_OK || !ioca_spool_win_insert(s, &ne))
 			return IOCA_AGAIN; /* out of memory: try again later */
+		out->historical = backlog;
 		s->in_flight++;
 		s->rd_high_seq = v.seq;
 		s->roff = next;
@@ -425,6 +467,8 @@ static bool drop_mem_pending_below(struct ioca_spool *s, struct ioca_spool_ent *
 	       e->seq < seq;
 }
 
+/* Records of the memory fallback are marked but not paced: they exist only
+ * while the disk refuses writes, and the fallback is small. */
 static int next_from_memory(struct ioca_spool *s, struct ioca_record *out)
 {
 	if (!s->mem)
@@ -432,6 +476,7 @@ static int next_from_memory(struct ioca_spool *s, struct ioca_record *out)
 	for (;;) {
 		if (ioca_queue_next(s->mem, out) != IOCA_OK)
 			return IOCA_AGAIN;
+		out->historical = is_backlog(s, out->accepted_ms, wall_now(s));
 		/* Entries the fallback skipped were dropped by its bound. */
 		ioca_spool_win_filter(s, drop_mem_pending_below, &out->seq);
 		struct ioca_spool_ent *e = ioca_spool_win_find(s, out->seq);
@@ -471,9 +516,21 @@ static int sp_next(struct ioca_queue *q, struct ioca_record *out)
 	 * before any of it is published. */
 	if (s->cfg.fsync == IOCA_FSYNC_ALWAYS && s->dirty)
 		ioca_spool_sync_now(s);
+	s->paced_until_mono = 0;
 	if (next_from_disk(s, out) == IOCA_OK)
 		return IOCA_OK;
+	if (s->paced_until_mono)
+		return IOCA_AGAIN; /* the memory fallback holds newer records: keep order */
 	return next_from_memory(s, out);
+}
+
+static int sp_wait_ms(struct ioca_queue *q, int64_t now_mono_ms)
+{
+	struct ioca_spool *s = sp(q);
+	if (!s->paced_until_mono)
+		return -1;
+	int64_t d = s->paced_until_mono - now_mono_ms;
+	return d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : (int)d;
 }
 
 /* ---- ack and rewind --------------------------------------------------- */
@@ -778,6 +835,7 @@ static const struct ioca_queue_ops spool_ops = {
     .next_seq = sp_next_seq,
     .push = sp_push,
     .next = sp_next,
+    .wait_ms = sp_wait_ms,
     .ack = sp_ack,
     .rewind = sp_rewind,
     .tick = sp_tick,
@@ -800,6 +858,10 @@ static void normalise_config(struct ioca_spool_config *c)
 		c->memory_buffer_bytes = 0; /* no memory fallback: refused writes drop */
 	if (c->fsync_interval_ms <= 0)
 		c->fsync_interval_ms = IOCA_SPOOL_DEFAULT_FSYNC_INTERVAL_MS;
+	if (c->drain_rate < 0)
+		c->drain_rate = 0;
+	if (c->historical_after_s < 0)
+		c->historical_after_s = 0;
 }
 
 struct ioca_queue *ioca_spool_open(const struct ioca_spool_config *cfg, const char *dir,
@@ -837,6 +899,7 @@ struct ioca_queue *ioca_spool_open(const struct ioca_spool_config *cfg, const ch
 		free(s);
 		return NULL;
 	}
+	ioca_token_bucket_init(&s->drain, s->cfg.drain_rate, mono_now(s));
 	s->last_sync_mono = ioca_now_mono_ms();
 	s->cursor_at_mono = s->last_sync_mono;
 	return &s->base;

@@ -36,6 +36,16 @@ struct ioca_spool_config {
 	int inflight;
 	int64_t memory_buffer_bytes; /* held in memory while the disk refuses writes */
 	int64_t segment_bytes;       /* size at which a segment file is closed */
+	/* Backlog pacing (docs/spool.md): a record accepted more than
+	 * historical_after_s before next() reaches it is backlog; backlog is
+	 * handed out at most drain_rate per second (0: unlimited) and marked
+	 * historical. historical_after_s = 0: nothing is backlog. */
+	double drain_rate;
+	int historical_after_s;
+	/* Clocks, NULL for the real ones (ioca_now_mono_ms, ioca_now_wall_ms):
+	 * tests inject their own. */
+	int64_t (*now_mono_ms)(void);
+	int64_t (*now_wall_ms)(void);
 };
 
 /*
@@ -102,5 +112,7 @@ int ioca_spool_deadletter(const char *dir, const struct ioca_record *rec, char *
  * segment_bytes is also kept within 64 KiB .. max_bytes / 4. */
 #define IOCA_SPOOL_DEFAULT_SEGMENT_BYTES     (16 * 1024 * 1024)
 #define IOCA_SPOOL_DEFAULT_FSYNC_INTERVAL_MS 200
+#define IOCA_SPOOL_DEFAULT_DRAIN_RATE        200
+#define IOCA_SPOOL_DEFAULT_HISTORICAL_AFTER  30
 
 #endif

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "spool.h"
 #include "spool_format.h"
+#include "token_bucket.h"
 
 #define IOCA_SPOOL_MEM_SEG UINT64_MAX /* win entry held by the memory fallback */
 
@@ -80,10 +81,12 @@ struct ioca_spool {
 	uint64_t rseg_id; /* id rfd belongs to */
 	uint64_t roff;
 	struct ioca_spool_reader rd;
-	uint64_t rd_high_seq; /* highest seq next() has dealt with */
-	uint64_t *pre_acked;  /* from the cursor: acked above its floor before */
-	size_t n_pre_acked;   /* the last stop (ascending); skipped when read */
-	char *strbuf;         /* topic and content type handed out by next() */
+	uint64_t rd_high_seq;           /* highest seq next() has dealt with */
+	uint64_t *pre_acked;            /* from the cursor: acked above its floor before */
+	size_t n_pre_acked;             /* the last stop (ascending); skipped when read */
+	struct ioca_token_bucket drain; /* paces backlog records (drain_rate) */
+	int64_t paced_until_mono;       /* next() held a backlog record back until then; 0: none */
+	char *strbuf;                   /* topic and content type handed out by next() */
 	size_t strcap;
 
 	/* in-flight window */
