@@ -1418,8 +1418,9 @@ int ioca_mqtt_timeout_ms(const struct ioca_mqtt *m, int64_t now_mono_ms)
 	case ST_CONNECTED: {
 		/* The queue holds a backlog record back for pacing: come back
 		 * for it then, not at the next unrelated event. */
+		size_t window = m->probe_until ? 1 : (size_t)m->window;
 		int wait = ioca_queue_wait_ms(m->queue, now_mono_ms);
-		if (wait >= 0 && m->n_records < (size_t)m->window && wait < MISC_INTERVAL_MS)
+		if (wait >= 0 && !m->stopping && m->n_records < window && wait < MISC_INTERVAL_MS)
 			return wait;
 		return MISC_INTERVAL_MS;
 	}

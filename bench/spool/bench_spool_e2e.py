@@ -85,7 +85,8 @@ def agent_config(path, plugin_dir, state, port, fsync, messages):
                 'log_level = "warning"; };\n')
         f.write(f'mqtt: {{ brokers = [ "mqtt://127.0.0.1:{port}" ]; qos = 1; topic_prefix = "ioc"; '
                 'reconnect_max = 1; };\n')
-        f.write(f'spool: {{ inflight = {WINDOW}; fsync = "{fsync}"; }};\n')
+        # drain_rate = 0: the flat-out drain is what is measured here
+        f.write(f'spool: {{ inflight = {WINDOW}; fsync = "{fsync}"; drain_rate = 0; }};\n')
         f.write(f'instances = ( {{ name = "sim0"; plugin = "sim"; kind = "event"; rate = 1e7; '
                 f'count = {messages}; max_rate = 0.0; }} );\n')
 
