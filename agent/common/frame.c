@@ -101,7 +101,7 @@ int ioca_frame_reader_feed(struct ioca_frame_reader *r, const void *data, size_t
 
 static bool known_type(unsigned t)
 {
-	return t >= IOCA_FRAME_HELLO && t <= IOCA_FRAME_STOP;
+	return t >= IOCA_FRAME_HELLO && t <= IOCA_FRAME_SNAPSHOT_REQUEST;
 }
 
 int ioca_frame_next(struct ioca_frame_reader *r, struct ioca_frame *out)
@@ -160,10 +160,15 @@ int ioca_frame_parse_hello(const struct ioca_frame *f, struct ioca_frame_hello *
 		return fail(err, errlen, "unterminated name", f);
 	const char *version = nul + 1;
 	left -= (size_t)(version - name);
-	if (!left || !memchr(version, '\0', left))
+	const char *vnul = left ? memchr(version, '\0', left) : NULL;
+	if (!vnul)
 		return fail(err, errlen, "unterminated version", f);
+	size_t rest = left - (size_t)(vnul + 1 - version);
+	if (rest != 0 && rest != 4)
+		return fail(err, errlen, "bad features", f);
 	out->name = name;
 	out->version = version;
+	out->features = rest ? get_u32((const uint8_t *)vnul + 1) : 0;
 	return IOCA_OK;
 }
 
@@ -246,6 +251,13 @@ int ioca_frame_parse_heartbeat(const struct ioca_frame *f, struct ioca_frame_hea
 	return IOCA_OK;
 }
 
+int ioca_frame_parse_snapshot_request(const struct ioca_frame *f, char *err, size_t errlen)
+{
+	if (f->type != IOCA_FRAME_SNAPSHOT_REQUEST || f->len != 0)
+		return fail(err, errlen, "bad snapshot request", f);
+	return IOCA_OK;
+}
+
 int ioca_frame_parse_stats(const struct ioca_frame *f,
 			   void (*fn)(void *ctx, const struct ioca_frame_stat *st), void *ctx,
 			   char *err, size_t errlen)
@@ -288,10 +300,10 @@ static size_t header(uint8_t *buf, size_t cap, enum ioca_frame_type type, size_t
 }
 
 size_t ioca_frame_encode_hello(uint8_t *buf, size_t cap, uint16_t abi_major, uint16_t abi_minor,
-			       const char *name, const char *version)
+			       const char *name, const char *version, uint32_t features)
 {
 	size_t nlen = strlen(name) + 1, vlen = strlen(version) + 1;
-	size_t plen = 4 + nlen + vlen;
+	size_t plen = 4 + nlen + vlen + 4;
 	if (cap < IOCA_FRAME_HEADER_LEN + plen || !header(buf, cap, IOCA_FRAME_HELLO, plen))
 		return 0;
 	uint8_t *p = buf + IOCA_FRAME_HEADER_LEN;
@@ -299,6 +311,7 @@ size_t ioca_frame_encode_hello(uint8_t *buf, size_t cap, uint16_t abi_major, uin
 	put_u16(p + 2, abi_minor);
 	memcpy(p + 4, name, nlen);
 	memcpy(p + 4 + nlen, version, vlen);
+	put_u32(p + 4 + nlen + vlen, features);
 	return IOCA_FRAME_HEADER_LEN + plen;
 }
 
@@ -361,6 +374,11 @@ size_t ioca_frame_encode_heartbeat(uint8_t *buf, size_t cap, int64_t idle_ms, in
 size_t ioca_frame_encode_stop(uint8_t *buf, size_t cap)
 {
 	return header(buf, cap, IOCA_FRAME_STOP, 0);
+}
+
+size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap)
+{
+	return header(buf, cap, IOCA_FRAME_SNAPSHOT_REQUEST, 0);
 }
 
 size_t ioca_frame_encode_stats_begin(uint8_t *buf, size_t cap)

@@ -9,7 +9,8 @@
  * interpreted. (A worker that sends one is killed and restarted.)
  *
  * Payloads, all integers little-endian:
- *   HELLO      u16 abi_major, u16 abi_minor, name\0, version\0
+ *   HELLO      u16 abi_major, u16 abi_minor, name\0, version\0, then optionally
+ *              u32 features (the plugin's IOCA_PLUGIN_F_* as the agent reads them)
  *   EVENT      i64 time_ms, u8 severity, u8 type_len, type, data JSON object (rest)
  *   TELEMETRY  i64 time_ms, data JSON object {"readings":[...]} (rest)
  *   BLOB       i64 time_ms, u8 subtopic_len, subtopic, u8 ctype_len, content type, bytes (rest)
@@ -18,6 +19,8 @@
  *              CLOCK_MONOTONIC when sent: one clock for every process of the host)
  *   STATS      repeated { u8 op (0 set, 1 add), u8 name_len, name, f64 value }
  *   STOP       empty (core -> worker)
+ *   SNAPSHOT_REQUEST  empty (core -> worker): take a picture of the live stream now;
+ *              the worker's host->snapshot_requested() turns true once
  */
 #ifndef IOCA_FRAME_H
 #define IOCA_FRAME_H
@@ -42,6 +45,7 @@ enum ioca_frame_type {
 	IOCA_FRAME_HEARTBEAT = 5,
 	IOCA_FRAME_STATS = 6,
 	IOCA_FRAME_STOP = 7,
+	IOCA_FRAME_SNAPSHOT_REQUEST = 8,
 };
 
 /* A frame as it came off the wire; payload points into the reader's buffer. */
@@ -77,6 +81,7 @@ struct ioca_frame_hello {
 	uint16_t abi_major, abi_minor;
 	const char *name;    /* NUL-terminated inside the payload */
 	const char *version; /* NUL-terminated inside the payload */
+	uint32_t features;   /* 0 when the hello carries none */
 };
 
 struct ioca_frame_event {
@@ -117,6 +122,8 @@ struct ioca_frame_heartbeat {
 
 int ioca_frame_parse_heartbeat(const struct ioca_frame *f, struct ioca_frame_heartbeat *out,
 			       char *err, size_t errlen);
+/* A snapshot request carries nothing: IOCA_ERROR for any payload. */
+int ioca_frame_parse_snapshot_request(const struct ioca_frame *f, char *err, size_t errlen);
 /* Calls fn for each stat entry; stops and fails on the first malformed one. */
 int ioca_frame_parse_stats(const struct ioca_frame *f,
 			   void (*fn)(void *ctx, const struct ioca_frame_stat *st), void *ctx,
@@ -129,7 +136,7 @@ int ioca_frame_parse_stats(const struct ioca_frame *f,
  * header+fixed part in `buf` followed by `tail`, written with writev.
  */
 size_t ioca_frame_encode_hello(uint8_t *buf, size_t cap, uint16_t abi_major, uint16_t abi_minor,
-			       const char *name, const char *version);
+			       const char *name, const char *version, uint32_t features);
 size_t ioca_frame_encode_event_head(uint8_t *buf, size_t cap, int64_t time_ms,
 				    enum ioca_severity severity, const char *type, size_t data_len);
 size_t ioca_frame_encode_telemetry_head(uint8_t *buf, size_t cap, int64_t time_ms, size_t data_len);
@@ -137,6 +144,7 @@ size_t ioca_frame_encode_blob_head(uint8_t *buf, size_t cap, int64_t time_ms, co
 				   const char *content_type, size_t len);
 size_t ioca_frame_encode_heartbeat(uint8_t *buf, size_t cap, int64_t idle_ms, int64_t sent_mono_ms);
 size_t ioca_frame_encode_stop(uint8_t *buf, size_t cap);
+size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap);
 /* Stats: start with the header (payload length patched by _finish), then append entries. */
 size_t ioca_frame_encode_stats_begin(uint8_t *buf, size_t cap);
 size_t ioca_frame_encode_stats_add(uint8_t *buf, size_t cap, size_t used, bool add,

@@ -502,11 +502,7 @@ static void load_commands(struct loader *ld, const config_setting_t *commands)
 		if (kind < 0)
 			report(ld, e,
 			       "commands: unknown command '%s' (known: status, ping, reload, "
-			       "restart, replay)",
-			       name);
-		else if (kind == IOCA_CMD_SNAPSHOT)
-			report(ld, e,
-			       "commands: '%s' cannot be enabled: this agent does not answer it",
+			       "restart, snapshot, replay)",
 			       name);
 		else
 			cc->enabled[cc->n_enabled++] = dup_str(ld, name);

@@ -84,6 +84,8 @@ static void on_message(void *ctx, const struct ioca_sup_message *m)
 	struct core *c = ctx;
 	ioca_intake_worker_message(&c->intake, m);
 	ioca_remote_note_message(c->remote, m->instance, ioca_now_wall_ms());
+	if (m->blob)
+		ioca_remote_note_blob(c->remote, m->instance, m->blob);
 }
 
 static void on_failure(void *ctx, const struct ioca_sup_failure *f)
@@ -372,6 +374,12 @@ static int remote_restart_instance(void *ctx, const char *name)
 {
 	struct core *c = ctx;
 	return ioca_supervisor_restart(c->sup, name);
+}
+
+static enum ioca_sup_snapshot remote_request_snapshot(void *ctx, const char *name)
+{
+	struct core *c = ctx;
+	return ioca_supervisor_request_snapshot(c->sup, name);
 }
 
 /* ---- reload ------------------------------------------------------------- */
@@ -728,7 +736,8 @@ int ioca_core_run(const char *config_path)
 	    (struct ioca_remote_actions){.ctx = c,
 					 .status_json = remote_status_json,
 					 .request_reload = remote_request_reload,
-					 .restart_instance = remote_restart_instance};
+					 .restart_instance = remote_restart_instance,
+					 .request_snapshot = remote_request_snapshot};
 	c->remote = ioca_remote_new(&c->cfg, &c->remote_actions);
 	c->report.remote = c->remote;
 	ioca_remote_attach(c->remote, c->mqtt);

@@ -10,6 +10,7 @@
 #include "command.h"
 #include "log.h"
 #include "remote_replay.h"
+#include "remote_snapshot.h"
 #include "retcode.h"
 #include "timeutil.h"
 
@@ -41,6 +42,7 @@ struct ioca_remote {
 	struct last_seen seen[LAST_SEEN_MAX];
 	size_t n_seen;
 	struct pending_reply reload;
+	struct ioca_snapshot_waits snapshots;
 	uint64_t received, executed;
 	uint64_t refused[IOCA_CMD_RESULT_COUNT];
 	struct ioca_ratelimit refusal_log;
@@ -209,6 +211,22 @@ static cJSON *execute(struct ioca_remote *r, const struct ioca_cmd_request *req,
 	return NULL;
 }
 
+static enum ioca_sup_snapshot ask_snapshot(void *ctx, const char *name)
+{
+	struct ioca_remote *r = ctx;
+	return r->actions.request_snapshot ? r->actions.request_snapshot(r->actions.ctx, name)
+					   : IOCA_SUP_SNAPSHOT_NOT_SUPPORTED;
+}
+
+static cJSON *begin_snapshot(struct ioca_remote *r, const struct ioca_mqtt_message *msg,
+			     const struct ioca_cmd_request *req, const char *topic, bool *waits,
+			     char *err, size_t errlen)
+{
+	struct ioca_snapshot_reply_to to = {topic, msg->correlation, msg->correlation_len};
+	return ioca_snapshot_begin(&r->snapshots, req, &to, ask_snapshot, r, ioca_now_mono_ms(),
+				   waits, err, errlen);
+}
+
 static void on_request(void *ctx, const struct ioca_mqtt_message *msg)
 {
 	struct ioca_remote *r = ctx;
@@ -228,13 +246,16 @@ static void on_request(void *ctx, const struct ioca_mqtt_message *msg)
 	reply_topic(r, msg, &req, name, topic, sizeof topic);
 
 	cJSON *result = NULL;
-	bool deferred = false;
+	bool deferred = false, picture_waits = false;
 	if (res == IOCA_CMD_OK) {
 		detail[0] = '\0';
 		if (req.kind == IOCA_CMD_REPLAY)
 			res =
 			    ioca_replay_start(r->replay, &req, topic, msg->correlation,
 					      msg->correlation_len, &result, detail, sizeof detail);
+		else if (req.kind == IOCA_CMD_SNAPSHOT)
+			result = begin_snapshot(r, msg, &req, topic, &picture_waits, detail,
+						sizeof detail);
 		else
 			result = execute(r, &req, &deferred, detail, sizeof detail);
 		if (detail[0] && res == IOCA_CMD_OK)
@@ -262,7 +283,7 @@ static void on_request(void *ctx, const struct ioca_mqtt_message *msg)
 			memcpy(p->correlation, msg->correlation, msg->correlation_len);
 			p->correlation_len = msg->correlation_len;
 		}
-	} else {
+	} else if (!picture_waits) {
 		char *text = ioca_cmd_reply(&req, res, detail, result);
 		publish(r->mqtt, topic, text, msg->correlation, msg->correlation_len);
 		free(text);
@@ -307,6 +328,7 @@ void ioca_remote_take_over(struct ioca_remote *r, struct ioca_remote *old)
 		r->reload = old->reload;
 		ioca_replay_cancel(old->replay, NULL, "reload");
 		ioca_replay_take_over(r->replay, old->replay);
+		r->snapshots = old->snapshots;
 		r->received = old->received;
 		r->executed = old->executed;
 		memcpy(r->refused, old->refused, sizeof r->refused);
@@ -334,6 +356,13 @@ void ioca_remote_metrics(const struct ioca_remote *r, cJSON *metrics)
 					(double)r->refused[i]);
 }
 
+void ioca_remote_note_blob(struct ioca_remote *r, const char *instance,
+			   const struct ioca_frame_blob *blob)
+{
+	if (r)
+		ioca_snapshot_on_blob(&r->snapshots, r->mqtt, instance, blob);
+}
+
 void ioca_remote_tick(struct ioca_remote *r, int64_t now_mono_ms, bool stopping)
 {
 	if (!r)
@@ -341,9 +370,14 @@ void ioca_remote_tick(struct ioca_remote *r, int64_t now_mono_ms, bool stopping)
 	if (stopping)
 		ioca_replay_cancel(r->replay, r->mqtt, "stop");
 	ioca_replay_tick(r->replay, r->mqtt, now_mono_ms);
+	ioca_snapshot_tick(&r->snapshots, r->mqtt, now_mono_ms);
 }
 
 int ioca_remote_timeout_ms(const struct ioca_remote *r, int64_t now_mono_ms)
 {
-	return r ? ioca_replay_timeout_ms(r->replay, now_mono_ms) : INT32_MAX;
+	if (!r)
+		return INT32_MAX;
+	int a = ioca_replay_timeout_ms(r->replay, now_mono_ms);
+	int64_t b = ioca_snapshot_timeout_ms(&r->snapshots, now_mono_ms);
+	return b < a ? (int)b : a;
 }

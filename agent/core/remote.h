@@ -7,7 +7,8 @@
  *
  * Invariant: a request never runs anything unless ioca_cmd_authorize()
  * allowed it, and every request that names a command gets exactly one reply
- * (a reload's once the reload has been tried).
+ * (a reload's once the reload has been tried, a snapshot's once the picture
+ * came or its time ran out).
  */
 #ifndef IOCA_REMOTE_H
 #define IOCA_REMOTE_H
@@ -18,7 +19,9 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "frame.h"
 #include "mqtt_session.h"
+#include "supervisor.h"
 
 /* What the core does for the commands that act on it. */
 struct ioca_remote_actions {
@@ -29,6 +32,8 @@ struct ioca_remote_actions {
 	void (*request_reload)(void *ctx);
 	/* Restart one instance now. IOCA_ERROR: no such instance. */
 	int (*restart_instance)(void *ctx, const char *name);
+	/* Ask instance `name` for a picture of its live stream (remote_snapshot.h). */
+	enum ioca_sup_snapshot (*request_snapshot)(void *ctx, const char *name);
 };
 
 struct ioca_remote;
@@ -44,6 +49,10 @@ void ioca_remote_attach(struct ioca_remote *r, struct ioca_mqtt *m);
 /* Remember that `instance` delivered a message at `wall_ms` (for status). */
 void ioca_remote_note_message(struct ioca_remote *r, const char *instance, int64_t wall_ms);
 
+/* Instance `instance` emitted `blob`: a snapshot request waiting for it is answered. */
+void ioca_remote_note_blob(struct ioca_remote *r, const char *instance,
+			   const struct ioca_frame_blob *blob);
+
 /* A reload asked for by a command has been tried: reply on `m`. */
 void ioca_remote_reload_done(struct ioca_remote *r, struct ioca_mqtt *m, bool applied);
 
@@ -51,8 +60,9 @@ void ioca_remote_reload_done(struct ioca_remote *r, struct ioca_mqtt *m, bool ap
  * (after a reload replaced the remote), then free `old`. */
 void ioca_remote_take_over(struct ioca_remote *r, struct ioca_remote *old);
 
-/* Work that runs over many loop turns (a replay): call every turn; with
- * `stopping`, a running replay is cancelled. */
+/* Work that runs over many loop turns (a replay; error replies for snapshot
+ * requests that got no picture in time): call every turn; with `stopping`, a
+ * running replay is cancelled. */
 void ioca_remote_tick(struct ioca_remote *r, int64_t now_mono_ms, bool stopping);
 /* Longest the loop may sleep before that work is due (ms). */
 int ioca_remote_timeout_ms(const struct ioca_remote *r, int64_t now_mono_ms);

@@ -75,6 +75,7 @@ struct worker {
 	int fd;
 	struct ioca_frame_reader rd;
 	bool hello;
+	uint32_t features; /* the plugin's, from the hello */
 	bool eof;
 	const char *kill_reason; /* "hung" or "crashed" when the core killed it */
 	char kill_detail[320];
@@ -468,6 +469,7 @@ static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struc
 			return IOCA_ERROR;
 		if (!w->hello) {
 			w->hello = true;
+			w->features = h.features;
 			ioca_info("instance %s: running (plugin %s %s, worker %d)", w->name, h.name,
 				  h.version, (int)w->pid);
 			state_changed(s);
@@ -520,7 +522,8 @@ static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struc
 	case IOCA_FRAME_STATS:
 		return ioca_frame_parse_stats(f, note_stat, w, err, errlen);
 	case IOCA_FRAME_STOP:
-		break;
+	case IOCA_FRAME_SNAPSHOT_REQUEST:
+		break; /* core -> worker only */
 	}
 	snprintf(err, errlen, "unexpected frame type %d from worker", (int)f->type);
 	return IOCA_ERROR;
@@ -960,4 +963,22 @@ int ioca_supervisor_restart(struct ioca_supervisor *s, const char *name)
 	}
 	state_changed(s);
 	return IOCA_OK;
+}
+
+enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *s, const char *name)
+{
+	struct worker *w = find_worker(s, name);
+	if (!w || w->removed)
+		return IOCA_SUP_SNAPSHOT_NO_INSTANCE;
+	if (w->phase != PHASE_RUNNING || !w->hello || w->fd < 0 || w->kill_reason)
+		return IOCA_SUP_SNAPSHOT_NOT_RUNNING;
+	if (!(w->features & IOCA_PLUGIN_F_SNAPSHOT_REQUEST))
+		return IOCA_SUP_SNAPSHOT_NOT_SUPPORTED;
+	uint8_t frame[IOCA_FRAME_HEADER_LEN];
+	size_t n = ioca_frame_encode_snapshot_request(frame, sizeof frame);
+	/* 8 bytes on a socket the worker drains every second: a full buffer
+	 * means a worker that is not reading, which is not running */
+	if (send(w->fd, frame, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
+		return IOCA_SUP_SNAPSHOT_NOT_RUNNING;
+	return IOCA_SUP_SNAPSHOT_SENT;
 }

@@ -110,4 +110,16 @@ size_t ioca_supervisor_running(const struct ioca_supervisor *s);
  * deliberate restart: no agent.instance_failed. IOCA_ERROR: no such instance. */
 int ioca_supervisor_restart(struct ioca_supervisor *s, const char *name);
 
+/* What a snapshot request to an instance became. */
+enum ioca_sup_snapshot {
+	IOCA_SUP_SNAPSHOT_SENT,          /* the worker was asked; a "snapshot" blob follows */
+	IOCA_SUP_SNAPSHOT_NO_INSTANCE,   /* no such instance */
+	IOCA_SUP_SNAPSHOT_NOT_RUNNING,   /* restarting, failed or stopping */
+	IOCA_SUP_SNAPSHOT_NOT_SUPPORTED, /* its plugin does not answer snapshot requests */
+};
+
+/* Ask instance `name`'s worker for a picture of its live stream. */
+enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *s,
+							const char *name);
+
 #endif

@@ -1720,3 +1720,36 @@ void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void 
 		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s",
 				 topic, mosquitto_strerror(rc));
 }
+
+int ioca_mqtt_publish_reply_blob(struct ioca_mqtt *m, const char *topic, const void *payload,
+				 size_t len, const char *content_type, const void *correlation,
+				 size_t correlation_len)
+{
+	if (m->state != ST_CONNECTED || m->n_other >= EXTRA_SLOTS)
+		return IOCA_AGAIN;
+	size_t corr_props =
+	    correlation_len ? PROP_ID_BYTES + PROP_STR_LEN_BYTES + correlation_len : 0;
+	if (!fits(m, topic, len + corr_props, 1))
+		return IOCA_ERROR;
+	mosquitto_property *props = NULL;
+	if (m->protocol == MQTT_PROTOCOL_V5) {
+		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, content_type);
+		if (correlation && correlation_len && correlation_len <= UINT16_MAX)
+			mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
+						      correlation, (uint16_t)correlation_len);
+	}
+	int mid = 0;
+	m->in_publish = true;
+	m->early_done = false;
+	int rc = do_publish(m, &mid, topic, payload, len, 1, false, props);
+	m->in_publish = false;
+	mosquitto_property_free_all(&props);
+	if (rc == MOSQ_ERR_SUCCESS && !(m->early_done && m->early_mid == (uint16_t)mid))
+		track_other(m, mid, 1);
+	else if (rc != MOSQ_ERR_SUCCESS) {
+		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s",
+				 topic, mosquitto_strerror(rc));
+		return IOCA_AGAIN;
+	}
+	return IOCA_OK;
+}

@@ -127,6 +127,14 @@ int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_messa
 void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void *payload,
 			     size_t len, const void *correlation, size_t correlation_len);
 
+/* Publish binary reply (a snapshot) outside the queue: QoS 1, not retained,
+ * with its content type and the request's Correlation Data (MQTT 5).
+ * IOCA_OK: handed over; IOCA_ERROR: larger than the maximum packet size in
+ * force; IOCA_AGAIN: not connected or the connection is not keeping up. */
+int ioca_mqtt_publish_reply_blob(struct ioca_mqtt *m, const char *topic, const void *payload,
+				 size_t len, const char *content_type, const void *correlation,
+				 size_t correlation_len);
+
 /*
  * Graceful stop: wait up to timeout_ms for in-flight publishes to complete,
  * publish `offline_status_json` retained, disconnect cleanly.

@@ -54,7 +54,7 @@ static void stop_plugin(struct worker *w)
 		w->plugin.desc->stop(w->state);
 }
 
-/* Reads frames from the core; only STOP is expected. EOF or garbage: stop. */
+/* Reads frames from the core: STOP and SNAPSHOT_REQUEST. EOF or garbage: stop. */
 static void read_core(struct worker *w, struct ioca_frame_reader *rd)
 {
 	uint8_t *dst;
@@ -72,9 +72,12 @@ static void read_core(struct worker *w, struct ioca_frame_reader *rd)
 	ioca_frame_reader_commit(rd, (size_t)n);
 	struct ioca_frame f;
 	int rc;
-	while ((rc = ioca_frame_next(rd, &f)) == IOCA_OK)
+	while ((rc = ioca_frame_next(rd, &f)) == IOCA_OK) {
 		if (f.type == IOCA_FRAME_STOP)
 			stop_plugin(w);
+		else if (f.type == IOCA_FRAME_SNAPSHOT_REQUEST)
+			ioca_worker_host_request_snapshot();
+	}
 	if (rc == IOCA_ERROR)
 		stop_plugin(w);
 }
@@ -208,8 +211,12 @@ int ioca_worker_main(int argc, char **argv)
 		return IOCA_WORKER_EXIT_SETUP_FAILED;
 	}
 	uint8_t hello[512];
-	size_t hlen = ioca_frame_encode_hello(hello, sizeof hello, desc->abi_major, desc->abi_minor,
-					      desc->name, desc->version ? desc->version : "");
+	uint32_t features = ioca_plugin_features(desc);
+	if (desc->abi_minor < 4)
+		features &= ~IOCA_PLUGIN_F_SNAPSHOT_REQUEST; /* not in the ABI it was built for */
+	size_t hlen =
+	    ioca_frame_encode_hello(hello, sizeof hello, desc->abi_major, desc->abi_minor,
+				    desc->name, desc->version ? desc->version : "", features);
 	if (!hlen || ioca_worker_host_send(hello, hlen) != IOCA_OK) {
 		config_destroy(&cfg);
 		return IOCA_WORKER_EXIT_SETUP_FAILED;

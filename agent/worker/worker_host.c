@@ -56,6 +56,7 @@ struct ioca_instance {
 	struct ioca_token_bucket rate;
 	struct stat_slot stats[MAX_STATS];
 	size_t n_stats;
+	atomic_bool snapshot_wanted; /* a SNAPSHOT_REQUEST frame not yet taken by the plugin */
 	enum ioca_run_mode run_mode; /* set before create(), constant afterwards */
 	unsigned run_flags;
 };
@@ -318,6 +319,13 @@ static enum ioca_run_mode host_run_mode(const struct ioca_instance *inst, unsign
 	return inst->run_mode;
 }
 
+static bool host_snapshot_requested(struct ioca_instance *inst)
+{
+	alive(inst);
+	return atomic_load(&inst->snapshot_wanted) &&
+	       atomic_exchange(&inst->snapshot_wanted, false);
+}
+
 const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate)
 {
 	struct ioca_instance *inst = &instance;
@@ -348,6 +356,7 @@ const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double m
 	host.now_mono_ms = ioca_now_mono_ms;
 	host.instance_name = host_instance_name;
 	host.run_mode = host_run_mode;
+	host.snapshot_requested = host_snapshot_requested;
 	return &host;
 }
 
@@ -360,6 +369,11 @@ void ioca_worker_host_set_run_mode(enum ioca_run_mode mode, unsigned flags)
 {
 	instance.run_mode = mode;
 	instance.run_flags = flags;
+}
+
+void ioca_worker_host_request_snapshot(void)
+{
+	atomic_store(&instance.snapshot_wanted, true);
 }
 
 void ioca_worker_host_request_stop(void)

@@ -19,6 +19,9 @@ struct ioca_instance *ioca_worker_instance(void);
 /* What host->run_mode() answers (default IOCA_RUN_SERVICE); before create(). */
 void ioca_worker_host_set_run_mode(enum ioca_run_mode mode, unsigned flags);
 
+/* The core asked for a picture: host->snapshot_requested() answers true once. */
+void ioca_worker_host_request_snapshot(void);
+
 /* Ask the plugin to stop: should_stop() turns true and wait() returns. */
 void ioca_worker_host_request_stop(void);
 bool ioca_worker_host_stop_requested(void);

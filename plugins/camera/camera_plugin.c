@@ -204,6 +204,21 @@ static void analyse(struct camera *c, const AVFrame *f, double t, int64_t wall)
 
 static void announce_online(struct camera *c, int64_t wall, int width, int height);
 
+/* The `snapshot` command (ABI 1.4): a picture of this frame of the live stream. */
+static void answer_snapshot_request(struct camera *c, const AVFrame *f, int64_t wall)
+{
+	const struct ioca_host *h = c->host;
+	if (h->abi_minor < 4 || !h->snapshot_requested || !h->snapshot_requested(c->inst))
+		return;
+	const uint8_t *jpeg = NULL;
+	size_t len = 0;
+	if (ioca_cam_snapshot_encode(&c->snap, f, &jpeg, &len) == IOCA_OK && len > 0 &&
+	    len <= IOCA_BLOB_MAX_BYTES)
+		h->emit_blob(c->inst, IOCA_SNAPSHOT_SUBTOPIC, "image/jpeg", jpeg, len, wall);
+	else
+		h->log(c->inst, IOCA_LOG_WARNING, "requested snapshot failed: encoder error");
+}
+
 static void on_frame(struct camera *c, const AVFrame *f)
 {
 	double t = c->pkt_t;
@@ -225,6 +240,7 @@ static void on_frame(struct camera *c, const AVFrame *f)
 			c->next_analysis_t = t + c->period_s;
 		analyse(c, f, t, wall);
 	}
+	answer_snapshot_request(c, f, wall);
 	if (ioca_cam_probe_frame(&c->probe, &c->snap, f, t - c->anchor_t, due, wall))
 		atomic_store(&c->stop, true); /* the picture is out: the run is complete */
 }
@@ -557,6 +573,6 @@ IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
     .run = camera_run,
     .stop = camera_stop,
     .destroy = camera_destroy,
-    .features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT,
+    .features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT | IOCA_PLUGIN_F_SNAPSHOT_REQUEST,
     .default_memory_limit_mb = CAMERA_MEMORY_LIMIT_MB,
 };

@@ -49,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case IOCA_FRAME_STATS:
 				ioca_frame_parse_stats(&f, ignore_stat, NULL, err, sizeof err);
 				break;
+			case IOCA_FRAME_SNAPSHOT_REQUEST:
+				ioca_frame_parse_snapshot_request(&f, err, sizeof err);
+				break;
 			case IOCA_FRAME_STOP:
 				break;
 			}

@@ -56,7 +56,7 @@ static void test_several_frames_in_one_read(void **state)
 	(void)state;
 	uint8_t wire[1024];
 	size_t n = 0;
-	n += ioca_frame_encode_hello(wire + n, sizeof wire - n, 1, 0, "sim", "1.0.0");
+	n += ioca_frame_encode_hello(wire + n, sizeof wire - n, 1, 0, "sim", "1.0.0", 0x6u);
 	n += ioca_frame_encode_heartbeat(wire + n, sizeof wire - n, 1234, 987654321);
 	size_t used = ioca_frame_encode_stats_begin(wire + n, sizeof wire - n);
 	used = ioca_frame_encode_stats_add(wire + n, sizeof wire - n, used, false, "fps_in", 15.0);
@@ -65,6 +65,7 @@ static void test_several_frames_in_one_read(void **state)
 	ioca_frame_encode_stats_finish(wire + n, used);
 	n += used;
 	n += ioca_frame_encode_stop(wire + n, sizeof wire - n);
+	n += ioca_frame_encode_snapshot_request(wire + n, sizeof wire - n);
 
 	struct ioca_frame_reader r;
 	ioca_frame_reader_init(&r);
@@ -78,6 +79,7 @@ static void test_several_frames_in_one_read(void **state)
 	assert_int_equal(h.abi_major, 1);
 	assert_string_equal(h.name, "sim");
 	assert_string_equal(h.version, "1.0.0");
+	assert_int_equal(h.features, 0x6u);
 
 	assert_int_equal(ioca_frame_next(&r, &f), IOCA_OK);
 	struct ioca_frame_heartbeat hb = {0};
@@ -90,6 +92,9 @@ static void test_several_frames_in_one_read(void **state)
 	assert_int_equal(ioca_frame_next(&r, &f), IOCA_OK);
 	assert_int_equal(f.type, IOCA_FRAME_STOP);
 	assert_int_equal(f.len, 0);
+	assert_int_equal(ioca_frame_next(&r, &f), IOCA_OK);
+	assert_int_equal(f.type, IOCA_FRAME_SNAPSHOT_REQUEST);
+	assert_int_equal(ioca_frame_parse_snapshot_request(&f, err, sizeof err), IOCA_OK);
 	assert_int_equal(ioca_frame_next(&r, &f), IOCA_AGAIN);
 	ioca_frame_reader_free(&r);
 }
@@ -229,6 +234,17 @@ static void test_malformed_payloads(void **state)
 	uint8_t p4[8] = {1, 0, 0, 0, 's', 'i', 'm', 'x'};
 	f = (struct ioca_frame){.type = IOCA_FRAME_HELLO, .payload = p4, .len = sizeof p4};
 	assert_int_equal(ioca_frame_parse_hello(&f, &h, err, sizeof err), IOCA_ERROR);
+	/* hello with a truncated features word */
+	uint8_t p4b[10] = {1, 0, 0, 0, 's', 0, '1', 0, 2, 0};
+	f = (struct ioca_frame){.type = IOCA_FRAME_HELLO, .payload = p4b, .len = sizeof p4b};
+	assert_int_equal(ioca_frame_parse_hello(&f, &h, err, sizeof err), IOCA_ERROR);
+	/* hello without features (an older worker): none */
+	f.len = 8;
+	assert_int_equal(ioca_frame_parse_hello(&f, &h, err, sizeof err), IOCA_OK);
+	assert_int_equal(h.features, 0);
+	/* a snapshot request carries nothing */
+	f = (struct ioca_frame){.type = IOCA_FRAME_SNAPSHOT_REQUEST, .payload = p4b, .len = 1};
+	assert_int_equal(ioca_frame_parse_snapshot_request(&f, err, sizeof err), IOCA_ERROR);
 	/* heartbeat of the wrong size and negative idle */
 	uint8_t p5[9] = {0};
 	f = (struct ioca_frame){.type = IOCA_FRAME_HEARTBEAT, .payload = p5, .len = 9};

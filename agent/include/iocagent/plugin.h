@@ -44,6 +44,9 @@
  * 1.3 refuses such a plugin, so the flag is never silently ignored), and
  * documents that time inside host->wait() counts as activity for the whole
  * wait, however long.
+ * 1.4 appends host->snapshot_requested() (a picture asked for by the `snapshot`
+ * remote command), read only when host->abi_minor >= 4, and the feature
+ * IOCA_PLUGIN_F_SNAPSHOT_REQUEST that says a plugin answers it.
  *
  * Return values: functions returning int use IOCA_OK (0) for success and
  * IOCA_ERROR (-1) for failure, nothing else, everywhere in the ABI.
@@ -66,7 +69,7 @@ extern "C" {
 
 /* ABI version implemented by this header (history above). */
 #define IOCA_PLUGIN_ABI_MAJOR 1
-#define IOCA_PLUGIN_ABI_MINOR 3
+#define IOCA_PLUGIN_ABI_MINOR 4
 
 /* Name of the exported descriptor symbol. */
 #define IOCA_PLUGIN_SYMBOL "ioca_plugin_descriptor"
@@ -137,6 +140,10 @@ enum ioca_run_mode {
 /* Plugin features (struct ioca_plugin.features, ABI 1.1). */
 #define IOCA_PLUGIN_F_TEST_SAMPLE 0x1u /* honours IOCA_RUN_F_SAMPLE */
 #define IOCA_PLUGIN_F_SNAPSHOT    0x2u /* implements IOCA_RUN_SNAPSHOT */
+/* ABI 1.4: polls host->snapshot_requested() in service and answers each request
+ * with a picture; the `snapshot` command is refused ("not_supported") for
+ * instances of plugins without it. */
+#define IOCA_PLUGIN_F_SNAPSHOT_REQUEST 0x4u
 
 /* ------------------------------------------------------------------------ */
 /* Option table                                                             */
@@ -449,6 +456,25 @@ struct ioca_host {
 	 * Return value: the mode (IOCA_RUN_SERVICE in normal operation).
 	 */
 	enum ioca_run_mode (*run_mode)(const struct ioca_instance *inst, unsigned *flags);
+
+	/* ---- ABI 1.4 ------------------------------------------------------ */
+
+	/*
+	 * Function: snapshot_requested
+	 *
+	 * Whether someone (the `snapshot` remote command) asked for a picture
+	 * since the last call. A true answer takes the request: answer it, as
+	 * soon as the next picture of the live stream is decoded, with one
+	 * emit_blob(IOCA_SNAPSHOT_SUBTOPIC, "image/jpeg", ...). Open no second
+	 * connection to the device for it. Cheap (one atomic load): poll it
+	 * once per decoded frame. Also a sign of life, as should_stop().
+	 *
+	 * Present only when abi_minor >= 4; NULL in the table given to check().
+	 * Only plugins that declare IOCA_PLUGIN_F_SNAPSHOT_REQUEST are asked.
+	 *
+	 * Return value: true once per request; false otherwise.
+	 */
+	bool (*snapshot_requested)(struct ioca_instance *inst);
 };
 
 /* Largest blob accepted by emit_blob(). */
