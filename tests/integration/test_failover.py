@@ -23,9 +23,11 @@ LINK_CUT_S = 30.0
 
 
 def sim_seqs(msgs):
+    """Seqs of every spooled record, the agent's own events included: seq is
+    per agent, so a gap among the sim's events alone can be an agent event."""
     out = set()
     for m in msgs:
-        if "/s1/event/" in m.topic:
+        if "/event/" in m.topic or m.topic.endswith("/telemetry"):
             out.add(m.json()["seq"])
     return out
 
