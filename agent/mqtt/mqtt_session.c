@@ -1686,50 +1686,17 @@ int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_messa
 	return IOCA_OK;
 }
 
-void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void *payload,
-			     size_t len, const void *correlation, size_t correlation_len)
-{
-	if (m->state != ST_CONNECTED || m->n_other >= EXTRA_SLOTS)
-		return;
-	size_t corr_props =
-	    correlation_len ? PROP_ID_BYTES + PROP_STR_LEN_BYTES + correlation_len : 0;
-	if (!fits(m, topic, len + corr_props, 0)) {
-		ioca_log_limited(
-		    &m->rl_queue, IOCA_LL_WARNING,
-		    "mqtt: reply on %s (%zu bytes) is larger than the maximum packet size: "
-		    "not sent",
-		    topic, len);
-		return;
-	}
-	mosquitto_property *props = NULL;
-	if (m->protocol == MQTT_PROTOCOL_V5) {
-		mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, JSON_CONTENT_TYPE);
-		if (correlation && correlation_len && correlation_len <= UINT16_MAX)
-			mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
-						      correlation, (uint16_t)correlation_len);
-	}
-	int mid = 0;
-	m->in_publish = true;
-	m->early_done = false;
-	int rc = do_publish(m, &mid, topic, payload, len, 0, false, props);
-	m->in_publish = false;
-	mosquitto_property_free_all(&props);
-	if (rc == MOSQ_ERR_SUCCESS && !(m->early_done && m->early_mid == (uint16_t)mid))
-		track_other(m, mid, 0);
-	else if (rc != MOSQ_ERR_SUCCESS)
-		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s",
-				 topic, mosquitto_strerror(rc));
-}
-
-int ioca_mqtt_publish_reply_blob(struct ioca_mqtt *m, const char *topic, const void *payload,
-				 size_t len, const char *content_type, const void *correlation,
-				 size_t correlation_len)
+/* A reply outside the spool: IOCA_OK, IOCA_AGAIN (not connected, no slot, or
+ * the publish failed), IOCA_ERROR (larger than the maximum packet size). */
+static int publish_reply(struct ioca_mqtt *m, const char *topic, const void *payload, size_t len,
+			 const char *content_type, const void *correlation, size_t correlation_len,
+			 int qos)
 {
 	if (m->state != ST_CONNECTED || m->n_other >= EXTRA_SLOTS)
 		return IOCA_AGAIN;
 	size_t corr_props =
 	    correlation_len ? PROP_ID_BYTES + PROP_STR_LEN_BYTES + correlation_len : 0;
-	if (!fits(m, topic, len + corr_props, 1))
+	if (!fits(m, topic, len + corr_props, qos))
 		return IOCA_ERROR;
 	mosquitto_property *props = NULL;
 	if (m->protocol == MQTT_PROTOCOL_V5) {
@@ -1741,15 +1708,34 @@ int ioca_mqtt_publish_reply_blob(struct ioca_mqtt *m, const char *topic, const v
 	int mid = 0;
 	m->in_publish = true;
 	m->early_done = false;
-	int rc = do_publish(m, &mid, topic, payload, len, 1, false, props);
+	int rc = do_publish(m, &mid, topic, payload, len, qos, false, props);
 	m->in_publish = false;
 	mosquitto_property_free_all(&props);
-	if (rc == MOSQ_ERR_SUCCESS && !(m->early_done && m->early_mid == (uint16_t)mid))
-		track_other(m, mid, 1);
-	else if (rc != MOSQ_ERR_SUCCESS) {
+	if (rc != MOSQ_ERR_SUCCESS) {
 		ioca_log_limited(&m->rl_conn, IOCA_LL_WARNING, "mqtt: reply on %s failed: %s",
 				 topic, mosquitto_strerror(rc));
 		return IOCA_AGAIN;
 	}
+	if (!(m->early_done && m->early_mid == (uint16_t)mid))
+		track_other(m, mid, qos);
 	return IOCA_OK;
+}
+
+void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void *payload,
+			     size_t len, const void *correlation, size_t correlation_len)
+{
+	if (publish_reply(m, topic, payload, len, JSON_CONTENT_TYPE, correlation, correlation_len,
+			  0) == IOCA_ERROR)
+		ioca_log_limited(
+		    &m->rl_queue, IOCA_LL_WARNING,
+		    "mqtt: reply on %s (%zu bytes) is larger than the maximum packet size: "
+		    "not sent",
+		    topic, len);
+}
+
+int ioca_mqtt_publish_reply_blob(struct ioca_mqtt *m, const char *topic, const void *payload,
+				 size_t len, const char *content_type, const void *correlation,
+				 size_t correlation_len)
+{
+	return publish_reply(m, topic, payload, len, content_type, correlation, correlation_len, 1);
 }
