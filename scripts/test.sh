@@ -3,7 +3,9 @@
 # lintian, then installed by a test), unit and integration tests on the normal
 # build, the same under AddressSanitizer + UndefinedBehaviorSanitizer, then
 # each fuzz target briefly. It first checks that every C file matches
-# .clang-format. Installs its own Debian packages. Run as root
+# .clang-format, and after the normal build that clang-tidy (.clang-tidy,
+# scripts/tidy.sh) finds nothing in agent/ and plugins/: a finding fails the
+# suite. Installs its own Debian packages. Run as root
 # from anywhere; builds go to build/ at the top of the checkout.
 set -eu
 
@@ -18,8 +20,12 @@ echo "== format (.clang-format)"
 "$root/scripts/format.sh"
 
 echo "== build (RelWithDebInfo, -Werror)"
-cmake -S "$root" -B "$build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOCA_WERROR=ON >/dev/null
+cmake -S "$root" -B "$build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOCA_WERROR=ON \
+	-DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
 cmake --build "$build/release" -j"$jobs"
+
+echo "== clang-tidy (.clang-tidy, agent/ and plugins/ without tests)"
+"$root/scripts/tidy.sh" "$build/release"
 
 echo "== Debian packages (dpkg-buildpackage, lintian)"
 IOCA_JOBS="$jobs" "$root/scripts/package.sh" "$build/package"

@@ -344,6 +344,7 @@ static void add_worker(struct ioca_supervisor *s, struct worker *w)
 {
 	if (s->n_workers == s->cap_workers) {
 		size_t cap = s->cap_workers ? s->cap_workers * 2 : 8;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		struct worker **ws = realloc(s->workers, cap * sizeof *ws);
 		if (!ws) {
 			worker_free(w);
@@ -713,6 +714,7 @@ static void schedule_restart(struct ioca_supervisor *s, struct worker *w, int64_
 static void remove_worker_at(struct ioca_supervisor *s, size_t i)
 {
 	worker_free(s->workers[i]);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	memmove(&s->workers[i], &s->workers[i + 1], (s->n_workers - i - 1) * sizeof *s->workers);
 	s->n_workers--;
 }
@@ -929,11 +931,9 @@ void ioca_supervisor_info(const struct ioca_supervisor *s, size_t i,
 	out->plugin = w->plugin;
 	/* the status vocabulary is running | restarting | failed: an instance
 	 * being stopped for a reload is restarting; one being removed goes away */
-	if (w->phase == PHASE_STOPPING)
-		out->state = "restarting";
-	else if (w->phase == PHASE_RUNNING && w->hello)
+	if (w->phase == PHASE_RUNNING && w->hello)
 		out->state = "running";
-	else if (w->consecutive_failures >= FAILED_AFTER_CONSECUTIVE)
+	else if (w->phase != PHASE_STOPPING && w->consecutive_failures >= FAILED_AFTER_CONSECUTIVE)
 		out->state = "failed";
 	else
 		out->state = "restarting";

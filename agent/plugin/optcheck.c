@@ -66,7 +66,6 @@ const char *ioca_opt_type_name(enum ioca_opt_type t)
 	case IOCA_OPT_FLOAT:
 		return "a number";
 	case IOCA_OPT_STRING:
-		return "a string";
 	case IOCA_OPT_ENUM:
 		return "a string";
 	case IOCA_OPT_FLOAT_ARRAY:

@@ -122,6 +122,7 @@ static int find_stream_info(AVFormatContext *fmt, int64_t max_pixels)
 	unsigned n = fmt->nb_streams;
 	if (max_pixels <= 0 || n == 0)
 		return avformat_find_stream_info(fmt, NULL);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): one AVDictionary pointer per stream */
 	AVDictionary **per_stream = av_calloc(n, sizeof *per_stream);
 	if (!per_stream)
 		return AVERROR(ENOMEM);
