@@ -561,18 +561,11 @@ static int camera_create(const struct ioca_host *host, struct ioca_instance *ins
 	return IOCA_OK;
 }
 
-IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
-    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
-    .name = "camera",
-    .version = CAMERA_VERSION,
-    .description = "IP camera streams (RTSP/HTTP/files): health, motion with zones, snapshots",
-    .options = ioca_cam_options,
-    .check = ioca_cam_check,
-    .create = camera_create,
-    .run = camera_run,
-    .stop = camera_stop,
-    .destroy = camera_destroy,
-    .features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT | IOCA_PLUGIN_F_SNAPSHOT_REQUEST,
-    .default_memory_limit_mb = CAMERA_MEMORY_LIMIT_MB,
-};
+IOCA_PLUGIN_DESCRIPTOR(
+	.name = "camera", .version = CAMERA_VERSION,
+	.description = "IP camera streams (RTSP/HTTP/files): health, motion with zones, snapshots",
+	.options = ioca_cam_options, .check = ioca_cam_check, .create = camera_create,
+	.run = camera_run, .stop = camera_stop, .destroy = camera_destroy,
+	.features = IOCA_PLUGIN_F_TEST_SAMPLE | IOCA_PLUGIN_F_SNAPSHOT |
+		    IOCA_PLUGIN_F_SNAPSHOT_REQUEST,
+	.default_memory_limit_mb = CAMERA_MEMORY_LIMIT_MB);

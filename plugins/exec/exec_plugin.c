@@ -316,16 +316,8 @@ static int64_t exec_poll(void *ctx, int64_t due_ms, int64_t now_ms)
 	return ioca_sensor_next_period(due_ms, st->interval_ms, host->now_mono_ms());
 }
 
-IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
-    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
-    .name = "exec",
-    .version = "1.0.0",
-    .description = "Readings from a command's JSON output, run every interval",
-    .options = exec_options,
-    .check = exec_check,
-    .create = exec_create,
-    .run = ioca_sensor_loop_plugin_run,
-    .stop = ioca_sensor_loop_plugin_stop,
-    .destroy = exec_destroy,
-};
+IOCA_PLUGIN_DESCRIPTOR(.name = "exec", .version = "1.0.0",
+		       .description = "Readings from a command's JSON output, run every interval",
+		       .options = exec_options, .check = exec_check, .create = exec_create,
+		       .run = ioca_sensor_loop_plugin_run, .stop = ioca_sensor_loop_plugin_stop,
+		       .destroy = exec_destroy);

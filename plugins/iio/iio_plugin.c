@@ -184,16 +184,8 @@ static int iio_create(const struct ioca_host *host, struct ioca_instance *inst,
 	return IOCA_OK;
 }
 
-IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
-    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
-    .name = "iio",
-    .version = "1.0.0",
-    .description = "Linux IIO and hwmon sensors read from sysfs",
-    .options = ioca_iio_options,
-    .check = ioca_iio_check,
-    .create = iio_create,
-    .run = ioca_sensor_loop_plugin_run,
-    .stop = ioca_sensor_loop_plugin_stop,
-    .destroy = iio_destroy,
-};
+IOCA_PLUGIN_DESCRIPTOR(.name = "iio", .version = "1.0.0",
+		       .description = "Linux IIO and hwmon sensors read from sysfs",
+		       .options = ioca_iio_options, .check = ioca_iio_check, .create = iio_create,
+		       .run = ioca_sensor_loop_plugin_run, .stop = ioca_sensor_loop_plugin_stop,
+		       .destroy = iio_destroy);

@@ -258,16 +258,9 @@ static void mb_destroy(void *state)
 	free(st);
 }
 
-IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
-    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
-    .name = "modbus",
-    .version = "1.0.0",
-    .description = "Modbus RTU/TCP sensors: register maps of several devices per bus",
-    .options = ioca_mb_options,
-    .check = ioca_mb_check,
-    .create = mb_create,
-    .run = ioca_sensor_loop_plugin_run,
-    .stop = ioca_sensor_loop_plugin_stop,
-    .destroy = mb_destroy,
-};
+IOCA_PLUGIN_DESCRIPTOR(.name = "modbus", .version = "1.0.0",
+		       .description =
+			   "Modbus RTU/TCP sensors: register maps of several devices per bus",
+		       .options = ioca_mb_options, .check = ioca_mb_check, .create = mb_create,
+		       .run = ioca_sensor_loop_plugin_run, .stop = ioca_sensor_loop_plugin_stop,
+		       .destroy = mb_destroy);

@@ -379,16 +379,8 @@ fail:
 	return IOCA_ERROR;
 }
 
-IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
-    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
-    .name = "serial",
-    .version = "1.0.0",
-    .description = "Serial line instruments (NMEA 0183 MDA/MWV, key=value, CSV) on a tty",
-    .options = ioca_serial_options,
-    .check = ioca_serial_check,
-    .create = serial_create,
-    .run = serial_run,
-    .stop = serial_stop,
-    .destroy = serial_destroy,
-};
+IOCA_PLUGIN_DESCRIPTOR(
+	.name = "serial", .version = "1.0.0",
+	.description = "Serial line instruments (NMEA 0183 MDA/MWV, key=value, CSV) on a tty",
+	.options = ioca_serial_options, .check = ioca_serial_check, .create = serial_create,
+	.run = serial_run, .stop = serial_stop, .destroy = serial_destroy);

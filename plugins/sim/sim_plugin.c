@@ -338,16 +338,7 @@ static void sim_destroy(void *state)
 	free(sim);
 }
 
-IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {
-    .abi_major = IOCA_PLUGIN_ABI_MAJOR,
-    .abi_minor = IOCA_PLUGIN_ABI_MINOR,
-    .name = "sim",
-    .version = "1.0.0",
-    .description = "synthetic telemetry and events at a configurable rate",
-    .options = sim_options,
-    .check = sim_check,
-    .create = sim_create,
-    .run = sim_run,
-    .stop = sim_stop,
-    .destroy = sim_destroy,
-};
+IOCA_PLUGIN_DESCRIPTOR(.name = "sim", .version = "1.0.0",
+		       .description = "synthetic telemetry and events at a configurable rate",
+		       .options = sim_options, .check = sim_check, .create = sim_create,
+		       .run = sim_run, .stop = sim_stop, .destroy = sim_destroy);

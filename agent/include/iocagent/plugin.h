@@ -79,6 +79,20 @@ extern "C" {
  */
 #define IOCA_PLUGIN_EXPORT __attribute__((visibility("default")))
 
+/*
+ * Or define it with this, which fills in the ABI version (abi_major, abi_minor:
+ * this header's IOCA_PLUGIN_ABI_MAJOR / _MINOR) and exports it; the plugin's
+ * own members follow as designated initialisers of struct ioca_plugin:
+ *     IOCA_PLUGIN_DESCRIPTOR(.name = "sim", .version = "1.0.0", .description = "...",
+ *                            .options = sim_options, .check = sim_check,
+ *                            .create = sim_create, .run = sim_run, .stop = sim_stop,
+ *                            .destroy = sim_destroy);
+ * It defines the same object as the line above; nothing of the ABI changes.
+ */
+#define IOCA_PLUGIN_DESCRIPTOR(...)                                                                \
+	IOCA_PLUGIN_EXPORT const struct ioca_plugin ioca_plugin_descriptor = {                     \
+	    .abi_major = IOCA_PLUGIN_ABI_MAJOR, .abi_minor = IOCA_PLUGIN_ABI_MINOR, __VA_ARGS__}
+
 /* The one return-code vocabulary of the ABI. */
 #define IOCA_OK    0
 #define IOCA_ERROR (-1)
