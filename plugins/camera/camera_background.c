@@ -212,6 +212,23 @@ static void row_range(const uint8_t *restrict s, uint8_t *restrict mn, uint8_t *
 	mx[w - 1] = s[w - 2] > s[w - 1] ? s[w - 2] : s[w - 1];
 }
 
+/* Vertical 3-maximum (`take_max`) or 3-minimum of the w x h plane src into dst (edges clamp). */
+static void column_range(const uint8_t *src, uint8_t *dst, int w, int h, bool take_max)
+{
+	for (int y = 0; y < h; y++) {
+		const uint8_t *restrict up = src + (size_t)(y > 0 ? y - 1 : y) * (size_t)w;
+		const uint8_t *restrict mid = src + (size_t)y * (size_t)w;
+		const uint8_t *restrict dn = src + (size_t)(y + 1 < h ? y + 1 : y) * (size_t)w;
+		uint8_t *restrict out = dst + (size_t)y * (size_t)w;
+		if (take_max)
+			for (int x = 0; x < w; x++)
+				out[x] = max3(up[x], mid[x], dn[x]);
+		else
+			for (int x = 0; x < w; x++)
+				out[x] = min3(up[x], mid[x], dn[x]);
+	}
+}
+
 /* Map the background into the frame's lighting, then its 3x3 minimum and
  * maximum into lo/hi (edges clamp to the image). */
 static void range3x3(struct ioca_bg *b)
@@ -225,23 +242,9 @@ static void range3x3(struct ioca_bg *b)
 		row_range(b->mapped + row, b->lo + row, b->tmp + row, w);
 	}
 	/* Columns: vertical max of tmp into hi, then vertical min of lo (via tmp). */
-	for (int y = 0; y < h; y++) {
-		const uint8_t *restrict up = b->tmp + (size_t)(y > 0 ? y - 1 : y) * (size_t)w;
-		const uint8_t *restrict mid = b->tmp + (size_t)y * (size_t)w;
-		const uint8_t *restrict dn = b->tmp + (size_t)(y + 1 < h ? y + 1 : y) * (size_t)w;
-		uint8_t *restrict out = b->hi + (size_t)y * (size_t)w;
-		for (int x = 0; x < w; x++)
-			out[x] = max3(up[x], mid[x], dn[x]);
-	}
+	column_range(b->tmp, b->hi, w, h, true);
 	memcpy(b->tmp, b->lo, b->n);
-	for (int y = 0; y < h; y++) {
-		const uint8_t *restrict up = b->tmp + (size_t)(y > 0 ? y - 1 : y) * (size_t)w;
-		const uint8_t *restrict mid = b->tmp + (size_t)y * (size_t)w;
-		const uint8_t *restrict dn = b->tmp + (size_t)(y + 1 < h ? y + 1 : y) * (size_t)w;
-		uint8_t *restrict out = b->lo + (size_t)y * (size_t)w;
-		for (int x = 0; x < w; x++)
-			out[x] = min3(up[x], mid[x], dn[x]);
-	}
+	column_range(b->tmp, b->lo, w, h, false);
 }
 
 size_t ioca_bg_classify(struct ioca_bg *b, const uint8_t *cur, const uint8_t *valid, int thr,

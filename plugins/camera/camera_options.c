@@ -16,20 +16,20 @@
 #define MS_PER_S           1000.0
 #define MAX_POLYGON_VALUES 512 /* 256 points */
 
+/* The `polygon` of a zone or a mask: at least 3 points x, y in 0..1 of the picture. */
+#define POLYGON_OPTION(help_)                                                                      \
+	{                                                                                          \
+		.key = "polygon", .type = IOCA_OPT_FLOAT_ARRAY, .flags = IOCA_OPTF_REQUIRED,       \
+		.help = (help_), .min = 0, .max = 1, .min_count = 6,                               \
+		.max_count = MAX_POLYGON_VALUES, .count_multiple = 2                               \
+	}
+
 static const struct ioca_option zone_children[] = {
     {.key = "name",
      .type = IOCA_OPT_STRING,
      .flags = IOCA_OPTF_REQUIRED,
      .help = "zone name reported in motion events"},
-    {.key = "polygon",
-     .type = IOCA_OPT_FLOAT_ARRAY,
-     .flags = IOCA_OPTF_REQUIRED,
-     .help = "x1, y1, x2, y2, ... in 0..1 of the picture (at least 3 points)",
-     .min = 0,
-     .max = 1,
-     .min_count = 6,
-     .max_count = MAX_POLYGON_VALUES,
-     .count_multiple = 2},
+    POLYGON_OPTION("x1, y1, x2, y2, ... in 0..1 of the picture (at least 3 points)"),
     {.key = NULL},
 };
 
@@ -38,15 +38,7 @@ static const struct ioca_option mask_children[] = {
      .type = IOCA_OPT_STRING,
      .help = "mask name (for the reader)",
      .def_string = "mask"},
-    {.key = "polygon",
-     .type = IOCA_OPT_FLOAT_ARRAY,
-     .flags = IOCA_OPTF_REQUIRED,
-     .help = "x1, y1, x2, y2, ... in 0..1: pixels inside are never analysed",
-     .min = 0,
-     .max = 1,
-     .min_count = 6,
-     .max_count = MAX_POLYGON_VALUES,
-     .count_multiple = 2},
+    POLYGON_OPTION("x1, y1, x2, y2, ... in 0..1: pixels inside are never analysed"),
     {.key = NULL},
 };
 
