@@ -126,10 +126,9 @@ static void exec_destroy(void *state)
 
 	if (!st)
 		return;
-	ioca_sensor_free(st->sensor);
 	free(st->seen);
 	free(st->res);
-	free(st);
+	ioca_sensor_loop_plugin_free(st);
 }
 
 static int build_argv(struct exec_state *st, const struct ioca_opts *opts)
@@ -153,20 +152,20 @@ static int64_t exec_poll(void *ctx, int64_t due_ms, int64_t now_ms);
 static int exec_create(const struct ioca_host *host, struct ioca_instance *inst,
 		       const struct ioca_opts *opts, void **state)
 {
-	struct exec_state *st = calloc(1, sizeof *st);
+	struct exec_state *st =
+	    ioca_sensor_loop_plugin_new(sizeof *st, host, inst, opts, exec_poll, 0);
 	size_t nr = host->opt_count(opts, "readings");
 
 	if (!st)
 		return IOCA_ERROR;
 	st->host = host;
 	st->inst = inst;
+	st->sensor = st->loop.sensor;
 	st->max_readings = (size_t)host->opt_int(opts, "max_readings");
 	st->interval_ms = (int64_t)(host->opt_float(opts, "interval") * MS_PER_S);
 	st->timeout_ms = (int64_t)(host->opt_float(opts, "timeout") * MS_PER_S);
-	st->sensor = ioca_sensor_new(host, inst, opts);
 	st->res = malloc(sizeof *st->res);
-	ioca_sensor_loop_init(&st->loop, host, inst, st->sensor, exec_poll, st, 0);
-	if (!st->sensor || !st->res || build_argv(st, opts) != IOCA_OK)
+	if (!st->res || build_argv(st, opts) != IOCA_OK)
 		goto fail;
 	for (size_t i = 0; i < nr; i++)
 		if (ioca_sensor_add_reading_opts(st->sensor,

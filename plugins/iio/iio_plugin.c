@@ -13,7 +13,6 @@
  * within one sysfs read.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -159,24 +158,20 @@ static void iio_destroy(void *state)
 	if (!st)
 		return;
 	ioca_iio_config_free(&st->cfg);
-	ioca_sensor_free(st->sensor);
-	free(st);
+	ioca_sensor_loop_plugin_free(st);
 }
 
 static int iio_create(const struct ioca_host *host, struct ioca_instance *inst,
 		      const struct ioca_opts *opts, void **state)
 {
-	struct iio_state *st = calloc(1, sizeof *st);
-	if (!st) {
-		host->log(inst, IOCA_LOG_ERROR, "iio: out of memory");
+	struct iio_state *st =
+	    ioca_sensor_loop_plugin_new(sizeof *st, host, inst, opts, iio_poll, LONGEST_WAIT_MS);
+	if (!st)
 		return IOCA_ERROR;
-	}
 	st->host = host;
 	st->inst = inst;
-	st->sensor = ioca_sensor_new(host, inst, opts);
-	ioca_sensor_loop_init(&st->loop, host, inst, st->sensor, iio_poll, st, LONGEST_WAIT_MS);
-	if (!st->sensor ||
-	    ioca_iio_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK) {
+	st->sensor = st->loop.sensor;
+	if (ioca_iio_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK) {
 		iio_destroy(st);
 		return IOCA_ERROR;
 	}

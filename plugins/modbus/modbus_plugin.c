@@ -9,7 +9,6 @@
  * costs at most one timeout per pass, after the healthy devices were served,
  * so it never delays the others by more than its timeout.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "iocagent/plugin.h"
@@ -38,17 +37,17 @@ static int64_t mb_poll(void *ctx, int64_t due_ms, int64_t now_ms);
 static int mb_create(const struct ioca_host *host, struct ioca_instance *inst,
 		     const struct ioca_opts *opts, void **state)
 {
-	struct mb_state *st = calloc(1, sizeof *st);
+	struct mb_state *st =
+	    ioca_sensor_loop_plugin_new(sizeof *st, host, inst, opts, mb_poll, LONGEST_WAIT_MS);
 	const char *unmatched;
 
 	if (!st)
 		return IOCA_ERROR;
 	st->host = host;
 	st->inst = inst;
-	st->sensor = ioca_sensor_new(host, inst, opts);
-	if (!st->sensor || ioca_mb_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK) {
-		ioca_sensor_free(st->sensor);
-		free(st);
+	st->sensor = st->loop.sensor;
+	if (ioca_mb_config_load(&st->cfg, host, inst, opts, st->sensor) != IOCA_OK) {
+		ioca_sensor_loop_plugin_free(st);
 		return IOCA_ERROR;
 	}
 	unmatched = ioca_sensor_unmatched_rule(st->sensor);
@@ -56,7 +55,6 @@ static int mb_create(const struct ioca_host *host, struct ioca_instance *inst,
 		host->log(inst, IOCA_LOG_WARNING, "modbus: a rule names unknown reading '%s'",
 			  unmatched);
 	ioca_mb_bus_init(&st->bus, &st->cfg, host, inst);
-	ioca_sensor_loop_init(&st->loop, host, inst, st->sensor, mb_poll, st, LONGEST_WAIT_MS);
 	*state = st;
 	return IOCA_OK;
 }
@@ -254,8 +252,7 @@ static void mb_destroy(void *state)
 		return;
 	ioca_mb_bus_close(&st->bus);
 	ioca_mb_config_free(&st->cfg);
-	ioca_sensor_free(st->sensor);
-	free(st);
+	ioca_sensor_loop_plugin_free(st);
 }
 
 IOCA_PLUGIN_DESCRIPTOR(.name = "modbus", .version = "1.0.0",

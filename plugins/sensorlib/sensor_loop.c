@@ -1,11 +1,14 @@
 /*
- * The sensor plugins' poll scheduler (see sensor_loop.h).
+ * The sensor plugins' poll scheduler, and the state of a plugin that runs in
+ * it (see sensor_loop.h).
  *
  * Invariant: every iteration either polls, or waits through host->wait for
  * at most min(next poll, next telemetry, longest_wait_ms); it never spins
  * without calling the host.
  */
 #include "sensor_loop.h"
+
+#include <stdlib.h>
 
 void ioca_sensor_loop_init(struct ioca_sensor_loop *loop, const struct ioca_host *host,
 			   struct ioca_instance *inst, struct ioca_sensor *sensor,
@@ -73,4 +76,34 @@ int ioca_sensor_loop_plugin_run(void *state)
 void ioca_sensor_loop_plugin_stop(void *state)
 {
 	ioca_sensor_loop_stop(state);
+}
+
+void *ioca_sensor_loop_plugin_new(size_t size, const struct ioca_host *host,
+				  struct ioca_instance *inst, const struct ioca_opts *opts,
+				  ioca_sensor_poll_fn poll, int64_t longest_wait_ms)
+{
+	struct ioca_sensor_loop *loop = calloc(1, size);
+	struct ioca_sensor *sensor;
+
+	if (!loop) {
+		host->log(inst, IOCA_LOG_ERROR, "sensor: out of memory");
+		return NULL;
+	}
+	sensor = ioca_sensor_new(host, inst, opts); /* logs its own failure */
+	if (!sensor) {
+		free(loop);
+		return NULL;
+	}
+	ioca_sensor_loop_init(loop, host, inst, sensor, poll, loop, longest_wait_ms);
+	return loop;
+}
+
+void ioca_sensor_loop_plugin_free(void *state)
+{
+	struct ioca_sensor_loop *loop = state;
+
+	if (!loop)
+		return;
+	ioca_sensor_free(loop->sensor);
+	free(loop);
 }

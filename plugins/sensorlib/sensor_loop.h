@@ -10,8 +10,9 @@
  *             return ioca_sensor_next_period(due_ms, PERIOD_MS, host->now_mono_ms());
  *     }
  *     struct state { struct ioca_sensor_loop loop; ... };   // the loop first
- *     create(): ioca_sensor_loop_init(&st->loop, host, inst, st->sensor, poll, st,
- *                                     LONGEST_WAIT_MS);
+ *     create(): st = ioca_sensor_loop_plugin_new(sizeof *st, host, inst, opts, poll,
+ *                                                LONGEST_WAIT_MS);
+ *     destroy(): ... ioca_sensor_loop_plugin_free(st);
  *     descriptor: .run = ioca_sensor_loop_plugin_run, .stop = ioca_sensor_loop_plugin_stop
  *
  * Invariant: the loop returns within one host->wait of a stop request (stop()
@@ -23,6 +24,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "iocagent/plugin.h"
@@ -68,6 +70,23 @@ bool ioca_sensor_loop_stopping(struct ioca_sensor_loop *loop);
  */
 int ioca_sensor_loop_plugin_run(void *state);
 void ioca_sensor_loop_plugin_stop(void *state);
+
+/*
+ * Function: ioca_sensor_loop_plugin_new
+ *
+ * The start of create() of such a plugin: a zeroed state of `size` bytes
+ * (size >= sizeof(struct ioca_sensor_loop)), the instance's struct ioca_sensor
+ * read from the instance keys of `opts` (in loop.sensor), and the loop set up
+ * to call poll(state, ...) (ioca_sensor_loop_init()).
+ *
+ * Return value: the state, or NULL (out of memory; logged).
+ */
+void *ioca_sensor_loop_plugin_new(size_t size, const struct ioca_host *host,
+				  struct ioca_instance *inst, const struct ioca_opts *opts,
+				  ioca_sensor_poll_fn poll, int64_t longest_wait_ms);
+
+/* Free the sensor and the state ioca_sensor_loop_plugin_new() made; NULL does nothing. */
+void ioca_sensor_loop_plugin_free(void *state);
 
 /*
  * Next due time of a fixed period: `due_ms + period_ms`, or `now_ms +
