@@ -32,46 +32,11 @@ static int is_unit_start(char c)
 	       (unsigned char)c >= 0x80;
 }
 
-/* Length of the decimal number at the start of v (0: none). */
-static size_t number_prefix(const char *v, size_t len)
-{
-	size_t i = 0;
-	size_t digits = 0;
-	if (i < len && (v[i] == '+' || v[i] == '-'))
-		i++;
-	while (i < len && is_digit(v[i])) {
-		i++;
-		digits++;
-	}
-	if (i < len && v[i] == '.') {
-		i++;
-		while (i < len && is_digit(v[i])) {
-			i++;
-			digits++;
-		}
-	}
-	if (digits == 0)
-		return 0;
-	/* An exponent counts only when digits follow: "2.5e" is 2.5 in unit "e". */
-	size_t j = i;
-	if (j < len && (v[j] == 'e' || v[j] == 'E')) {
-		j++;
-		if (j < len && (v[j] == '+' || v[j] == '-'))
-			j++;
-		if (j < len && is_digit(v[j])) {
-			while (j < len && is_digit(v[j]))
-				j++;
-			i = j;
-		}
-	}
-	return i;
-}
-
 /* Length of the number part of a value, or 0 when the value is not a number with an optional unit.
  */
 static size_t number_len(const char *v, size_t len)
 {
-	size_t n = number_prefix(v, len);
+	size_t n = ioca_line_number_prefix(v, len);
 	if (n == 0 || n == len)
 		return n;
 	if (!is_unit_start(v[n]))

@@ -36,8 +36,7 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Shape check before strtod: strtod alone would take hex, "inf", "nan" and locale forms. */
-static int number_shape_ok(const char *s, size_t len)
+size_t ioca_line_number_prefix(const char *s, size_t len)
 {
 	size_t i = 0;
 	size_t digits = 0;
@@ -56,24 +55,25 @@ static int number_shape_ok(const char *s, size_t len)
 	}
 	if (digits == 0)
 		return 0;
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < len && (s[i] == '+' || s[i] == '-'))
-			i++;
-		size_t exp_digits = 0;
-		while (i < len && is_digit(s[i])) {
-			i++;
-			exp_digits++;
+	/* An exponent counts only when digits follow: "2.5e" is 2.5 in unit "e". */
+	size_t j = i;
+	if (j < len && (s[j] == 'e' || s[j] == 'E')) {
+		j++;
+		if (j < len && (s[j] == '+' || s[j] == '-'))
+			j++;
+		if (j < len && is_digit(s[j])) {
+			while (j < len && is_digit(s[j]))
+				j++;
+			i = j;
 		}
-		if (exp_digits == 0)
-			return 0;
 	}
-	return i == len;
+	return i;
 }
 
 int ioca_line_parse_number(const char *s, size_t len, double *out)
 {
-	if (len == 0 || len > NUMBER_TEXT_MAX || !number_shape_ok(s, len))
+	/* Shape first: strtod alone would take hex, "inf", "nan" and locale forms. */
+	if (len == 0 || len > NUMBER_TEXT_MAX || ioca_line_number_prefix(s, len) != len)
 		return -1;
 	char text[NUMBER_TEXT_MAX + 1];
 	memcpy(text, s, len);

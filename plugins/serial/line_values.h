@@ -36,6 +36,13 @@ void ioca_line_values_add(struct ioca_line_values *vals, const char *key, size_t
 			  double value, const char *unit, const char *error);
 
 /*
+ * Length of the decimal number at the start of s[0..len): optional sign,
+ * digits with an optional '.', and an exponent when digits follow its 'e'
+ * ("2.5e" is 3 long). Return value: the length, 0 when s starts with none.
+ */
+size_t ioca_line_number_prefix(const char *s, size_t len);
+
+/*
  * Parse a decimal number held in s[0..len) (not NUL-terminated): optional
  * sign, digits with an optional '.', optional exponent. Hex, inf, nan and
  * anything longer than 63 characters are refused.

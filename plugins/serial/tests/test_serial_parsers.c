@@ -274,6 +274,27 @@ static void test_kv_many_and_long_keys(void **state)
 	assert_int_equal(strlen(v.v[0].key), IOCA_LINE_KEY_MAX - 1);
 }
 
+/* The one number scanner behind kv values and ioca_line_parse_number(). */
+static void test_number_prefix_and_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t prefix;
+		int parses;
+	} cases[] = {
+	    {"23.4", 4, 0},  {"-1.", 3, 0},  {"+.5", 3, 0},  {"4.1e2ppm", 5, -1}, {"2.5e", 3, -1},
+	    {"1e+", 1, -1},  {"1E-3", 4, 0}, {".", 0, -1},   {"-", 0, -1},        {"hPa", 0, -1},
+	    {"0x1F", 1, -1}, {"inf", 0, -1}, {"7 8", 1, -1}, {"12.5e+07", 8, 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len = strlen(cases[i].text);
+		double v = 0;
+		assert_int_equal(ioca_line_number_prefix(cases[i].text, len), cases[i].prefix);
+		assert_int_equal(ioca_line_parse_number(cases[i].text, len, &v), cases[i].parses);
+	}
+}
+
 static void test_csv(void **state)
 {
 	(void)state;
@@ -391,6 +412,7 @@ int main(void)
 	    cmocka_unit_test(test_nmea_garbage),
 	    cmocka_unit_test(test_kv),
 	    cmocka_unit_test(test_kv_many_and_long_keys),
+	    cmocka_unit_test(test_number_prefix_and_parse),
 	    cmocka_unit_test(test_csv),
 	    cmocka_unit_test(test_status_lookup),
 	    cmocka_unit_test(test_linebuf),
