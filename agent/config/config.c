@@ -527,6 +527,9 @@ static void load_spool(struct loader *ld, const config_setting_t *spool)
 	sp->segment_bytes = get_int(spool, "segment_bytes", 0);
 	sp->drain_rate = (double)get_int(spool, "drain_rate", 0);
 	sp->historical_after_s = (int)get_int(spool, "historical_after", 0);
+	const char *order = get_string(spool, "order");
+	sp->order = order && strcmp(order, "live_first") == 0 ? IOCA_SPOOL_ORDER_LIVE_FIRST
+							      : IOCA_SPOOL_ORDER_FIFO;
 	if (sp->segment_bytes > sp->max_bytes && sp->max_bytes > 0)
 		report(ld, member(spool, "segment_bytes"),
 		       "spool: segment_bytes (%lld) must not exceed max_bytes (%lld)",

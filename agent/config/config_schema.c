@@ -230,6 +230,12 @@ const struct ioca_option ioca_schema_spool[] = {
      .max = 3650.0 * SECONDS_PER_DAY,
      .help = "seconds after acceptance from which a record is backlog (paced, "
 	     "historical), 0 = never"},
+    {.key = "order",
+     .type = IOCA_OPT_ENUM,
+     .def_string = "fifo",
+     .choices = "fifo|live_first",
+     .help = "fifo: push order; live_first: new records go out at once, ahead of a "
+	     "backlog draining behind them"},
     {.key = NULL},
 };
 

@@ -446,7 +446,8 @@ static void keep_restart_only_keys(struct core *c, struct ioca_config *next)
 	    cur->spool.max_age_s != next->spool.max_age_s ||
 	    cur->spool.memory_buffer_bytes != next->spool.memory_buffer_bytes ||
 	    cur->spool.drain_rate != next->spool.drain_rate ||
-	    cur->spool.historical_after_s != next->spool.historical_after_s)
+	    cur->spool.historical_after_s != next->spool.historical_after_s ||
+	    cur->spool.order != next->spool.order)
 		ioca_warn("reload: spool settings change takes effect at the next restart");
 	if (cur->retention.enabled != next->retention.enabled ||
 	    cur->retention.days != next->retention.days ||

@@ -206,6 +206,8 @@ static void test_enum_values(void **state)
 	       "t.conf:2: mqtt: option 'protocol' = \"v4\" is not one of v5|v311",
 	       "t.conf:3: spool: option 'fsync' = \"sometimes\" is not one of "
 	       "always|interval|never");
+	EXPECT(BASE "spool: { order = \"lifo\"; };\n",
+	       "t.conf:3: spool: option 'order' = \"lifo\" is not one of fifo|live_first");
 }
 
 static void test_missing_required_key(void **state)
@@ -347,6 +349,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.spool.inflight, 64);
 	assert_int_equal(cfg.spool.memory_buffer_bytes, 8 * 1024 * 1024);
 	assert_int_equal(cfg.spool.segment_bytes, 16 * 1024 * 1024);
+	assert_int_equal(cfg.spool.order, IOCA_SPOOL_ORDER_FIFO);
 	assert_int_equal(cfg.n_instances, 0);
 	ioca_config_free(&cfg);
 	ioca_diag_clear(&d);
@@ -365,7 +368,7 @@ static void test_explicit_values(void **state)
 		"        max_packet_size = 2048; };\n"
 		"spool: { max_bytes = 10737418240; max_age = 604800; fsync = \"always\";\n"
 		"         fsync_interval_ms = 50; inflight = 8; memory_buffer_bytes = 0;\n"
-		"         segment_bytes = 1048576; };\n",
+		"         segment_bytes = 1048576; order = \"live_first\"; };\n",
 		&cfg);
 	assert_string_equal(cfg.agent.site, "daknong/gianghia");
 	assert_string_equal(cfg.agent.state_dir, "/srv/st");
@@ -391,6 +394,7 @@ static void test_explicit_values(void **state)
 	assert_int_equal(cfg.spool.inflight, 8);
 	assert_int_equal(cfg.spool.memory_buffer_bytes, 0);
 	assert_int_equal(cfg.spool.segment_bytes, 1048576);
+	assert_int_equal(cfg.spool.order, IOCA_SPOOL_ORDER_LIVE_FIRST);
 	ioca_config_free(&cfg);
 
 	load_ok(BASE "spool: { fsync = \"never\"; };\n", &cfg);

@@ -235,6 +235,8 @@ static int sp_push(struct ioca_queue *q, const struct ioca_record *rec)
 	if (!s->degraded) {
 		uint64_t seg_id, off;
 		if (write_record(s, rec, size, &seg_id, &off) == IOCA_OK) {
+			ioca_spool_live_pushed(s, rec->seq, seg_id, off, (uint32_t)size,
+					       rec->accepted_ms);
 			enforce_size_bound(s);
 			return IOCA_OK;
 		}
@@ -325,8 +327,8 @@ static void release_disk(struct ioca_spool *s, uint64_t seg_id, uint32_t len)
 	s->held_records--;
 }
 
-static int hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v,
-		    struct ioca_record *out)
+int ioca_spool_hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v,
+			struct ioca_record *out)
 {
 	size_t need = v->topic_len + v->ctype_len + v->instance_len + 3;
 	if (need > s->strcap) {
@@ -399,6 +401,8 @@ static bool too_old(const struct ioca_spool *s, int64_t accepted_ms, int64_t now
 	return s->cfg.max_age_s > 0 && accepted_ms < now_wall - s->cfg.max_age_s * 1000;
 }
 
+static void pop_released(struct ioca_spool *s);
+
 static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 {
 	int64_t now_wall = wall_now(s);
@@ -409,14 +413,19 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 			return IOCA_AGAIN;
 		struct ioca_spool_ent *e = ioca_spool_win_find(s, v.seq);
 		if (e) {
+			bool early = v.seq > s->rd_high_seq; /* handed out by spool_live.c */
+			if (early)
+				s->rd_high_seq = v.seq;
 			if (e->state != IOCA_SPOOL_ENT_PENDING) {
 				s->roff = next;
+				if (early)
+					pop_released(s);
 				continue;
 			}
 			bool backlog = is_backlog(s, v.accepted_ms, now_wall);
 			if (backlog && !drain_allows(s))
 				return IOCA_AGAIN;
-			if (hand_out(s, &v, out) != IOCA_OK)
+			if (ioca_spool_hand_out(s, &v, out) != IOCA_OK)
 				return IOCA_AGAIN;
 			out->historical = backlog;
 			e->state = IOCA_SPOOL_ENT_HANDED;
@@ -426,6 +435,12 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 		}
 		if (v.seq <= s->rd_high_seq) {
 			s->roff = next; /* released before */
+			continue;
+		}
+		if (ioca_spool_live_passed(s, v.seq)) {
+			release_disk(s, seg_id, (uint32_t)v.total_len); /* acked early */
+			s->rd_high_seq = v.seq;
+			s->roff = next;
 			continue;
 		}
 		if (ioca_spool_seq_listed(s->pre_acked, s->n_pre_acked, v.seq)) {
@@ -449,7 +464,7 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 					    .len = (uint32_t)v.total_len,
 					    .state = IOCA_SPOOL_ENT_HANDED,
 					    .ms = v.accepted_ms};
-		if (hand_out(s, &v, out) != IOCA_OK || !ioca_spool_win_insert(s, &ne))
+		if (ioca_spool_hand_out(s, &v, out) != IOCA_OK || !ioca_spool_win_insert(s, &ne))
 			return IOCA_AGAIN; /* out of memory: try again later */
 		out->historical = backlog;
 		s->in_flight++;
@@ -517,6 +532,8 @@ static int sp_next(struct ioca_queue *q, struct ioca_record *out)
 	if (s->cfg.fsync == IOCA_FSYNC_ALWAYS && s->dirty)
 		ioca_spool_sync_now(s);
 	s->paced_until_mono = 0;
+	if (ioca_spool_live_next(s, out) == IOCA_OK)
+		return IOCA_OK;
 	if (next_from_disk(s, out) == IOCA_OK)
 		return IOCA_OK;
 	if (s->paced_until_mono)
@@ -537,7 +554,9 @@ static int sp_wait_ms(struct ioca_queue *q, int64_t now_mono_ms)
 
 static void pop_released(struct ioca_spool *s)
 {
-	while (s->win_n && ioca_spool_win_at(s, 0)->state == IOCA_SPOOL_ENT_ACKED) {
+	/* Entries above rd_high_seq (handed out early) wait for the reader. */
+	while (s->win_n && ioca_spool_win_at(s, 0)->state == IOCA_SPOOL_ENT_ACKED &&
+	       ioca_spool_win_at(s, 0)->seq <= s->rd_high_seq) {
 		struct ioca_spool_ent *e = ioca_spool_win_at(s, 0);
 		if (e->seg_id != IOCA_SPOOL_MEM_SEG)
 			release_disk(s, e->seg_id, e->len);
@@ -559,8 +578,10 @@ static void sp_ack(struct ioca_queue *q, uint64_t seq)
 		s->in_flight--;
 	if (e->seg_id == IOCA_SPOOL_MEM_SEG && s->mem)
 		ioca_queue_ack(s->mem, seq);
-	e->state = IOCA_SPOOL_ENT_ACKED;
 	s->acked++;
+	if (seq > s->rd_high_seq && ioca_spool_live_acked(s, seq))
+		return;
+	e->state = IOCA_SPOOL_ENT_ACKED;
 	pop_released(s);
 }
 
@@ -589,6 +610,8 @@ static void sp_rewind(struct ioca_queue *q)
 		struct ioca_spool_ent *e = ioca_spool_win_at(s, i);
 		if (e->state != IOCA_SPOOL_ENT_PENDING || e->seg_id == IOCA_SPOOL_MEM_SEG)
 			continue;
+		if (e->seq > s->rd_high_seq)
+			break; /* handed out early: the reader is not there yet */
 		for (size_t k = 0; k < s->nsegs; k++) {
 			if (s->segs[k].id == e->seg_id) {
 				s->rseg = k;
@@ -775,7 +798,7 @@ static void sp_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
 	out->degraded = s->degraded;
 	snprintf(out->degraded_reason, sizeof(out->degraded_reason), "%s",
 		 s->degraded ? s->reason : "");
-	if (s->win_n) {
+	if (s->win_n && ioca_spool_win_at(s, 0)->seq <= s->rd_high_seq) {
 		out->oldest_ms = ioca_spool_win_at(s, 0)->ms;
 	} else if (s->held_records) {
 		/* The next record on disk is the oldest one held. */
@@ -822,6 +845,7 @@ static void sp_close(struct ioca_queue *q)
 	for (size_t i = 0; i < s->nreports; i++)
 		free(s->reports[i].file);
 	ioca_spool_win_free(s);
+	ioca_spool_live_free(s);
 	free(s->pre_acked);
 	free(s->segs);
 	free(s->strbuf);
@@ -899,6 +923,8 @@ struct ioca_queue *ioca_spool_open(const struct ioca_spool_config *cfg, const ch
 		free(s);
 		return NULL;
 	}
+	if (s->cfg.order == IOCA_SPOOL_ORDER_LIVE_FIRST && ioca_spool_live_init(s) != IOCA_OK)
+		ioca_warn("spool: out of memory for spool.order = \"live_first\": fifo");
 	ioca_token_bucket_init(&s->drain, s->cfg.drain_rate, mono_now(s));
 	s->last_sync_mono = ioca_now_mono_ms();
 	s->cursor_at_mono = s->last_sync_mono;

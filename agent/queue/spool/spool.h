@@ -27,6 +27,14 @@ enum ioca_fsync_mode {
 	IOCA_FSYNC_NEVER = 2,
 };
 
+/* The order next() hands records out in (docs/spool.md, "Draining a
+ * backlog"). */
+enum ioca_spool_order {
+	IOCA_SPOOL_ORDER_FIFO = 0,       /* push order (seq order) */
+	IOCA_SPOOL_ORDER_LIVE_FIRST = 1, /* records pushed while a backlog waits go
+					  * out ahead of it, not paced */
+};
+
 /* The spool section of the configuration (docs/spool.md). */
 struct ioca_spool_config {
 	int64_t max_bytes;
@@ -42,6 +50,7 @@ struct ioca_spool_config {
 	 * historical. historical_after_s = 0: nothing is backlog. */
 	double drain_rate;
 	int historical_after_s;
+	enum ioca_spool_order order;
 	/* Clocks, NULL for the real ones (ioca_now_mono_ms, ioca_now_wall_ms):
 	 * tests inject their own. */
 	int64_t (*now_mono_ms)(void);

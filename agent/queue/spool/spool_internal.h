@@ -6,6 +6,9 @@
  *                    cursor and the seq counter
  *   spool_window.c - the records handed out and not yet released (the
  *                    in-flight window, acks in any order)
+ *   spool_live.c   - spool.order = "live_first": recent pushes handed out
+ *                    ahead of the backlog, and the acks of those records
+ *                    until the reader reaches them
  *
  * Invariants:
  *   - segs[] is in id order and in seq order: every record of segs[i] has a
@@ -13,7 +16,10 @@
  *     active (written) segment;
  *   - every record still in the memory fallback has a higher seq than every
  *     record on disk that next() has not read yet;
- *   - win[] is sorted by seq; its first entry is never released.
+ *   - win[] is sorted by seq; its first entry is never released;
+ *   - every window entry above rd_high_seq was handed out by spool_live.c
+ *     ahead of the sequential reader; it is released only once the reader
+ *     has passed it (or, acked, moved to the live acks of spool_live.c).
  */
 #ifndef IOCA_SPOOL_INTERNAL_H
 #define IOCA_SPOOL_INTERNAL_H
@@ -94,6 +100,9 @@ struct ioca_spool {
 	size_t win_head, win_n, win_cap;
 	uint64_t in_flight;
 
+	/* spool.order = "live_first" (spool_live.c); NULL with "fifo" */
+	struct ioca_spool_live *live;
+
 	/* memory fallback */
 	struct ioca_queue *mem;
 	bool degraded;
@@ -144,6 +153,33 @@ int ioca_spool_roll(struct ioca_spool *s);
 /* Close the active segment (sealed); writing resumes with a roll. */
 void ioca_spool_close_writer(struct ioca_spool *s);
 void ioca_spool_enter_degraded(struct ioca_spool *s, const char *op, const char *name, int err);
+
+/* spool.c: fill *out from the record view (strings copied to strbuf). */
+int ioca_spool_hand_out(struct ioca_spool *s, const struct ioca_spool_rec_view *v,
+			struct ioca_record *out);
+
+/* spool_live.c (spool.order = "live_first"; every function is a no-op
+ * returning false / IOCA_AGAIN / n while s->live is NULL) */
+/* Set up s->live; IOCA_ERROR when out of memory (the spool stays fifo). */
+int ioca_spool_live_init(struct ioca_spool *s);
+void ioca_spool_live_free(struct ioca_spool *s);
+/* A record was appended to segment seg_id at off (len bytes on disk). */
+void ioca_spool_live_pushed(struct ioca_spool *s, uint64_t seq, uint64_t seg_id, uint64_t off,
+			    uint32_t len, int64_t accepted_ms);
+/* Hand out a recent record ahead of older ones still to be read (IOCA_OK),
+ * or IOCA_AGAIN to let the sequential reader go on. */
+int ioca_spool_live_next(struct ioca_spool *s, struct ioca_record *out);
+/* Ack of window entry `seq` above rd_high_seq: true when it was taken over
+ * by the live acks (and removed from the window); false: keep it ACKED in
+ * the window (the live acks are full). */
+bool ioca_spool_live_acked(struct ioca_spool *s, uint64_t seq);
+/* The reader reached `seq` (above rd_high_seq, not in the window): true
+ * when it was acked after a live hand-out (it is forgotten then). */
+bool ioca_spool_live_passed(struct ioca_spool *s, uint64_t seq);
+/* Merge the live acks above `floor` into the ascending list acked[0..*n)
+ * (at most `cap`, the lowest kept). */
+void ioca_spool_live_add_acked(const struct ioca_spool *s, uint64_t floor, uint64_t *acked,
+			       uint32_t *n, uint32_t cap);
 
 /* spool_window.c */
 struct ioca_spool_ent *ioca_spool_win_find(struct ioca_spool *s, uint64_t seq);

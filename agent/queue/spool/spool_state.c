@@ -107,7 +107,8 @@ bool ioca_spool_sync_enabled(const struct ioca_spool *s)
 
 uint64_t ioca_spool_delivery_floor(struct ioca_spool *s)
 {
-	if (s->win_n)
+	/* Window entries above rd_high_seq were handed out ahead of the reader. */
+	if (s->win_n && ioca_spool_win_at(s, 0)->seq <= s->rd_high_seq)
 		return ioca_spool_win_at(s, 0)->seq;
 	return s->rd_high_seq + 1;
 }
@@ -149,6 +150,7 @@ int ioca_spool_store_cursor(struct ioca_spool *s, bool clean)
 	c.flags = clean ? IOCA_SPOOL_CURSOR_CLEAN : 0;
 	memcpy(c.boot_id, s->boot_id, sizeof(c.boot_id));
 	collect_acked(s, &c);
+	ioca_spool_live_add_acked(s, c.floor, c.acked, &c.n_acked, IOCA_SPOOL_CURSOR_MAX_ACKED);
 	if (ioca_spool_cursor_store(s->dirfd, &c, ioca_spool_sync_enabled(s)) != IOCA_OK) {
 		ioca_log_limited(&s->cursor_rl, IOCA_LL_WARNING, "spool: write %s/%s: %s", s->dir,
 				 IOCA_SPOOL_CURSOR_NAME, strerror(errno));
