@@ -14,7 +14,10 @@
  * again. QoS 0 packets that were not written when the connection dropped are
  * discarded by libmosquitto on reconnect: their entries are removed and the
  * queue is rewound, and after a rewind records still tracked in the table are
- * skipped instead of being published twice.
+ * skipped instead of being published twice. The exception are records sent
+ * with an MQTT 5 topic alias, which means nothing on the next connection:
+ * when one is left in flight, a fresh client sends the window again from the
+ * queue (forget_aliases, reset_client).
  *
  * What blocks: libmosquitto resolves the broker host name with getaddrinfo()
  * inside mosquitto_connect_bind_async(), so a slow DNS server can stall the
@@ -38,6 +41,7 @@
 #include "broker_check.h"
 #include "log.h"
 #include "timeutil.h"
+#include "topic_alias.h"
 
 #define INBOX_QOS         1 /* requests to the agent are delivered at least once */
 #define JSON_CONTENT_TYPE "application/json"
@@ -68,6 +72,7 @@
 #define PROP_INT32_BYTES   4
 #define PACKET_ID_BYTES    2
 #define TOPIC_LEN_BYTES    2
+#define PROP_INT16_BYTES   2
 /* Going back to the first broker: how long to wait for the acks of what is
  * in flight, and for the PUBACK of the offline status left behind. */
 #define FAILBACK_DRAIN_MS 5000
@@ -103,6 +108,7 @@ enum slot_kind {
 struct slot {
 	uint8_t kind;
 	uint8_t qos;
+	bool aliased; /* sent with a Topic Alias: valid on its connection only */
 	uint16_t mid;
 	uint64_t seq;
 	int64_t accepted_ms;
@@ -176,6 +182,8 @@ struct ioca_mqtt {
 	size_t n_records;
 	size_t n_other;
 	uint64_t max_tracked_seq;
+	/* records' topic aliases on the current connection (MQTT 5) */
+	struct ioca_topic_alias *aliases;
 
 	/* completion of the publish currently inside mosquitto_publish() */
 	bool in_publish;
@@ -562,6 +570,12 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 	if (props &&
 	    mosquitto_property_read_int32(props, MQTT_PROP_MAXIMUM_PACKET_SIZE, &max_packet, false))
 		m->server_max_packet = max_packet;
+	/* Aliases are the connection's: none is known to this broker yet. */
+	uint16_t alias_max = 0;
+	if (m->protocol == MQTT_PROTOCOL_V5 && props)
+		mosquitto_property_read_int16(props, MQTT_PROP_TOPIC_ALIAS_MAXIMUM, &alias_max,
+					      false);
+	ioca_topic_alias_reset(m->aliases, alias_max);
 	m->state = ST_CONNECTED;
 	m->connected_ms = ioca_now_mono_ms();
 	m->st.connected = true;
@@ -571,9 +585,10 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 	m->failures = 0;
 	m->st.last_error[0] = '\0';
 	ioca_log_resolved(&m->rl_conn, IOCA_LL_INFO, "mqtt: connection errors resolved");
-	ioca_info(
-	    "mqtt: connected to %s (session %s, %zu in flight to resend, maximum packet size %u)",
-	    b->url, (flags & 1) ? "present" : "new", m->n_records, packet_limit(m));
+	ioca_info("mqtt: connected to %s (session %s, %zu in flight to resend, maximum packet size "
+		  "%u, %u topic aliases)",
+		  b->url, (flags & 1) ? "present" : "new", m->n_records, packet_limit(m),
+		  (unsigned)ioca_topic_alias_limit(m->aliases));
 	if (m->status_json)
 		publish_status(m, m->status_json);
 	subscribe_inbox(m);
@@ -663,6 +678,22 @@ static void note_loss_after_publish(struct ioca_mqtt *m, int64_t now)
 	m->need_reset = true;
 }
 
+/*
+ * The connection is gone, and its topic aliases with it. libmosquitto would
+ * send its QoS 1 copies again on the next connection as they were first
+ * published, aliases included, which the broker there does not know (or
+ * knows as other topics): when any of them carries one, a fresh client sends
+ * the whole window again from the queue instead (reset_client), with the
+ * aliases of the new connection.
+ */
+static void forget_aliases(struct ioca_mqtt *m)
+{
+	ioca_topic_alias_reset(m->aliases, 0);
+	for (size_t i = 0; i < m->cap && !m->need_reset; i++)
+		if (m->slots[i].kind == SLOT_RECORD && m->slots[i].aliased && m->slots[i].qos > 0)
+			m->need_reset = true;
+}
+
 static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 			     const mosquitto_property *props)
 {
@@ -676,6 +707,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 	int64_t now = ioca_now_mono_ms();
 	if (was_connected && rc != 0)
 		note_loss_after_publish(m, now);
+	forget_aliases(m);
 	forget_qos0(m);
 	if (m->state == ST_STOPPED || m->state == ST_IDLE)
 		return;
@@ -809,6 +841,36 @@ static mosquitto_property *record_props(const struct ioca_mqtt *m, const struct 
 }
 
 /*
+ * The Topic Alias of a record's publish, added to its properties: records at
+ * QoS 0 and 1 only (a fresh client after a loss sends QoS 2 messages again
+ * with new packet ids, which the broker may still hold as unreleased), and
+ * never one that would make the packet exceed the maximum packet size.
+ */
+static enum ioca_topic_alias_action record_alias(struct ioca_mqtt *m, const struct ioca_record *r,
+						 int qos, mosquitto_property **props,
+						 uint16_t *alias)
+{
+	if (qos > 1)
+		return IOCA_TOPIC_ALIAS_NONE;
+	enum ioca_topic_alias_action act = ioca_topic_alias_pick(m->aliases, r->topic, alias);
+	if (act == IOCA_TOPIC_ALIAS_NONE)
+		return act;
+	uint32_t limit = packet_limit(m);
+	if (act == IOCA_TOPIC_ALIAS_SET && limit &&
+	    record_packet_bytes(m, r) + PROP_ID_BYTES + PROP_INT16_BYTES > limit) {
+		ioca_topic_alias_forget(m->aliases, *alias);
+		return IOCA_TOPIC_ALIAS_NONE;
+	}
+	if (mosquitto_property_add_int16(props, MQTT_PROP_TOPIC_ALIAS, *alias) !=
+	    MOSQ_ERR_SUCCESS) {
+		if (act == IOCA_TOPIC_ALIAS_SET)
+			ioca_topic_alias_forget(m->aliases, *alias);
+		return IOCA_TOPIC_ALIAS_NONE;
+	}
+	return act;
+}
+
+/*
  * Hand one record to libmosquitto. Returns false when the pump must stop
  * (the connection failed under us or a transient error).
  */
@@ -816,10 +878,13 @@ static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
 {
 	int qos = r->qos > 2 ? 2 : r->qos;
 	mosquitto_property *props = record_props(m, r);
+	uint16_t alias = 0;
+	enum ioca_topic_alias_action aliasing = record_alias(m, r, qos, &props, &alias);
+	const char *topic = aliasing == IOCA_TOPIC_ALIAS_USE ? "" : r->topic;
 	int mid = 0;
 	m->in_publish = true;
 	m->early_done = false;
-	int rc = do_publish(m, &mid, r->topic, r->payload, r->payload_len, qos, r->retain, props);
+	int rc = do_publish(m, &mid, topic, r->payload, r->payload_len, qos, r->retain, props);
 	m->in_publish = false;
 	mosquitto_property_free_all(&props);
 
@@ -834,6 +899,7 @@ static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
 		}
 		struct slot s = {.kind = SLOT_RECORD,
 				 .qos = (uint8_t)qos,
+				 .aliased = aliasing != IOCA_TOPIC_ALIAS_NONE,
 				 .mid = (uint16_t)mid,
 				 .seq = r->seq,
 				 .accepted_ms = r->accepted_ms};
@@ -843,6 +909,8 @@ static bool publish_record(struct ioca_mqtt *m, const struct ioca_record *r)
 		}
 		return rc == MOSQ_ERR_SUCCESS;
 	}
+	if (aliasing == IOCA_TOPIC_ALIAS_SET)
+		ioca_topic_alias_forget(m->aliases, alias); /* the broker never saw it */
 	if (is_permanent_publish_error(rc)) {
 		reject(m, r, mosquitto_strerror(rc));
 		return true;
@@ -1309,7 +1377,8 @@ struct ioca_mqtt *ioca_mqtt_new(const struct ioca_config *cfg, struct ioca_queue
 	while (m->cap < 2 * need)
 		m->cap *= 2;
 	m->slots = calloc(m->cap, sizeof(*m->slots));
-	if (!m->slots) {
+	m->aliases = ioca_topic_alias_new();
+	if (!m->slots || !m->aliases) {
 		snprintf(err, errlen, "mqtt: out of memory");
 		goto fail;
 	}
@@ -1610,6 +1679,7 @@ void ioca_mqtt_free(struct ioca_mqtt *m)
 	}
 	free(m->brokers);
 	free(m->slots);
+	ioca_topic_alias_free(m->aliases);
 	free(m->status_topic);
 	free(m->status_json);
 	free(m->sub_filter);

@@ -8,6 +8,8 @@
  * handed more than that window, so its own (unbounded, in-memory) queue stays
  * small. Brokers are tried in order and rotated on failure, with backoff.
  * The retained status is published on every connect and is the will.
+ * With MQTT 5, records at QoS 0/1 use the topic aliases the broker allows
+ * (its CONNACK's Topic Alias Maximum), afresh on every connection.
  * With mqtt.prefer_first, while connected to a later broker the session
  * checks the first one every mqtt.prefer_check seconds (an MQTT CONNECT of
  * a second, short-lived client, on a socket of its own) and moves back to
