@@ -98,17 +98,10 @@ static bool known_reading(void *ctx, const char *name)
 	const struct known_ctx *k = ctx;
 	const struct ioca_host *h = k->host;
 	size_t nd = h->opt_count(k->opts, "devices");
-	for (size_t i = 0; i < nd; i++) {
-		const struct ioca_opts *d = h->opt_group_at(k->opts, "devices", i);
-		size_t nc = h->opt_count(d, "channels");
-		if (nc == 0)
+	for (size_t i = 0; i < nd; i++)
+		if (h->opt_count(h->opt_group_at(k->opts, "devices", i), "channels") == 0)
 			return true;
-		for (size_t j = 0; j < nc; j++)
-			if (strcmp(h->opt_string(h->opt_group_at(d, "channels", j), "name"),
-				   name) == 0)
-				return true;
-	}
-	return false;
+	return ioca_sensor_count_named(h, k->opts, "devices", "channels", name) > 0;
 }
 
 int ioca_iio_check(const struct ioca_host *host, const struct ioca_opts *opts,

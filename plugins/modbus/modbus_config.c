@@ -202,33 +202,11 @@ struct known_ctx {
 	const struct ioca_opts *opts;
 };
 
-/* Whether some register of some device is called `name`; counts how many. */
-static unsigned count_reading(const struct ioca_host *host, const struct ioca_opts *opts,
-			      const char *name)
-{
-	unsigned n = 0;
-	size_t nd = host->opt_count(opts, "devices");
-
-	for (size_t d = 0; d < nd; d++) {
-		const struct ioca_opts *dev = host->opt_group_at(opts, "devices", d);
-		size_t nr = host->opt_count(dev, "registers");
-
-		for (size_t r = 0; r < nr; r++) {
-			const char *rn =
-			    host->opt_string(host->opt_group_at(dev, "registers", r), "name");
-
-			if (rn && strcmp(rn, name) == 0)
-				n++;
-		}
-	}
-	return n;
-}
-
 static bool known_reading(void *ctx, const char *name)
 {
 	const struct known_ctx *k = ctx;
 
-	return count_reading(k->host, k->opts, name) > 0;
+	return ioca_sensor_count_named(k->host, k->opts, "devices", "registers", name) > 0;
 }
 
 static int check_register(const struct ioca_host *host, const struct ioca_opts *opts,
@@ -245,7 +223,7 @@ static int check_register(const struct ioca_host *host, const struct ioca_opts *
 		report(report_ctx, reg, "register '%s' runs past address 65535", name);
 		problems++;
 	}
-	if (name && count_reading(host, opts, name) > 1) {
+	if (name && ioca_sensor_count_named(host, opts, "devices", "registers", name) > 1) {
 		report(report_ctx, reg, "reading name '%s' is used more than once", name);
 		problems++;
 	}

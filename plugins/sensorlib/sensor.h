@@ -148,6 +148,17 @@ int ioca_sensor_check(const struct ioca_host *host, const struct ioca_opts *opts
 		      void *report_ctx);
 
 /*
+ * Function: ioca_sensor_count_named
+ *
+ * How many groups of the group list `list` of `opts` are called `name` (their
+ * key "name"); with `sublist` not NULL, how many groups of the lists `sublist`
+ * of each of those (the registers of every device, say). For known callbacks
+ * and checks of unique names.
+ */
+unsigned ioca_sensor_count_named(const struct ioca_host *host, const struct ioca_opts *opts,
+				 const char *list, const char *sublist, const char *name);
+
+/*
  * Function: ioca_sensor_check_reading
  *
  * Checks of one group declared with IOCA_SENSOR_READING_OPTIONS (valid_min <

@@ -117,6 +117,35 @@ int ioca_sensor_check(const struct ioca_host *host, const struct ioca_opts *opts
 	return problems;
 }
 
+static unsigned count_in_list(const struct ioca_host *host, const struct ioca_opts *opts,
+			      const char *list, const char *name)
+{
+	unsigned n = 0;
+	size_t count = host->opt_count(opts, list);
+
+	for (size_t i = 0; i < count; i++) {
+		const char *gn = host->opt_string(host->opt_group_at(opts, list, i), "name");
+
+		if (gn && strcmp(gn, name) == 0)
+			n++;
+	}
+	return n;
+}
+
+unsigned ioca_sensor_count_named(const struct ioca_host *host, const struct ioca_opts *opts,
+				 const char *list, const char *sublist, const char *name)
+{
+	unsigned n = 0;
+	size_t count;
+
+	if (!sublist)
+		return count_in_list(host, opts, list, name);
+	count = host->opt_count(opts, list);
+	for (size_t i = 0; i < count; i++)
+		n += count_in_list(host, host->opt_group_at(opts, list, i), sublist, name);
+	return n;
+}
+
 int ioca_sensor_check_reading(const struct ioca_host *host, const struct ioca_opts *reading,
 			      ioca_report_fn report, void *report_ctx)
 {

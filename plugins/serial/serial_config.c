@@ -175,15 +175,8 @@ struct known_ctx {
 static bool known_reading(void *ctx, const char *name)
 {
 	const struct known_ctx *k = ctx;
-	size_t n = k->host->opt_count(k->opts, "fields");
-	for (size_t i = 0; i < n; i++) {
-		const char *fname =
-		    k->host->opt_string(k->host->opt_group_at(k->opts, "fields", i), "name");
-		if (fname && strcmp(fname, name) == 0)
-			return true;
-	}
-	if (n > 0)
-		return false;
+	if (k->host->opt_count(k->opts, "fields") > 0)
+		return ioca_sensor_count_named(k->host, k->opts, "fields", NULL, name) > 0;
 	return k->protocol == IOCA_SERIAL_KV || ioca_nmea_unit_of(name) != NULL;
 }
 

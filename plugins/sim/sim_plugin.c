@@ -120,17 +120,10 @@ struct sim_names {
 static bool sim_known_reading(void *ctx, const char *name)
 {
 	const struct sim_names *k = ctx;
-	size_t n = k->host->opt_count(k->opts, "signals");
 
-	if (n == 0)
+	if (k->host->opt_count(k->opts, "signals") == 0)
 		return strcmp(name, "temperature") == 0 || strcmp(name, "pm25") == 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *sn =
-		    k->host->opt_string(k->host->opt_group_at(k->opts, "signals", i), "name");
-		if (sn && strcmp(sn, name) == 0)
-			return true;
-	}
-	return false;
+	return ioca_sensor_count_named(k->host, k->opts, "signals", NULL, name) > 0;
 }
 
 static enum ioca_severity parse_severity(const char *s)

@@ -481,6 +481,10 @@ static void test_bad_config(void **unused)
 		       "{ name = \"x\"; address = 1; }, { name = \"x\"; address = 2; } ); } );",
 		       "more than once");
 	expect_refused("host = \"127.0.0.1\"; devices = ( { name = \"a\"; registers = ("
+		       "{ name = \"x\"; address = 1; } ); }, { name = \"b\"; unit_id = 2;"
+		       "registers = ( { name = \"x\"; address = 1; } ); } );",
+		       "more than once");
+	expect_refused("host = \"127.0.0.1\"; devices = ( { name = \"a\"; registers = ("
 		       "{ name = \"x\"; address = 1; type = \"f64\"; } ); } );",
 		       "type");
 	expect_refused(
