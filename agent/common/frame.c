@@ -11,8 +11,9 @@
 
 #include "emit.h"
 
-#define READER_MIN_CAP        65536u
-#define HEARTBEAT_PAYLOAD_LEN 16u /* i64 idle_ms, i64 sent_mono_ms */
+#define READER_MIN_CAP               65536u
+#define HEARTBEAT_PAYLOAD_LEN        16u /* i64 idle_ms, i64 sent_mono_ms */
+#define SNAPSHOT_REQUEST_PAYLOAD_LEN 8u  /* u64 max_blob_bytes */
 
 static void put_u16(uint8_t *p, uint16_t v)
 {
@@ -251,10 +252,13 @@ int ioca_frame_parse_heartbeat(const struct ioca_frame *f, struct ioca_frame_hea
 	return IOCA_OK;
 }
 
-int ioca_frame_parse_snapshot_request(const struct ioca_frame *f, char *err, size_t errlen)
+int ioca_frame_parse_snapshot_request(const struct ioca_frame *f, uint64_t *max_blob_bytes,
+				      char *err, size_t errlen)
 {
-	if (f->type != IOCA_FRAME_SNAPSHOT_REQUEST || f->len != 0)
+	if (f->type != IOCA_FRAME_SNAPSHOT_REQUEST ||
+	    (f->len != 0 && f->len != SNAPSHOT_REQUEST_PAYLOAD_LEN))
 		return fail(err, errlen, "bad snapshot request", f);
+	*max_blob_bytes = f->len ? get_u64(f->payload) : 0;
 	return IOCA_OK;
 }
 
@@ -376,9 +380,13 @@ size_t ioca_frame_encode_stop(uint8_t *buf, size_t cap)
 	return header(buf, cap, IOCA_FRAME_STOP, 0);
 }
 
-size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap)
+size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap, uint64_t max_blob_bytes)
 {
-	return header(buf, cap, IOCA_FRAME_SNAPSHOT_REQUEST, 0);
+	if (cap < IOCA_FRAME_HEADER_LEN + SNAPSHOT_REQUEST_PAYLOAD_LEN ||
+	    !header(buf, cap, IOCA_FRAME_SNAPSHOT_REQUEST, SNAPSHOT_REQUEST_PAYLOAD_LEN))
+		return 0;
+	put_u64(buf + IOCA_FRAME_HEADER_LEN, max_blob_bytes);
+	return IOCA_FRAME_HEADER_LEN + SNAPSHOT_REQUEST_PAYLOAD_LEN;
 }
 
 size_t ioca_frame_encode_stats_begin(uint8_t *buf, size_t cap)

@@ -19,8 +19,9 @@
  *              CLOCK_MONOTONIC when sent: one clock for every process of the host)
  *   STATS      repeated { u8 op (0 set, 1 add), u8 name_len, name, f64 value }
  *   STOP       empty (core -> worker)
- *   SNAPSHOT_REQUEST  empty (core -> worker): take a picture of the live stream now;
- *              the worker's host->snapshot_requested() turns true once
+ *   SNAPSHOT_REQUEST  u64 max_blob_bytes (core -> worker): take a picture of the live
+ *              stream now, at most that many bytes (0: no limit known; an empty payload
+ *              means the same); the worker's host->snapshot_requested() turns true once
  */
 #ifndef IOCA_FRAME_H
 #define IOCA_FRAME_H
@@ -122,8 +123,10 @@ struct ioca_frame_heartbeat {
 
 int ioca_frame_parse_heartbeat(const struct ioca_frame *f, struct ioca_frame_heartbeat *out,
 			       char *err, size_t errlen);
-/* A snapshot request carries nothing: IOCA_ERROR for any payload. */
-int ioca_frame_parse_snapshot_request(const struct ioca_frame *f, char *err, size_t errlen);
+/* A snapshot request: its size limit in *max_blob_bytes (0: none known).
+ * IOCA_ERROR for a payload that is neither empty nor one u64. */
+int ioca_frame_parse_snapshot_request(const struct ioca_frame *f, uint64_t *max_blob_bytes,
+				      char *err, size_t errlen);
 /* Calls fn for each stat entry; stops and fails on the first malformed one. */
 int ioca_frame_parse_stats(const struct ioca_frame *f,
 			   void (*fn)(void *ctx, const struct ioca_frame_stat *st), void *ctx,
@@ -144,7 +147,7 @@ size_t ioca_frame_encode_blob_head(uint8_t *buf, size_t cap, int64_t time_ms, co
 				   const char *content_type, size_t len);
 size_t ioca_frame_encode_heartbeat(uint8_t *buf, size_t cap, int64_t idle_ms, int64_t sent_mono_ms);
 size_t ioca_frame_encode_stop(uint8_t *buf, size_t cap);
-size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap);
+size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap, uint64_t max_blob_bytes);
 /* Stats: start with the header (payload length patched by _finish), then append entries. */
 size_t ioca_frame_encode_stats_begin(uint8_t *buf, size_t cap);
 size_t ioca_frame_encode_stats_add(uint8_t *buf, size_t cap, size_t used, bool add,

@@ -13,9 +13,10 @@
 #include "log.h"
 
 #define WORKER_PROGRAM_NAME "iocagent-worker"
-#define WORKER_ARGC         7 /* program, flag, name, plugin, level, memory, rate */
+#define WORKER_ARGC         8 /* program, flag, name, plugin, level, memory, rate, blob */
 #define MAX_MEMORY_LIMIT_MB (INT64_C(1) << 40)
 #define MAX_RATE_PER_S      1e9
+#define MAX_BLOB_BYTES_ARG  (UINT64_C(1) << 32)
 
 bool ioca_worker_args_valid(const struct ioca_worker_args *a, char *err, size_t errlen)
 {
@@ -40,6 +41,10 @@ bool ioca_worker_args_valid(const struct ioca_worker_args *a, char *err, size_t 
 		snprintf(err, errlen, "max rate out of range");
 		return false;
 	}
+	if (a->max_blob_bytes > MAX_BLOB_BYTES_ARG) {
+		snprintf(err, errlen, "max blob size out of range");
+		return false;
+	}
 	return true;
 }
 
@@ -51,6 +56,7 @@ int ioca_worker_args_encode(const struct ioca_worker_args *a, struct ioca_worker
 	snprintf(out->level, sizeof out->level, "%d", a->log_level);
 	snprintf(out->memory, sizeof out->memory, "%" PRId64, a->memory_limit_mb);
 	snprintf(out->rate, sizeof out->rate, "%.17g", a->max_rate);
+	snprintf(out->blob, sizeof out->blob, "%" PRIu64, a->max_blob_bytes);
 	char **v = out->argv;
 	v[0] = WORKER_PROGRAM_NAME;
 	v[1] = IOCA_WORKER_FLAG;
@@ -59,7 +65,8 @@ int ioca_worker_args_encode(const struct ioca_worker_args *a, struct ioca_worker
 	v[4] = out->level;
 	v[5] = out->memory;
 	v[6] = out->rate;
-	v[7] = NULL;
+	v[7] = out->blob;
+	v[8] = NULL;
 	return WORKER_ARGC;
 }
 
@@ -79,7 +86,8 @@ int ioca_worker_args_decode(int argc, char **argv, struct ioca_worker_args *out,
 {
 	if (argc != WORKER_ARGC || strcmp(argv[1], IOCA_WORKER_FLAG) != 0) {
 		snprintf(err, errlen,
-			 "usage: iocagent %s NAME PLUGIN_PATH LOG_LEVEL MEMORY_MB MAX_RATE",
+			 "usage: iocagent %s NAME PLUGIN_PATH LOG_LEVEL MEMORY_MB MAX_RATE "
+			 "MAX_BLOB_BYTES",
 			 IOCA_WORKER_FLAG);
 		return -1;
 	}
@@ -101,6 +109,12 @@ int ioca_worker_args_decode(int argc, char **argv, struct ioca_worker_args *out,
 		snprintf(err, errlen, "bad max rate '%s'", argv[6]);
 		return -1;
 	}
+	int64_t blob;
+	if (parse_int64(argv[7], &blob) != 0 || blob < 0) {
+		snprintf(err, errlen, "bad max blob size '%s'", argv[7]);
+		return -1;
+	}
+	a.max_blob_bytes = (uint64_t)blob;
 	if (!ioca_worker_args_valid(&a, err, errlen))
 		return -1;
 	*out = a;

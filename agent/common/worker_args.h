@@ -29,15 +29,17 @@ struct ioca_worker_args {
 	int log_level;           /* enum ioca_log_level */
 	int64_t memory_limit_mb; /* RLIMIT_AS, 0 = none */
 	double max_rate;         /* emits per second, 0 = unlimited */
+	uint64_t max_blob_bytes; /* largest blob the core can deliver, 0 = no limit known */
 };
 
 /* Room for an encoded command line: the argv array and its number strings. */
-#define IOCA_WORKER_ARGV_LEN 8
+#define IOCA_WORKER_ARGV_LEN 9
 struct ioca_worker_argv {
 	char *argv[IOCA_WORKER_ARGV_LEN]; /* NULL-terminated, for posix_spawn */
 	char level[16];
 	char memory[32];
 	char rate[40];
+	char blob[32];
 };
 
 /* Whether `a` is something a worker can run; the reason in err if not. */

@@ -47,6 +47,7 @@
 #define MQTT_SHUTDOWN_MS        1000
 #define READY_WAIT_MAX_MS       2000
 #define REJECTED_EVENT          "agent.record_rejected"
+#define SNAPSHOT_CONTENT_TYPE   "image/jpeg"
 #define DROP_REPORT_INTERVAL_MS 1000
 
 struct core {
@@ -376,10 +377,32 @@ static int remote_restart_instance(void *ctx, const char *name)
 	return ioca_supervisor_restart(c->sup, name);
 }
 
-static enum ioca_sup_snapshot remote_request_snapshot(void *ctx, const char *name)
+/* The largest picture `instance` can have delivered on its snapshot topic (0: no limit known). */
+static uint64_t snapshot_room(const struct core *c, const char *instance)
+{
+	char topic[512];
+	if (!c->mqtt || !ioca_topic_for_blob(topic, sizeof topic, c->cfg.mqtt.topic_prefix,
+					     c->cfg.agent.id, instance, IOCA_SNAPSHOT_SUBTOPIC))
+		return 0;
+	return ioca_mqtt_blob_room(c->mqtt, topic, SNAPSHOT_CONTENT_TYPE, 0);
+}
+
+/* What a worker is told at its start (host->max_blob_bytes()). */
+static uint64_t worker_max_blob_bytes(void *ctx, const char *instance)
+{
+	return snapshot_room(ctx, instance);
+}
+
+/* The picture answering the command goes to the snapshot topic and the reply topic: it must fit
+ * both, under the broker's limit of this moment. */
+static enum ioca_sup_snapshot remote_request_snapshot(void *ctx, const char *name,
+						      uint64_t reply_room)
 {
 	struct core *c = ctx;
-	return ioca_supervisor_request_snapshot(c->sup, name);
+	uint64_t room = snapshot_room(c, name);
+	if (reply_room && (!room || reply_room < room))
+		room = reply_room;
+	return ioca_supervisor_request_snapshot(c->sup, name, room);
 }
 
 /* ---- reload ------------------------------------------------------------- */
@@ -713,7 +736,8 @@ int ioca_core_run(const char *config_path)
 	struct ioca_sup_callbacks cb = {.ctx = c,
 					.on_message = on_message,
 					.on_failure = on_failure,
-					.on_state_change = on_state_change};
+					.on_state_change = on_state_change,
+					.max_blob_bytes = worker_max_blob_bytes};
 	c->sup = ioca_supervisor_new(exe, &cb);
 	if (!c->sup) {
 		rc = IOCA_EXIT_SOFTWARE;

@@ -17,6 +17,7 @@
 #define TOPIC_MAX               512
 #define LAST_SEEN_MAX           256 /* instances whose last message time status shows */
 #define REFUSAL_LOG_INTERVAL_MS 60000
+#define SNAPSHOT_CONTENT_TYPE   "image/jpeg" /* what cameras answer the command with */
 
 struct last_seen {
 	char name[IOCA_CMD_NAME_MAX * 2 + 1];
@@ -211,11 +212,16 @@ static cJSON *execute(struct ioca_remote *r, const struct ioca_cmd_request *req,
 	return NULL;
 }
 
-static enum ioca_sup_snapshot ask_snapshot(void *ctx, const char *name)
+static enum ioca_sup_snapshot ask_snapshot(void *ctx, const char *name,
+					   const struct ioca_snapshot_reply_to *to)
 {
 	struct ioca_remote *r = ctx;
-	return r->actions.request_snapshot ? r->actions.request_snapshot(r->actions.ctx, name)
-					   : IOCA_SUP_SNAPSHOT_NOT_SUPPORTED;
+	if (!r->actions.request_snapshot)
+		return IOCA_SUP_SNAPSHOT_NOT_SUPPORTED;
+	uint64_t room = r->mqtt ? ioca_mqtt_blob_room(r->mqtt, to->topic, SNAPSHOT_CONTENT_TYPE,
+						      to->correlation_len)
+				: 0;
+	return r->actions.request_snapshot(r->actions.ctx, name, room);
 }
 
 static cJSON *begin_snapshot(struct ioca_remote *r, const struct ioca_mqtt_message *msg,
@@ -350,6 +356,7 @@ void ioca_remote_metrics(const struct ioca_remote *r, cJSON *metrics)
 	cJSON_AddNumberToObject(o, "received", (double)r->received);
 	cJSON_AddNumberToObject(o, "executed", (double)r->executed);
 	ioca_replay_metrics(r->replay, o);
+	ioca_snapshot_metrics(&r->snapshots, o);
 	cJSON *ref = cJSON_AddObjectToObject(o, "refused");
 	for (int i = 1; i < IOCA_CMD_RESULT_COUNT; i++)
 		cJSON_AddNumberToObject(ref, ioca_cmd_result_name((enum ioca_cmd_result)i),

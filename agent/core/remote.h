@@ -32,8 +32,10 @@ struct ioca_remote_actions {
 	void (*request_reload)(void *ctx);
 	/* Restart one instance now. IOCA_ERROR: no such instance. */
 	int (*restart_instance)(void *ctx, const char *name);
-	/* Ask instance `name` for a picture of its live stream (remote_snapshot.h). */
-	enum ioca_sup_snapshot (*request_snapshot)(void *ctx, const char *name);
+	/* Ask instance `name` for a picture of its live stream (remote_snapshot.h);
+	 * reply_room: the largest picture the reply topic takes (0: no limit known). */
+	enum ioca_sup_snapshot (*request_snapshot)(void *ctx, const char *name,
+						   uint64_t reply_room);
 };
 
 struct ioca_remote;

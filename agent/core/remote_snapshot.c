@@ -32,12 +32,30 @@ static void reply_error(struct ioca_mqtt *m, struct ioca_snapshot_wait *w, const
 	free(text);
 }
 
+static cJSON *ask_worker(struct ioca_snapshot_waits *sw, const struct ioca_cmd_request *req,
+			 const struct ioca_snapshot_reply_to *to, ioca_snapshot_ask_fn ask,
+			 void *ask_ctx, int64_t now_mono_ms, bool *waiting, char *err,
+			 size_t errlen);
+
 cJSON *ioca_snapshot_begin(struct ioca_snapshot_waits *sw, const struct ioca_cmd_request *req,
 			   const struct ioca_snapshot_reply_to *to, ioca_snapshot_ask_fn ask,
 			   void *ask_ctx, int64_t now_mono_ms, bool *waiting, char *err,
 			   size_t errlen)
 {
 	*waiting = false;
+	sw->n.requested++;
+	cJSON *refusal = ask_worker(sw, req, to, ask, ask_ctx, now_mono_ms, waiting, err, errlen);
+	if (refusal)
+		sw->n.failed++;
+	return refusal;
+}
+
+/* ioca_snapshot_begin() without the counting. */
+static cJSON *ask_worker(struct ioca_snapshot_waits *sw, const struct ioca_cmd_request *req,
+			 const struct ioca_snapshot_reply_to *to, ioca_snapshot_ask_fn ask,
+			 void *ask_ctx, int64_t now_mono_ms, bool *waiting, char *err,
+			 size_t errlen)
+{
 	const cJSON *inst = cJSON_GetObjectItemCaseSensitive(req->args, "instance");
 	if (!cJSON_IsString(inst))
 		return failure(NULL, "malformed", err, errlen,
@@ -63,7 +81,7 @@ cJSON *ioca_snapshot_begin(struct ioca_snapshot_waits *sw, const struct ioca_cmd
 	if (!slot)
 		return failure(name, "busy", err, errlen,
 			       "too many snapshots are being taken; try again in a few seconds");
-	switch (ask(ask_ctx, name)) {
+	switch (ask(ask_ctx, name, to)) {
 	case IOCA_SUP_SNAPSHOT_SENT:
 		break;
 	case IOCA_SUP_SNAPSHOT_NO_INSTANCE:
@@ -107,16 +125,19 @@ void ioca_snapshot_on_blob(struct ioca_snapshot_waits *sw, struct ioca_mqtt *m,
 							  w->correlation_len)
 			   : IOCA_AGAIN;
 		if (rc == IOCA_OK) {
-			sw->answered++;
+			sw->n.answered++;
+			sw->n.bytes += blob->len;
 			ioca_info("command snapshot (request %s): %zu bytes of %s sent",
 				  w->req.request_id, blob->len, instance);
 		} else if (rc == IOCA_ERROR) {
+			sw->n.too_large++;
 			char detail[160];
 			snprintf(detail, sizeof detail,
 				 "the picture (%zu bytes) is larger than the maximum packet size",
 				 blob->len);
 			reply_error(m, w, "too_large", detail);
 		} else {
+			sw->n.failed++;
 			ioca_warn("command snapshot (request %s): not connected, picture not sent",
 				  w->req.request_id);
 		}
@@ -131,7 +152,8 @@ void ioca_snapshot_tick(struct ioca_snapshot_waits *sw, struct ioca_mqtt *m, int
 		if (!w->used || now_mono_ms < w->deadline_ms)
 			continue;
 		w->used = false;
-		sw->timed_out++;
+		sw->n.timed_out++;
+		sw->n.failed++;
 		ioca_warn("command snapshot (request %s): no picture from %s within %d ms",
 			  w->req.request_id, w->instance, IOCA_SNAPSHOT_REPLY_TIMEOUT_MS);
 		char detail[160];
@@ -148,4 +170,19 @@ int64_t ioca_snapshot_timeout_ms(const struct ioca_snapshot_waits *sw, int64_t n
 		if (sw->w[i].used && sw->w[i].deadline_ms - now_mono_ms < best)
 			best = sw->w[i].deadline_ms - now_mono_ms;
 	return best < 0 ? 0 : best;
+}
+
+void ioca_snapshot_metrics(const struct ioca_snapshot_waits *sw, cJSON *commands)
+{
+	cJSON *o = cJSON_AddObjectToObject(commands, "snapshot");
+	size_t waiting = 0;
+	for (size_t i = 0; i < IOCA_SNAPSHOT_WAITS_MAX; i++)
+		waiting += sw->w[i].used;
+	cJSON_AddNumberToObject(o, "requested", (double)sw->n.requested);
+	cJSON_AddNumberToObject(o, "answered", (double)sw->n.answered);
+	cJSON_AddNumberToObject(o, "too_large", (double)sw->n.too_large);
+	cJSON_AddNumberToObject(o, "failed", (double)sw->n.failed);
+	cJSON_AddNumberToObject(o, "timed_out", (double)sw->n.timed_out);
+	cJSON_AddNumberToObject(o, "bytes", (double)sw->n.bytes);
+	cJSON_AddNumberToObject(o, "waiting", (double)waiting);
 }

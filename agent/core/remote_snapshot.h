@@ -44,13 +44,22 @@ struct ioca_snapshot_wait {
 	int64_t deadline_ms; /* monotonic */
 };
 
-struct ioca_snapshot_waits {
-	struct ioca_snapshot_wait w[IOCA_SNAPSHOT_WAITS_MAX];
-	uint64_t answered, timed_out;
+/* Counters of the command, reported as metrics commands.snapshot.*: every
+ * request ends as exactly one of answered, too_large or failed (or still
+ * waits). */
+struct ioca_snapshot_counts {
+	uint64_t requested; /* authorised requests */
+	uint64_t answered;  /* pictures sent to the reply topic */
+	uint64_t too_large; /* pictures larger than the maximum packet size */
+	uint64_t failed;    /* any other end: refused, timed out, not connected */
+	uint64_t timed_out; /* of failed: no picture in time */
+	uint64_t bytes;     /* bytes of the pictures sent */
 };
 
-/* Asks instance `name` for a picture (ioca_supervisor_request_snapshot()). */
-typedef enum ioca_sup_snapshot (*ioca_snapshot_ask_fn)(void *ctx, const char *name);
+struct ioca_snapshot_waits {
+	struct ioca_snapshot_wait w[IOCA_SNAPSHOT_WAITS_MAX];
+	struct ioca_snapshot_counts n;
+};
 
 /* Where the reply to a request goes. */
 struct ioca_snapshot_reply_to {
@@ -58,6 +67,11 @@ struct ioca_snapshot_reply_to {
 	const void *correlation;
 	size_t correlation_len;
 };
+
+/* Asks instance `name` for a picture (ioca_supervisor_request_snapshot()) that
+ * is to be sent to `to` besides the instance's own snapshot topic. */
+typedef enum ioca_sup_snapshot (*ioca_snapshot_ask_fn)(void *ctx, const char *name,
+						       const struct ioca_snapshot_reply_to *to);
 
 /*
  * Start request `req` (authorised). Sets *waiting when the reply now waits
@@ -78,5 +92,10 @@ void ioca_snapshot_tick(struct ioca_snapshot_waits *sw, struct ioca_mqtt *m, int
 
 /* Milliseconds until the next deadline (INT32_MAX when nothing waits). */
 int64_t ioca_snapshot_timeout_ms(const struct ioca_snapshot_waits *sw, int64_t now_mono_ms);
+
+/* Add the "snapshot" object of the metrics' "commands" object: requested,
+ * answered, too_large, failed, timed_out, bytes and waiting (requests waiting
+ * for their picture now). */
+void ioca_snapshot_metrics(const struct ioca_snapshot_waits *sw, cJSON *commands);
 
 #endif

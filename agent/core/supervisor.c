@@ -244,6 +244,8 @@ static int spawn_worker(struct ioca_supervisor *s, struct worker *w, int64_t now
 					.log_level = ioca_log_level(),
 					.memory_limit_mb = w->memory_limit_mb,
 					.max_rate = w->max_rate};
+	if (s->cb.max_blob_bytes)
+		args.max_blob_bytes = s->cb.max_blob_bytes(s->cb.ctx, w->name);
 	struct ioca_worker_argv wargv;
 	if (ioca_worker_args_encode(&args, &wargv) < 0) {
 		char err[128];
@@ -965,7 +967,8 @@ int ioca_supervisor_restart(struct ioca_supervisor *s, const char *name)
 	return IOCA_OK;
 }
 
-enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *s, const char *name)
+enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *s, const char *name,
+							uint64_t max_blob_bytes)
 {
 	struct worker *w = find_worker(s, name);
 	if (!w || w->removed)
@@ -974,9 +977,9 @@ enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *
 		return IOCA_SUP_SNAPSHOT_NOT_RUNNING;
 	if (!(w->features & IOCA_PLUGIN_F_SNAPSHOT_REQUEST))
 		return IOCA_SUP_SNAPSHOT_NOT_SUPPORTED;
-	uint8_t frame[IOCA_FRAME_HEADER_LEN];
-	size_t n = ioca_frame_encode_snapshot_request(frame, sizeof frame);
-	/* 8 bytes on a socket the worker drains every second: a full buffer
+	uint8_t frame[IOCA_FRAME_HEADER_LEN + sizeof(uint64_t)];
+	size_t n = ioca_frame_encode_snapshot_request(frame, sizeof frame, max_blob_bytes);
+	/* 16 bytes on a socket the worker drains every second: a full buffer
 	 * means a worker that is not reading, which is not running */
 	if (send(w->fd, frame, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
 		return IOCA_SUP_SNAPSHOT_NOT_RUNNING;

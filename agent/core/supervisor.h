@@ -54,6 +54,9 @@ struct ioca_sup_callbacks {
 	void (*on_failure)(void *ctx, const struct ioca_sup_failure *f);
 	/* An instance changed state (running/restarting/failed, added/removed). */
 	void (*on_state_change)(void *ctx);
+	/* Optional: the largest blob `instance` can have delivered, told to its
+	 * worker when it starts (host->max_blob_bytes()); 0 or NULL: no limit known. */
+	uint64_t (*max_blob_bytes)(void *ctx, const char *instance);
 };
 
 /* One instance, for status and metrics. */
@@ -118,8 +121,9 @@ enum ioca_sup_snapshot {
 	IOCA_SUP_SNAPSHOT_NOT_SUPPORTED, /* its plugin does not answer snapshot requests */
 };
 
-/* Ask instance `name`'s worker for a picture of its live stream. */
-enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *s,
-							const char *name);
+/* Ask instance `name`'s worker for a picture of its live stream of at most
+ * max_blob_bytes (0: no limit known). */
+enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *s, const char *name,
+							uint64_t max_blob_bytes);
 
 #endif

@@ -771,13 +771,42 @@ static void track_other(struct ioca_mqtt *m, int mid, int qos)
 		ioca_debug("mqtt: publish table full, message %d untracked", mid);
 }
 
+/* Whether a publish with content type `ct` (its only property besides
+ * `extra_props` bytes) fits the maximum packet size. */
+static bool fits_typed(const struct ioca_mqtt *m, const char *topic, size_t len, int qos,
+		       const char *ct, size_t extra_props)
+{
+	uint32_t limit = packet_limit(m);
+	size_t props = m->protocol == MQTT_PROTOCOL_V5 ? prop_str_bytes(ct) + extra_props : 0;
+	size_t size = publish_packet_bytes(m, topic, len, qos, props);
+	return (!limit || size <= limit) && (!m->closed_on_bytes || size < m->closed_on_bytes);
+}
+
 /* Whether a JSON publish (content type only) fits the maximum packet size. */
 static bool fits(const struct ioca_mqtt *m, const char *topic, size_t len, int qos)
 {
-	uint32_t limit = packet_limit(m);
-	size_t props = m->protocol == MQTT_PROTOCOL_V5 ? prop_str_bytes(JSON_CONTENT_TYPE) : 0;
-	size_t size = publish_packet_bytes(m, topic, len, qos, props);
-	return (!limit || size <= limit) && (!m->closed_on_bytes || size < m->closed_on_bytes);
+	return fits_typed(m, topic, len, qos, JSON_CONTENT_TYPE, 0);
+}
+
+size_t ioca_mqtt_blob_room(const struct ioca_mqtt *m, const char *topic, const char *content_type,
+			   size_t correlation_len)
+{
+	uint64_t limit = packet_limit(m);
+	if (m->closed_on_bytes && (!limit || m->closed_on_bytes - 1 < limit))
+		limit = m->closed_on_bytes - 1;
+	if (!limit)
+		return 0;
+	/* the widest of everything a blob's PUBLISH may carry besides its bytes */
+	size_t over = 1 + VARINT_MAX_BYTES + TOPIC_LEN_BYTES + strlen(topic) + PACKET_ID_BYTES;
+	if (m->protocol == MQTT_PROTOCOL_V5) {
+		size_t props = prop_str_bytes(content_type) + PROP_ID_BYTES + PROP_INT32_BYTES +
+			       prop_str_bytes("seq") + PROP_STR_LEN_BYTES + SEQ_TEXT_LEN +
+			       prop_str_bytes("historical") + PROP_STR_LEN_BYTES + strlen("true");
+		if (correlation_len)
+			props += PROP_ID_BYTES + PROP_STR_LEN_BYTES + correlation_len;
+		over += VARINT_MAX_BYTES + props;
+	}
+	return limit > over ? (size_t)(limit - over) : 1;
 }
 
 static void publish_status(struct ioca_mqtt *m, const char *json)
@@ -1766,7 +1795,7 @@ static int publish_reply(struct ioca_mqtt *m, const char *topic, const void *pay
 		return IOCA_AGAIN;
 	size_t corr_props =
 	    correlation_len ? PROP_ID_BYTES + PROP_STR_LEN_BYTES + correlation_len : 0;
-	if (!fits(m, topic, len + corr_props, qos))
+	if (!fits_typed(m, topic, len, qos, content_type, corr_props))
 		return IOCA_ERROR;
 	mosquitto_property *props = NULL;
 	if (m->protocol == MQTT_PROTOCOL_V5) {

@@ -129,6 +129,17 @@ int ioca_mqtt_subscribe(struct ioca_mqtt *m, const char *filter, ioca_mqtt_messa
 void ioca_mqtt_publish_reply(struct ioca_mqtt *m, const char *topic, const void *payload,
 			     size_t len, const void *correlation, size_t correlation_len);
 
+/*
+ * The largest blob payload (bytes) that fits one PUBLISH on `topic` with
+ * content type `content_type` and `correlation_len` bytes of Correlation Data
+ * (0: none) under the maximum packet size in force, counting the widest form
+ * of every property the session may add to a blob (seq, historical, message
+ * expiry) and of the length fields. 0 when no limit is known; at least 1
+ * otherwise (1: nothing but an empty blob would fit).
+ */
+size_t ioca_mqtt_blob_room(const struct ioca_mqtt *m, const char *topic, const char *content_type,
+			   size_t correlation_len);
+
 /* Publish binary reply (a snapshot) outside the queue: QoS 1, not retained,
  * with its content type and the request's Correlation Data (MQTT 5).
  * IOCA_OK: handed over; IOCA_ERROR: larger than the maximum packet size in

@@ -75,8 +75,13 @@ static void read_core(struct worker *w, struct ioca_frame_reader *rd)
 	while ((rc = ioca_frame_next(rd, &f)) == IOCA_OK) {
 		if (f.type == IOCA_FRAME_STOP)
 			stop_plugin(w);
-		else if (f.type == IOCA_FRAME_SNAPSHOT_REQUEST)
-			ioca_worker_host_request_snapshot();
+		else if (f.type == IOCA_FRAME_SNAPSHOT_REQUEST) {
+			uint64_t limit = 0;
+			char err[96];
+			if (ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err) ==
+			    IOCA_OK)
+				ioca_worker_host_request_snapshot(limit);
+		}
 	}
 	if (rc == IOCA_ERROR)
 		stop_plugin(w);
@@ -181,8 +186,8 @@ int ioca_worker_main(int argc, char **argv)
 
 	config_t cfg;
 	config_init(&cfg);
-	const struct ioca_host *host =
-	    ioca_worker_host_init(IOCA_WORKER_SOCKET_FD, w.name, args.max_rate);
+	const struct ioca_host *host = ioca_worker_host_init(IOCA_WORKER_SOCKET_FD, w.name,
+							     args.max_rate, args.max_blob_bytes);
 	if (read_options(&cfg) != IOCA_OK ||
 	    ioca_plugin_open_path(args.plugin_path, &w.plugin, err, sizeof err) != IOCA_OK) {
 		if (w.plugin.handle == NULL && err[0])

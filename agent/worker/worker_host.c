@@ -56,8 +56,10 @@ struct ioca_instance {
 	struct ioca_token_bucket rate;
 	struct stat_slot stats[MAX_STATS];
 	size_t n_stats;
-	atomic_bool snapshot_wanted; /* a SNAPSHOT_REQUEST frame not yet taken by the plugin */
-	enum ioca_run_mode run_mode; /* set before create(), constant afterwards */
+	atomic_bool snapshot_wanted;   /* a SNAPSHOT_REQUEST frame not yet taken by the plugin */
+	atomic_uint_fast64_t max_blob; /* blobs through the spool: from the spawn */
+	atomic_uint_fast64_t max_request_blob; /* the picture of the latest SNAPSHOT_REQUEST */
+	enum ioca_run_mode run_mode;           /* set before create(), constant afterwards */
 	unsigned run_flags;
 };
 
@@ -326,11 +328,20 @@ static bool host_snapshot_requested(struct ioca_instance *inst)
 	       atomic_exchange(&inst->snapshot_wanted, false);
 }
 
-const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate)
+static size_t host_max_blob_bytes(struct ioca_instance *inst, bool requested)
+{
+	uint_fast64_t v = atomic_load(requested ? &inst->max_request_blob : &inst->max_blob);
+	return v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+}
+
+const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate,
+					      uint64_t max_blob_bytes)
 {
 	struct ioca_instance *inst = &instance;
 	inst->fd = fd;
 	inst->max_rate = max_rate;
+	atomic_store(&inst->max_blob, max_blob_bytes);
+	atomic_store(&inst->max_request_blob, max_blob_bytes);
 	ioca_token_bucket_init(&inst->rate, max_rate, ioca_now_mono_ms());
 	pthread_mutex_init(&inst->rate_lock, NULL);
 	snprintf(inst->name, sizeof inst->name, "%s", name);
@@ -357,6 +368,7 @@ const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double m
 	host.instance_name = host_instance_name;
 	host.run_mode = host_run_mode;
 	host.snapshot_requested = host_snapshot_requested;
+	host.max_blob_bytes = host_max_blob_bytes;
 	return &host;
 }
 
@@ -371,8 +383,10 @@ void ioca_worker_host_set_run_mode(enum ioca_run_mode mode, unsigned flags)
 	instance.run_flags = flags;
 }
 
-void ioca_worker_host_request_snapshot(void)
+void ioca_worker_host_request_snapshot(uint64_t max_blob_bytes)
 {
+	/* the limit first: a plugin that takes the request sees its limit */
+	atomic_store(&instance.max_request_blob, max_blob_bytes);
 	atomic_store(&instance.snapshot_wanted, true);
 }
 

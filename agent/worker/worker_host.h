@@ -12,15 +12,19 @@
 #include "iocagent/plugin.h"
 
 /* Set up the host for instance `name` writing frames to fd. Emissions are
- * paced to max_rate per second (0: unlimited) by blocking the caller. */
-const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate);
+ * paced to max_rate per second (0: unlimited) by blocking the caller.
+ * max_blob_bytes is what host->max_blob_bytes() answers (0: no limit known). */
+const struct ioca_host *ioca_worker_host_init(int fd, const char *name, double max_rate,
+					      uint64_t max_blob_bytes);
 struct ioca_instance *ioca_worker_instance(void);
 
 /* What host->run_mode() answers (default IOCA_RUN_SERVICE); before create(). */
 void ioca_worker_host_set_run_mode(enum ioca_run_mode mode, unsigned flags);
 
-/* The core asked for a picture: host->snapshot_requested() answers true once. */
-void ioca_worker_host_request_snapshot(void);
+/* The core asked for a picture of at most max_blob_bytes (0: no limit known):
+ * host->snapshot_requested() answers true once, and host->max_blob_bytes(inst,
+ * true) gives that limit. */
+void ioca_worker_host_request_snapshot(uint64_t max_blob_bytes);
 
 /* Ask the plugin to stop: should_stop() turns true and wait() returns. */
 void ioca_worker_host_request_stop(void);

@@ -11,6 +11,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "camera_snapshot.h"
+
 static double round_to(double v, double step)
 {
 	if (!isfinite(v))
@@ -129,7 +131,8 @@ void ioca_cam_emit_tamper(const struct ioca_cam_emitter *e, int64_t wall_ms,
 }
 
 void ioca_cam_emit_motion_start(const struct ioca_cam_emitter *e, int64_t wall_ms,
-				const struct ioca_motion_result *r, bool snapshot)
+				const struct ioca_motion_result *r,
+				const struct ioca_cam_snapshot_result *snapshot)
 {
 	cJSON *d = cJSON_CreateObject();
 	add_zones(e, d, r->start_zones);
@@ -138,7 +141,15 @@ void ioca_cam_emit_motion_start(const struct ioca_cam_emitter *e, int64_t wall_m
 		cJSON_AddItemToArray(box, cJSON_CreateNumber(round_to(r->box[i], 0.0001)));
 	cJSON_AddNumberToObject(d, "area_pct", round_to(r->area_pct, 0.01));
 	cJSON_AddNumberToObject(d, "blobs", r->blobs);
-	cJSON_AddBoolToObject(d, "snapshot", snapshot);
+	cJSON_AddBoolToObject(d, "snapshot", snapshot != NULL);
+	if (snapshot) {
+		cJSON *j = cJSON_AddObjectToObject(d, "jpeg");
+		cJSON_AddNumberToObject(j, "bytes", (double)snapshot->bytes);
+		cJSON_AddNumberToObject(j, "width", snapshot->width);
+		cJSON_AddNumberToObject(j, "height", snapshot->height);
+		cJSON_AddNumberToObject(j, "quality", snapshot->quality);
+		cJSON_AddBoolToObject(j, "reduced", snapshot->reduced);
+	}
 	send(e, "motion.start", IOCA_SEV_INFO, wall_ms, d);
 }
 

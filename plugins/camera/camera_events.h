@@ -37,8 +37,12 @@ void ioca_cam_emit_day_night(const struct ioca_cam_emitter *e, int64_t wall_ms, 
 /* tamper.<kind> for every raised kind and tamper.<kind>.cleared for every cleared one. */
 void ioca_cam_emit_tamper(const struct ioca_cam_emitter *e, int64_t wall_ms,
 			  const struct ioca_tamper_result *r);
+struct ioca_cam_snapshot_result;
+/* motion.start; `snapshot` (NULL: none) describes the JPEG that follows it ("snapshot": true and
+ * "jpeg": {bytes, width, height, quality, reduced}). */
 void ioca_cam_emit_motion_start(const struct ioca_cam_emitter *e, int64_t wall_ms,
-				const struct ioca_motion_result *r, bool snapshot);
+				const struct ioca_motion_result *r,
+				const struct ioca_cam_snapshot_result *snapshot);
 void ioca_cam_emit_motion_end(const struct ioca_cam_emitter *e, int64_t wall_ms,
 			      const struct ioca_motion_result *r);
 

@@ -107,6 +107,31 @@ static int64_t frame_wall_ms(const struct camera *c, double t)
 	return c->anchor_wall_ms + (int64_t)llround((t - c->anchor_t) * 1000.0);
 }
 
+/* The largest picture the agent can deliver (ABI 1.5), 0 when none is known. */
+static size_t blob_limit(const struct camera *c, bool requested)
+{
+	const struct ioca_host *h = c->host;
+	if (h->abi_minor < 5 || !h->max_blob_bytes)
+		return 0;
+	return h->max_blob_bytes(c->inst, requested);
+}
+
+/* Say when a picture had to be made smaller, or could not be made small enough (the agent then
+ * reports it as undeliverable: agent.record_rejected, or a too_large reply). */
+static void note_fit(const struct camera *c, const char *what, size_t limit)
+{
+	const struct ioca_cam_snapshot_result *r = &c->snap.last;
+	if (r->too_large)
+		c->host->log(c->inst, IOCA_LOG_WARNING,
+			     "%s: %zu bytes at %dx%d quality %d, the smallest step, is still "
+			     "larger than the %zu bytes the broker takes",
+			     what, r->bytes, r->width, r->height, r->quality, limit);
+	else if (r->reduced)
+		c->host->log(c->inst, IOCA_LOG_INFO,
+			     "%s re-encoded to fit %zu bytes: %zu bytes at %dx%d quality %d", what,
+			     limit, r->bytes, r->width, r->height, r->quality);
+}
+
 static void snapshot_and_start(struct camera *c, const AVFrame *f, int64_t wall,
 			       const struct ioca_motion_result *r)
 {
@@ -115,16 +140,19 @@ static void snapshot_and_start(struct camera *c, const AVFrame *f, int64_t wall,
 	bool have = false;
 	char err[ERR_LEN] = "";
 	if (c->cfg.snapshot) {
+		size_t limit = blob_limit(c, false);
 		int rc = c->cfg.snapshot_url
-			     ? ioca_cam_snapshot_fetch(&c->snap, &c->in, &c->snap_cfg, &jpeg, &len,
-						       err, sizeof err)
-			     : ioca_cam_snapshot_encode(&c->snap, f, &jpeg, &len);
+			     ? ioca_cam_snapshot_fetch(&c->snap, &c->in, &c->snap_cfg, limit, &jpeg,
+						       &len, err, sizeof err)
+			     : ioca_cam_snapshot_encode_fit(&c->snap, f, limit, &jpeg, &len);
 		have = rc == IOCA_OK && len > 0 && len <= IOCA_BLOB_MAX_BYTES;
 		if (!have)
 			c->host->log(c->inst, IOCA_LOG_WARNING, "snapshot failed: %s",
 				     *err ? err : "encoder error");
+		else
+			note_fit(c, "snapshot", limit);
 	}
-	ioca_cam_emit_motion_start(&c->em, wall, r, have);
+	ioca_cam_emit_motion_start(&c->em, wall, r, have ? &c->snap.last : NULL);
 	if (have)
 		c->host->emit_blob(c->inst, "snapshot", "image/jpeg", jpeg, len, wall);
 }
@@ -212,10 +240,12 @@ static void answer_snapshot_request(struct camera *c, const AVFrame *f, int64_t 
 		return;
 	const uint8_t *jpeg = NULL;
 	size_t len = 0;
-	if (ioca_cam_snapshot_encode(&c->snap, f, &jpeg, &len) == IOCA_OK && len > 0 &&
-	    len <= IOCA_BLOB_MAX_BYTES)
+	size_t limit = blob_limit(c, true);
+	if (ioca_cam_snapshot_encode_fit(&c->snap, f, limit, &jpeg, &len) == IOCA_OK && len > 0 &&
+	    len <= IOCA_BLOB_MAX_BYTES) {
+		note_fit(c, "requested snapshot", limit);
 		h->emit_blob(c->inst, IOCA_SNAPSHOT_SUBTOPIC, "image/jpeg", jpeg, len, wall);
-	else
+	} else
 		h->log(c->inst, IOCA_LOG_WARNING, "requested snapshot failed: encoder error");
 }
 

@@ -12,6 +12,7 @@
 #include <libswscale/swscale.h>
 
 #include "camera_decode.h"
+#include "iocagent/plugin.h"
 
 #define SNAPSHOT_FPS 25 /* nominal time base of the encoder; JPEG ignores it */
 
@@ -44,13 +45,18 @@ static int even_down(int v)
 	return v >= 2 ? v & ~1 : 1;
 }
 
-static int setup(struct ioca_cam_snapshot *s, const AVFrame *f)
+/* Output size of `f` scaled to `width` (never up), even, keeping the aspect. */
+static void out_size(const AVFrame *f, int width, int *dw, int *dh)
+{
+	int w = even_down(f->width < width ? f->width : width);
+	int64_t h64 = ((int64_t)f->height * w + f->width / 2) / f->width;
+	*dw = w;
+	*dh = even_down(h64 < 1 ? 1 : (int)h64);
+}
+
+static int setup(struct ioca_cam_snapshot *s, const AVFrame *f, int dw, int dh)
 {
 	release(s);
-	int dw = f->width < s->width ? f->width : s->width;
-	dw = even_down(dw);
-	int64_t dh64 = ((int64_t)f->height * dw + f->width / 2) / f->width;
-	int dh = even_down(dh64 < 1 ? 1 : (int)dh64);
 	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
 	if (!codec)
 		return IOCA_ERROR;
@@ -84,21 +90,15 @@ static int setup(struct ioca_cam_snapshot *s, const AVFrame *f)
 	return IOCA_OK;
 }
 
-int ioca_cam_snapshot_encode(struct ioca_cam_snapshot *s, const AVFrame *frame,
-			     const uint8_t **jpeg, size_t *len)
+/* Scale `frame` to `width` into s->scaled (a new encoder when the size changes), then draw. */
+static int prepare(struct ioca_cam_snapshot *s, const AVFrame *frame, int width,
+		   ioca_cam_draw_fn draw, void *draw_ctx)
 {
-	return ioca_cam_snapshot_encode_drawn(s, frame, NULL, NULL, jpeg, len);
-}
-
-int ioca_cam_snapshot_encode_drawn(struct ioca_cam_snapshot *s, const AVFrame *frame,
-				   ioca_cam_draw_fn draw, void *draw_ctx, const uint8_t **jpeg,
-				   size_t *len)
-{
-	if (!frame || frame->width < 1 || frame->height < 1)
-		return IOCA_ERROR;
+	int dw, dh;
+	out_size(frame, width, &dw, &dh);
 	if (frame->width != s->src_w || frame->height != s->src_h || frame->format != s->src_fmt ||
-	    !s->enc) {
-		if (setup(s, frame) != IOCA_OK) {
+	    !s->enc || s->enc->width != dw || s->enc->height != dh) {
+		if (setup(s, frame, dw, dh) != IOCA_OK) {
 			release(s);
 			return IOCA_ERROR;
 		}
@@ -109,7 +109,13 @@ int ioca_cam_snapshot_encode_drawn(struct ioca_cam_snapshot *s, const AVFrame *f
 		  s->scaled->data, s->scaled->linesize);
 	if (draw)
 		draw(draw_ctx, s->scaled);
-	s->scaled->quality = s->enc->global_quality;
+	return IOCA_OK;
+}
+
+/* Encode the prepared picture with quantiser `quality`. */
+static int encode_at(struct ioca_cam_snapshot *s, int quality, const uint8_t **jpeg, size_t *len)
+{
+	s->scaled->quality = FF_QP2LAMBDA * quality;
 	s->scaled->pts++;
 	av_packet_unref(s->pkt);
 	if (avcodec_send_frame(s->enc, s->scaled) < 0)
@@ -118,12 +124,76 @@ int ioca_cam_snapshot_encode_drawn(struct ioca_cam_snapshot *s, const AVFrame *f
 		return IOCA_ERROR;
 	*jpeg = s->pkt->data;
 	*len = (size_t)s->pkt->size;
+	s->last.attempts++;
+	s->last.width = s->enc->width;
+	s->last.height = s->enc->height;
+	s->last.quality = quality;
+	s->last.bytes = *len;
 	return IOCA_OK;
 }
 
+static int coarser(int quality)
+{
+	int q = quality * 2;
+	return q > IOCA_CAM_SNAPSHOT_QUALITY_MAX ? IOCA_CAM_SNAPSHOT_QUALITY_MAX : q;
+}
+
+/* The quality ladder at each width, the widest first, until the JPEG fits `limit`. */
+static int encode_fitting(struct ioca_cam_snapshot *s, const AVFrame *frame, ioca_cam_draw_fn draw,
+			  void *draw_ctx, size_t max_bytes, const uint8_t **jpeg, size_t *len)
+{
+	if (!frame || frame->width < 1 || frame->height < 1)
+		return IOCA_ERROR;
+	size_t limit =
+	    max_bytes && max_bytes < IOCA_BLOB_MAX_BYTES ? max_bytes : IOCA_BLOB_MAX_BYTES;
+	memset(&s->last, 0, sizeof s->last);
+	int width = frame->width < s->width ? frame->width : s->width;
+	for (int halving = 0; halving <= IOCA_CAM_SNAPSHOT_HALVINGS_MAX; halving++) {
+		if (halving > 0) {
+			if (width / 2 < IOCA_CAM_SNAPSHOT_MIN_WIDTH_PX)
+				break;
+			width /= 2;
+		}
+		if (prepare(s, frame, width, draw, draw_ctx) != IOCA_OK)
+			return IOCA_ERROR;
+		for (int q = s->quality;; q = coarser(q)) {
+			if (encode_at(s, q, jpeg, len) != IOCA_OK)
+				return IOCA_ERROR;
+			if (*len <= limit) {
+				s->last.reduced = s->last.attempts > 1;
+				return IOCA_OK;
+			}
+			if (q >= IOCA_CAM_SNAPSHOT_QUALITY_MAX)
+				break;
+		}
+	}
+	s->last.reduced = s->last.attempts > 1;
+	s->last.too_large = true;
+	return IOCA_OK;
+}
+
+int ioca_cam_snapshot_encode(struct ioca_cam_snapshot *s, const AVFrame *frame,
+			     const uint8_t **jpeg, size_t *len)
+{
+	return encode_fitting(s, frame, NULL, NULL, 0, jpeg, len);
+}
+
+int ioca_cam_snapshot_encode_fit(struct ioca_cam_snapshot *s, const AVFrame *frame,
+				 size_t max_bytes, const uint8_t **jpeg, size_t *len)
+{
+	return encode_fitting(s, frame, NULL, NULL, max_bytes, jpeg, len);
+}
+
+int ioca_cam_snapshot_encode_drawn(struct ioca_cam_snapshot *s, const AVFrame *frame,
+				   ioca_cam_draw_fn draw, void *draw_ctx, const uint8_t **jpeg,
+				   size_t *len)
+{
+	return encode_fitting(s, frame, draw, draw_ctx, 0, jpeg, len);
+}
+
 int ioca_cam_snapshot_fetch(struct ioca_cam_snapshot *s, struct ioca_cam_input *in,
-			    const struct ioca_cam_input_config *cfg, const uint8_t **jpeg,
-			    size_t *len, char *err, size_t errlen)
+			    const struct ioca_cam_input_config *cfg, size_t max_bytes,
+			    const uint8_t **jpeg, size_t *len, char *err, size_t errlen)
 {
 	struct ioca_cam_input main_in;
 	ioca_cam_input_init(&main_in, in->host, in->inst, in->stop);
@@ -156,7 +226,7 @@ int ioca_cam_snapshot_fetch(struct ioca_cam_snapshot *s, struct ioca_cam_input *
 			break;
 		}
 		if (f) {
-			rc = ioca_cam_snapshot_encode(s, f, jpeg, len);
+			rc = ioca_cam_snapshot_encode_fit(s, f, max_bytes, jpeg, len);
 			if (rc != IOCA_OK)
 				snprintf(err, errlen, "JPEG encoding failed");
 			break;

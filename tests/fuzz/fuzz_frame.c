@@ -30,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct ioca_frame_blob b;
 			struct ioca_frame_hello h;
 			struct ioca_frame_heartbeat idle;
+			uint64_t limit;
 			switch (f.type) {
 			case IOCA_FRAME_HELLO:
 				ioca_frame_parse_hello(&f, &h, err, sizeof err);
@@ -50,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ioca_frame_parse_stats(&f, ignore_stat, NULL, err, sizeof err);
 				break;
 			case IOCA_FRAME_SNAPSHOT_REQUEST:
-				ioca_frame_parse_snapshot_request(&f, err, sizeof err);
+				ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err);
 				break;
 			case IOCA_FRAME_STOP:
 				break;

@@ -9,6 +9,10 @@ Data and content type image/jpeg (MQTT 5) or on `reply_to` (MQTT 3.1.1), and
 also on the instance's ordinary snapshot topic. Requests that cannot be answered get a JSON error with a reason:
 no such instance, a sensor instance, a command not enabled, a camera that
 delivers no picture (timeout) and a second request while one waits (busy).
+A picture larger than the broker's MQTT 5 Maximum Packet Size at the
+configured quality comes back re-encoded smaller, still decodable. The
+metrics count every request (commands.snapshot: requested, answered,
+too_large, failed, timed_out, bytes, waiting).
 """
 import json
 import os
@@ -27,6 +31,12 @@ from test_commands import AGENT, CMD, KEY, request
 TOOLS = os.path.join(it.SOURCE_DIR, "tests", "tools")
 SNAPSHOT_WIDTH = 160  # the clip is 320x240: the picture is 160x120
 REPLY_TIMEOUT_S = 5   # IOCA_SNAPSHOT_REPLY_TIMEOUT_MS
+METRICS_INTERVAL_S = 1
+# A noisy 640x480 picture is about 150 kB at snapshot_quality 5: with this broker limit it is
+# sent at a coarser quality
+LIMIT_BYTES = 60000
+NOISY_SIZE = (640, 480)
+DEFAULT_QUALITY = 5
 
 
 class RawRequester:
@@ -117,10 +127,10 @@ class SnapshotCommandTest(it.AgentTestCase):
         super().setUp()
         self.rtsp = None
 
-    def start_camera_server(self):
+    def start_camera_server(self, kind="static", size=(320, 240), extra=()):
         clip = os.path.join(self.tmp, "clip.mp4")
-        subprocess.run([os.path.join(TOOLS, "make_clip.sh"), "static", clip, "-s", "320x240",
-                        "-r", "15", "-d", "4"], check=True, capture_output=True)
+        subprocess.run([os.path.join(TOOLS, "make_clip.sh"), kind, clip, "-s", "%dx%d" % size,
+                        "-r", "15", "-d", "4"] + list(extra), check=True, capture_output=True)
         self.rtsp = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(TOOLS, "rtsp_server.py"), "--clip", clip,
              "--port", "0", "--path", "/cam", "--min-seconds", "120"],
@@ -147,6 +157,7 @@ class SnapshotCommandTest(it.AgentTestCase):
         os.chmod(key_file, 0o600)
         a = self.agent(broker_url=broker.url, agent_id=AGENT, instances=instances,
                        mqtt_extra={"protocol": protocol},
+                       agent_extra={"metrics_interval": METRICS_INTERVAL_S},
                        sections={"commands": {"enabled": list(enabled), "key_file": key_file}})
         a.wait_log("ready:", 10)
         return a
@@ -162,6 +173,18 @@ class SnapshotCommandTest(it.AgentTestCase):
                 return r
         self.fail("the agent never answered a ping")
 
+    def snapshot_metrics(self, sub, **want):
+        """commands.snapshot of the first metrics message with the counts in `want`."""
+        def pred(m):
+            if m.topic != "ioc/%s/metrics" % AGENT:
+                return False
+            got = m.json().get("commands", {}).get("snapshot", {})
+            return all(got.get(k) == v for k, v in want.items())
+        msg = self.expect(sub, pred, METRICS_INTERVAL_S * 5 + 5,
+                          what="metrics with commands.snapshot %r" % (want,))[0]
+        it.validate(msg.payload, "metrics")
+        return msg.json()["commands"]["snapshot"]
+
     def wait_online(self, sub, name):
         self.expect(sub, it.topic_is("ioc/%s/%s/event/camera/online" % (AGENT, name)), 20,
                     what="camera.online of %s" % name)
@@ -173,7 +196,7 @@ class SnapshotCommandTest(it.AgentTestCase):
         self.start_agent(broker, [self.camera("cam-1", url), it.sim("s1", rate=2.0)])
         self.wait_online(sub, "cam-1")
         r = self.requester(broker)
-        times = []
+        times, sizes = [], []
         for i in range(3):
             rid, p = request("snapshot", {"instance": "cam-1"})
             corr = b"snap-%d-%s" % (i, rid.encode())
@@ -187,9 +210,13 @@ class SnapshotCommandTest(it.AgentTestCase):
             self.assertEqual(qos, 1)
             self.assertEqual(data[:2], b"\xff\xd8")
             self.assertEqual(jpeg_size(self, data), (SNAPSHOT_WIDTH, 120))
+            sizes.append(len(data))
         # the picture also took the ordinary way, on the instance's snapshot topic
         self.expect(sub, it.topic_is("ioc/%s/cam-1/snapshot" % AGENT), 5, count=3,
                     what="the pictures on the snapshot topic")
+        self.assertEqual(self.snapshot_metrics(sub, answered=3),
+                         {"requested": 3, "answered": 3, "too_large": 0, "failed": 0,
+                          "timed_out": 0, "bytes": sum(sizes), "waiting": 0})
         print("snapshot command round trip: %s ms" % ", ".join("%.0f" % t for t in times))
 
     def test_v311_picture_on_reply_to(self):
@@ -242,6 +269,40 @@ class SnapshotCommandTest(it.AgentTestCase):
         got = r.wait_corr(rid.encode(), 1)
         self.assertEqual(json.loads(got[0])["request_id"], rid)
         self.assertTrue(a.running())
+        # no_instance, not_supported, malformed, busy and the timeout: each one failed
+        sub = self.subscriber(broker.port, topics=["ioc/%s/metrics" % AGENT])
+        self.assertEqual(self.snapshot_metrics(sub, failed=5),
+                         {"requested": 5, "answered": 0, "too_large": 0, "failed": 5,
+                          "timed_out": 1, "bytes": 0, "waiting": 0})
+
+    def test_v5_picture_re_encoded_to_the_brokers_maximum_packet_size(self):
+        url = self.start_camera_server("noise", NOISY_SIZE, ["-n", "40"])
+        broker = self.broker(extra_lines=["max_packet_size %d" % LIMIT_BYTES])
+        sub = self.subscriber(broker.port)
+        cam = self.camera("cam-1", url)
+        cam["snapshot_width"] = NOISY_SIZE[0]
+        a = self.start_agent(broker, [cam])
+        self.wait_online(sub, "cam-1")
+        r = self.requester(broker)
+        rid, p = request("snapshot", {"instance": "cam-1"})
+        r.send("snapshot", p, correlation=rid.encode())
+        got = r.wait_corr(rid.encode())
+        self.assertIsNotNone(got, "no reply to the snapshot request")
+        data, _, ctype, _ = got
+        self.assertEqual(ctype, "image/jpeg", data[:300])
+        self.assertEqual((data[:2], data[-2:]), (b"\xff\xd8", b"\xff\xd9"))
+        self.assertLess(len(data), LIMIT_BYTES)
+        width, height = jpeg_size(self, data)
+        self.assertEqual(width * NOISY_SIZE[1], height * NOISY_SIZE[0])  # the aspect is kept
+        self.assertIn("requested snapshot re-encoded to fit", a.log())
+        # the same picture on the snapshot topic, and nothing rejected
+        snap = self.expect(sub, it.topic_is("ioc/%s/cam-1/snapshot" % AGENT), 5,
+                           what="the picture on the snapshot topic")[0]
+        self.assertEqual(snap.payload, data)
+        self.assertEqual(sub.messages(it.topic_is(
+            it.event_topic(AGENT, "_agent", "agent.record_rejected"))), [])
+        m = self.snapshot_metrics(sub, answered=1)
+        self.assertEqual((m["too_large"], m["failed"], m["bytes"]), (0, 0, len(data)), m)
 
     def test_disabled_when_not_enabled(self):
         broker = self.broker()

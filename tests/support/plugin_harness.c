@@ -53,6 +53,7 @@ struct ioca_harness {
 	int64_t stop_request_ms;
 	int64_t stop_latency_ms;
 	int echo_logs;
+	atomic_size_t max_blob; /* what host->max_blob_bytes() answers */
 
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
@@ -307,6 +308,17 @@ static void diag_to_err(const struct ioca_diag *d, char *err, size_t errlen)
 	}
 }
 
+static size_t host_max_blob_bytes(struct ioca_instance *inst, bool requested)
+{
+	(void)requested;
+	return atomic_load(&H(inst)->max_blob);
+}
+
+void ioca_harness_set_max_blob_bytes(struct ioca_harness *h, size_t max_bytes)
+{
+	atomic_store(&h->max_blob, max_bytes);
+}
+
 struct ioca_harness *ioca_harness_new(const char *so_path, const char *options, char *err,
 				      size_t errlen)
 {
@@ -344,6 +356,7 @@ struct ioca_harness *ioca_harness_new(const char *so_path, const char *options, 
 	h->host.now_mono_ms = ioca_now_mono_ms;
 	h->host.instance_name = host_instance_name;
 	h->host.run_mode = host_run_mode;
+	h->host.max_blob_bytes = host_max_blob_bytes;
 
 	config_init(&h->cfg);
 	struct ioca_diag diag = {0};

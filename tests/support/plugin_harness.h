@@ -55,6 +55,9 @@ struct ioca_harness *ioca_harness_new(const char *so_path, const char *options, 
 /* Instance name reported to the plugin (default "test"). Call before start. */
 void ioca_harness_set_name(struct ioca_harness *h, const char *name);
 
+/* What host->max_blob_bytes() answers (default 0: no limit known). */
+void ioca_harness_set_max_blob_bytes(struct ioca_harness *h, size_t max_bytes);
+
 /* create() and run() on a new thread. IOCA_OK, or IOCA_ERROR when create() failed. */
 int ioca_harness_start(struct ioca_harness *h);
 

@@ -65,7 +65,7 @@ static void test_several_frames_in_one_read(void **state)
 	ioca_frame_encode_stats_finish(wire + n, used);
 	n += used;
 	n += ioca_frame_encode_stop(wire + n, sizeof wire - n);
-	n += ioca_frame_encode_snapshot_request(wire + n, sizeof wire - n);
+	n += ioca_frame_encode_snapshot_request(wire + n, sizeof wire - n, 65000);
 
 	struct ioca_frame_reader r;
 	ioca_frame_reader_init(&r);
@@ -94,7 +94,9 @@ static void test_several_frames_in_one_read(void **state)
 	assert_int_equal(f.len, 0);
 	assert_int_equal(ioca_frame_next(&r, &f), IOCA_OK);
 	assert_int_equal(f.type, IOCA_FRAME_SNAPSHOT_REQUEST);
-	assert_int_equal(ioca_frame_parse_snapshot_request(&f, err, sizeof err), IOCA_OK);
+	uint64_t limit = 0;
+	assert_int_equal(ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err), IOCA_OK);
+	assert_int_equal(limit, 65000);
 	assert_int_equal(ioca_frame_next(&r, &f), IOCA_AGAIN);
 	ioca_frame_reader_free(&r);
 }
@@ -242,9 +244,14 @@ static void test_malformed_payloads(void **state)
 	f.len = 8;
 	assert_int_equal(ioca_frame_parse_hello(&f, &h, err, sizeof err), IOCA_OK);
 	assert_int_equal(h.features, 0);
-	/* a snapshot request carries nothing */
+	/* a snapshot request carries its size limit, or nothing (no limit known) */
+	uint64_t limit = 7;
 	f = (struct ioca_frame){.type = IOCA_FRAME_SNAPSHOT_REQUEST, .payload = p4b, .len = 1};
-	assert_int_equal(ioca_frame_parse_snapshot_request(&f, err, sizeof err), IOCA_ERROR);
+	assert_int_equal(ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err),
+			 IOCA_ERROR);
+	f.len = 0;
+	assert_int_equal(ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err), IOCA_OK);
+	assert_int_equal(limit, 0);
 	/* heartbeat of the wrong size and negative idle */
 	uint8_t p5[9] = {0};
 	f = (struct ioca_frame){.type = IOCA_FRAME_HEARTBEAT, .payload = p5, .len = 9};

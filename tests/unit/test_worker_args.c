@@ -16,6 +16,7 @@ static const struct ioca_worker_args good = {
     .log_level = IOCA_LL_INFO,
     .memory_limit_mb = 512,
     .max_rate = 0.1,
+    .max_blob_bytes = 262031,
 };
 
 static int argc_of(char **argv)
@@ -41,6 +42,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.log_level, good.log_level);
 	assert_int_equal(back.memory_limit_mb, good.memory_limit_mb);
 	assert_true(back.max_rate == good.max_rate); /* %.17g keeps every bit */
+	assert_int_equal(back.max_blob_bytes, good.max_blob_bytes);
 }
 
 static void test_encode_refuses_invalid(void **state)
@@ -71,20 +73,22 @@ static void test_decode_refuses_garbage(void **state)
 	(void)state;
 	char *too_few[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2", "0", NULL};
 	expect_refused(too_few, "usage");
-	char *bad_level[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2x", "0", "1", NULL};
+	char *bad_level[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2x", "0", "1", "0", NULL};
 	expect_refused(bad_level, "log level");
-	char *level_range[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "9", "0", "1", NULL};
+	char *level_range[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "9", "0", "1", "0", NULL};
 	expect_refused(level_range, "log level");
-	char *bad_memory[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2", "", "1", NULL};
+	char *bad_memory[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2", "", "1", "0", NULL};
 	expect_refused(bad_memory, "memory");
-	char *negative_memory[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2", "-5", "1", NULL};
+	char *negative_memory[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2", "-5", "1", "0", NULL};
 	expect_refused(negative_memory, "memory");
-	char *bad_rate[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2", "0", "nan", NULL};
+	char *bad_rate[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2", "0", "nan", "0", NULL};
 	expect_refused(bad_rate, "rate");
-	char *empty_path[] = {"w", IOCA_WORKER_FLAG, "a", "", "2", "0", "1", NULL};
+	char *empty_path[] = {"w", IOCA_WORKER_FLAG, "a", "", "2", "0", "1", "0", NULL};
 	expect_refused(empty_path, "plugin path");
-	char *wrong_flag[] = {"w", "--wörker", "a", "/p.so", "2", "0", "1", NULL};
+	char *wrong_flag[] = {"w", "--wörker", "a", "/p.so", "2", "0", "1", "0", NULL};
 	expect_refused(wrong_flag, "usage");
+	char *bad_blob[] = {"w", IOCA_WORKER_FLAG, "a", "/p.so", "2", "0", "1", "-1", NULL};
+	expect_refused(bad_blob, "blob");
 }
 
 int main(void)

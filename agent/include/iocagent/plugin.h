@@ -47,6 +47,9 @@
  * 1.4 appends host->snapshot_requested() (a picture asked for by the `snapshot`
  * remote command), read only when host->abi_minor >= 4, and the feature
  * IOCA_PLUGIN_F_SNAPSHOT_REQUEST that says a plugin answers it.
+ * 1.5 appends host->max_blob_bytes() (the largest blob the agent can deliver,
+ * so a plugin can re-encode a picture smaller instead of losing it), read only
+ * when host->abi_minor >= 5.
  *
  * Return values: functions returning int use IOCA_OK (0) for success and
  * IOCA_ERROR (-1) for failure, nothing else, everywhere in the ABI.
@@ -69,7 +72,7 @@ extern "C" {
 
 /* ABI version implemented by this header (history above). */
 #define IOCA_PLUGIN_ABI_MAJOR 1
-#define IOCA_PLUGIN_ABI_MINOR 4
+#define IOCA_PLUGIN_ABI_MINOR 5
 
 /* Name of the exported descriptor symbol. */
 #define IOCA_PLUGIN_SYMBOL "ioca_plugin_descriptor"
@@ -489,6 +492,35 @@ struct ioca_host {
 	 * Return value: true once per request; false otherwise.
 	 */
 	bool (*snapshot_requested)(struct ioca_instance *inst);
+
+	/* ---- ABI 1.5 ------------------------------------------------------ */
+
+	/*
+	 * Function: max_blob_bytes
+	 *
+	 * The largest blob (bytes of `data`) emit_blob() can deliver: the
+	 * broker's maximum packet size (`mqtt.max_packet_size`, or the limit the
+	 * broker announced) less what the topic, envelope and properties take.
+	 * A larger blob is not lost silently but cannot be sent: the agent moves
+	 * it aside and reports it (agent.record_rejected, or a `too_large` reply
+	 * to a `snapshot` command). A plugin that can make its blob smaller (a
+	 * JPEG at a lower quality or size) should do so until it fits.
+	 *
+	 * The value may change while the instance runs; ask for each blob.
+	 *
+	 * Parameters:
+	 *   inst      - instance handle
+	 *   requested - true for the picture that answers snapshot_requested()
+	 *               (it also goes to the requester's reply topic, and the
+	 *               limit comes from the broker at the time of the request);
+	 *               false for every other blob
+	 *
+	 * Present only when abi_minor >= 5; NULL in the table given to check().
+	 *
+	 * Return value: the limit in bytes, at least 1; 0 when no limit is known
+	 * (IOCA_BLOB_MAX_BYTES still holds).
+	 */
+	size_t (*max_blob_bytes)(struct ioca_instance *inst, bool requested);
 };
 
 /* Largest blob accepted by emit_blob(). */
