@@ -9,13 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 void ioca_diag_add(struct ioca_diag *d, const char *file, int line, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	ioca_diag_vadd(d, file, line, fmt, ap);
 	va_end(ap);
+}
+
+void ioca_diag_vadd(struct ioca_diag *d, const char *file, int line, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
 
 	char *text = NULL;
 	int n;
@@ -27,16 +34,12 @@ void ioca_diag_add(struct ioca_diag *d, const char *file, int line, const char *
 		n = asprintf(&text, "%s", msg);
 	if (n < 0)
 		return;
-	if (d->count == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		char **lines = realloc(d->lines, cap * sizeof *lines);
-		if (!lines) {
-			free(text);
-			return;
-		}
-		d->lines = lines;
-		d->cap = cap;
+	char **lines = ioca_grow(d->lines, &d->cap, d->count + 1, sizeof *lines, 8);
+	if (!lines) {
+		free(text);
+		return;
 	}
+	d->lines = lines;
 	d->lines[d->count++] = text;
 }
 

@@ -5,6 +5,7 @@
 #ifndef IOCA_DIAG_H
 #define IOCA_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -17,6 +18,9 @@ struct ioca_diag {
 /* Add one problem. file may be NULL, line 0 means unknown. */
 void ioca_diag_add(struct ioca_diag *d, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with the arguments of a variadic caller. */
+void ioca_diag_vadd(struct ioca_diag *d, const char *file, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 void ioca_diag_print(const struct ioca_diag *d, FILE *out);
 void ioca_diag_clear(struct ioca_diag *d);
 

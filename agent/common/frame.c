@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "grow.h"
 
 #define READER_MIN_CAP               65536u
 #define HEARTBEAT_PAYLOAD_LEN        16u /* i64 idle_ms, i64 sent_mono_ms */
@@ -71,16 +72,10 @@ int ioca_frame_reader_space(struct ioca_frame_reader *r, size_t want, uint8_t **
 		r->len -= r->start;
 		r->start = 0;
 	}
-	if (r->cap - r->len < want) {
-		size_t cap = r->cap ? r->cap : READER_MIN_CAP;
-		while (cap - r->len < want)
-			cap *= 2;
-		uint8_t *b = realloc(r->buf, cap);
-		if (!b)
-			return IOCA_ERROR;
-		r->buf = b;
-		r->cap = cap;
-	}
+	uint8_t *b = ioca_grow(r->buf, &r->cap, r->len + want, 1, READER_MIN_CAP);
+	if (!b)
+		return IOCA_ERROR;
+	r->buf = b;
 	*dst = r->buf + r->len;
 	return IOCA_OK;
 }

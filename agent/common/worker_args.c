@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -118,5 +119,14 @@ int ioca_worker_args_decode(int argc, char **argv, struct ioca_worker_args *out,
 	if (!ioca_worker_args_valid(&a, err, errlen))
 		return -1;
 	*out = a;
+	return 0;
+}
+
+int ioca_worker_program(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
 	return 0;
 }

@@ -42,6 +42,11 @@ struct ioca_worker_argv {
 	char blob[32];
 };
 
+/* The program workers are started from: this process's own executable
+ * (/proc/self/exe), NUL-terminated in buf. 0, or -1 when it cannot be read
+ * (errno says why). */
+int ioca_worker_program(char *buf, size_t len);
+
 /* Whether `a` is something a worker can run; the reason in err if not. */
 bool ioca_worker_args_valid(const struct ioca_worker_args *a, char *err, size_t errlen);
 

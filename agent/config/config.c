@@ -75,13 +75,11 @@ static void report(struct loader *ld, const config_setting_t *where, const char 
 
 static void report(struct loader *ld, const config_setting_t *where, const char *fmt, ...)
 {
-	char msg[MESSAGE_MAX_LEN];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	ioca_diag_vadd(ld->diag, ioca_setting_file(where, ld->file), ioca_setting_line(where), fmt,
+		       ap);
 	va_end(ap);
-	ioca_diag_add(ld->diag, ioca_setting_file(where, ld->file), ioca_setting_line(where), "%s",
-		      msg);
 }
 
 static char *dup_str(struct loader *ld, const char *s)

@@ -28,11 +28,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "iocagent/plugin.h"
 #include "regular_file.h"
 
 #define INT_LITERAL_MAX_CHARS 32
-#define MESSAGE_MAX_LEN       768
 #define REASON_MAX_LEN        256
 #define SYNTAX_LINE_MAX       160
 
@@ -59,25 +59,14 @@ struct expander {
 	bool oom;
 };
 
-static void *grow(void *ptr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return ptr;
-	size_t cap2 = *cap ? *cap : 64;
-	while (cap2 < need)
-		cap2 *= 2;
-	void *p = realloc(ptr, cap2 * elem);
-	if (p)
-		*cap = cap2;
-	return p;
-}
+#define FIRST_CAP 64 /* elements of a list or bytes of the text, at first */
 
 static void append(struct expander *ex, const char *s, size_t n)
 {
 	if (ex->oom)
 		return;
 	size_t cap = ex->out_cap;
-	char *p = grow(ex->out, &cap, ex->out_len + n + 1, 1);
+	char *p = ioca_grow(ex->out, &cap, ex->out_len + n + 1, 1, FIRST_CAP);
 	if (!p) {
 		ex->oom = true;
 		return;
@@ -96,14 +85,14 @@ static void end_line(struct expander *ex, size_t file, int line)
 	if (ex->oom)
 		return;
 	size_t cap = ex->lines_cap;
-	size_t *lf = grow(ex->line_file, &cap, ex->n_lines + 1, sizeof *lf);
+	size_t *lf = ioca_grow(ex->line_file, &cap, ex->n_lines + 1, sizeof *lf, FIRST_CAP);
 	if (!lf) {
 		ex->oom = true;
 		return;
 	}
 	ex->line_file = lf;
 	cap = ex->lines_cap;
-	int *ln = grow(ex->line_no, &cap, ex->n_lines + 1, sizeof *ln);
+	int *ln = ioca_grow(ex->line_no, &cap, ex->n_lines + 1, sizeof *ln, FIRST_CAP);
 	if (!ln) {
 		ex->oom = true;
 		return;
@@ -119,7 +108,7 @@ static size_t files_add(struct expander *ex, const char *name)
 {
 	struct ioca_config_files *f = ex->files;
 	size_t cap = f->cap;
-	char **names = grow(f->names, &cap, f->count + 1, sizeof *names);
+	char **names = ioca_grow(f->names, &cap, f->count + 1, sizeof *names, FIRST_CAP);
 	char *copy = strdup(name);
 	if (!names || !copy) {
 		if (names) {
@@ -141,13 +130,11 @@ static void problem(struct expander *ex, size_t file, int line, const char *fmt,
 
 static void problem(struct expander *ex, size_t file, int line, const char *fmt, ...)
 {
-	char msg[MESSAGE_MAX_LEN];
+	const char *name = file < ex->files->count ? ex->files->names[file] : NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	ioca_diag_vadd(ex->diag, name, line, fmt, ap);
 	va_end(ap);
-	const char *name = file < ex->files->count ? ex->files->names[file] : NULL;
-	ioca_diag_add(ex->diag, name, line, "%s", msg);
 	ex->problems++;
 }
 

@@ -37,6 +37,7 @@
 #include "supervisor.h"
 #include "tally.h"
 #include "timeutil.h"
+#include "worker_args.h"
 
 #define MAX_POLL_FDS            1024
 #define STATUS_MIN_INTERVAL_MS  1000
@@ -249,15 +250,6 @@ static int lock_state_dir(const char *state_dir)
 		return -1;
 	}
 	return fd;
-}
-
-static int self_exe(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
 }
 
 static int block_signals(void)
@@ -695,7 +687,7 @@ int ioca_core_run(const char *config_path)
 	c->lock_fd = lock_state_dir(c->cfg.agent.state_dir);
 	if (c->lock_fd < 0)
 		goto out;
-	if (self_exe(exe, sizeof exe) != 0) {
+	if (ioca_worker_program(exe, sizeof exe) != 0) {
 		ioca_error("cannot find the agent's own executable: %m");
 		rc = IOCA_EXIT_SOFTWARE;
 		goto out;

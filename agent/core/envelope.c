@@ -10,22 +10,17 @@
 #include <string.h>
 
 #include "emit.h"
+#include "grow.h"
 #include "timeutil.h"
 
 #define BUF_MIN_CAP 512
 
 int ioca_buf_reserve(struct ioca_buf *b, size_t extra)
 {
-	if (b->cap - b->len > extra)
-		return IOCA_OK;
-	size_t cap = b->cap ? b->cap : BUF_MIN_CAP;
-	while (cap - b->len <= extra)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
+	char *p = ioca_grow(b->p, &b->cap, b->len + extra + 1, 1, BUF_MIN_CAP);
 	if (!p)
 		return IOCA_ERROR;
 	b->p = p;
-	b->cap = cap;
 	return IOCA_OK;
 }
 

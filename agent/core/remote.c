@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "json_counts.h"
 #include "log.h"
 #include "remote_replay.h"
 #include "remote_snapshot.h"
@@ -353,8 +354,7 @@ void ioca_remote_metrics(const struct ioca_remote *r, cJSON *metrics)
 	if (!r)
 		return;
 	cJSON *o = cJSON_AddObjectToObject(metrics, "commands");
-	cJSON_AddNumberToObject(o, "received", (double)r->received);
-	cJSON_AddNumberToObject(o, "executed", (double)r->executed);
+	IOCA_JSON_COUNTS(o, {"received", r->received}, {"executed", r->executed});
 	ioca_replay_metrics(r->replay, o);
 	ioca_snapshot_metrics(&r->snapshots, o);
 	cJSON *ref = cJSON_AddObjectToObject(o, "refused");

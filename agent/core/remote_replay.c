@@ -11,6 +11,7 @@
 
 #include "archive.h"
 #include "envelope.h"
+#include "json_counts.h"
 #include "log.h"
 #include "retcode.h"
 #include "timeutil.h"
@@ -336,8 +337,7 @@ void ioca_replay_metrics(const struct ioca_replay *p, cJSON *commands)
 	if (!p)
 		return;
 	cJSON *o = cJSON_AddObjectToObject(commands, "replay");
-	cJSON_AddNumberToObject(o, "started", (double)p->started);
-	cJSON_AddNumberToObject(o, "sent", (double)p->sent);
-	cJSON_AddNumberToObject(o, "failed", (double)p->failed_publishes);
+	IOCA_JSON_COUNTS(o, {"started", p->started}, {"sent", p->sent},
+			 {"failed", p->failed_publishes});
 	cJSON_AddBoolToObject(o, "active", p->cursor != NULL);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "json_counts.h"
 #include "tally.h"
 #include "timeutil.h"
 
@@ -100,24 +101,24 @@ static double cpu_seconds(int who)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* Seconds since oldest_ms, 0 when there is nothing (oldest_ms 0). */
+static double age_s(int64_t now, int64_t oldest_ms)
+{
+	return oldest_ms ? (double)(now - oldest_ms) / 1000.0 : 0.0;
+}
+
 static void add_archive(cJSON *o, struct ioca_archive *a, int64_t now)
 {
 	if (!a)
 		return;
 	struct ioca_archive_stats as;
 	ioca_archive_stats(a, &as);
-	cJSON *j = cJSON_AddObjectToObject(o, "archive");
-	cJSON_AddNumberToObject(j, "messages", (double)as.rows);
-	cJSON_AddNumberToObject(j, "disk_bytes", (double)as.disk_bytes);
-	cJSON_AddNumberToObject(j, "written", (double)as.written);
-	cJSON_AddNumberToObject(j, "dropped", (double)as.dropped);
-	cJSON_AddNumberToObject(j, "pruned_age", (double)as.pruned_age);
-	cJSON_AddNumberToObject(j, "pruned_size", (double)as.pruned_size);
-	cJSON_AddNumberToObject(j, "corrupt", (double)as.corrupt);
-	cJSON_AddNumberToObject(j, "pending", (double)as.pending);
-	cJSON_AddNumberToObject(j, "oldest_age_s",
-				as.oldest_ms ? (double)(now - as.oldest_ms) / 1000.0 : 0.0);
-	cJSON_AddNumberToObject(j, "writer_cpu_s", as.writer_cpu_s);
+	IOCA_JSON_COUNTS(cJSON_AddObjectToObject(o, "archive"), {"messages", as.rows},
+			 {"disk_bytes", as.disk_bytes}, {"written", as.written},
+			 {"dropped", as.dropped}, {"pruned_age", as.pruned_age},
+			 {"pruned_size", as.pruned_size}, {"corrupt", as.corrupt},
+			 {"pending", as.pending}, {"oldest_age_s", age_s(now, as.oldest_ms)},
+			 {"writer_cpu_s", as.writer_cpu_s});
 }
 
 char *ioca_report_metrics(const struct ioca_report_ctx *r)
@@ -127,29 +128,21 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddStringToObject(o, "agent", r->cfg->agent.id);
 	add_time(o, "time", now);
-	cJSON_AddNumberToObject(o, "uptime_s",
-				(double)(ioca_now_mono_ms() - r->started_mono_ms) / 1000.0);
+	double uptime_s = (double)(ioca_now_mono_ms() - r->started_mono_ms) / 1000.0;
 	uint64_t rss, hwm;
 	ioca_report_memory(&rss, &hwm);
-	cJSON_AddNumberToObject(o, "rss_bytes", (double)rss);
-	cJSON_AddNumberToObject(o, "rss_peak_bytes", (double)hwm);
-	cJSON_AddNumberToObject(o, "cpu_s", cpu_seconds(RUSAGE_SELF));
-	cJSON_AddNumberToObject(o, "workers_cpu_s", cpu_seconds(RUSAGE_CHILDREN));
+	IOCA_JSON_COUNTS(o, {"uptime_s", uptime_s}, {"rss_bytes", rss}, {"rss_peak_bytes", hwm},
+			 {"cpu_s", cpu_seconds(RUSAGE_SELF)},
+			 {"workers_cpu_s", cpu_seconds(RUSAGE_CHILDREN)});
 
 	struct ioca_queue_stats qs;
 	ioca_queue_stats(r->queue, &qs);
 	cJSON *q = cJSON_AddObjectToObject(o, "queue");
-	cJSON_AddNumberToObject(q, "depth", (double)qs.records);
-	cJSON_AddNumberToObject(q, "bytes", (double)qs.bytes);
-	cJSON_AddNumberToObject(q, "disk_bytes", (double)qs.disk_bytes);
-	cJSON_AddNumberToObject(q, "in_flight", (double)qs.in_flight);
-	cJSON_AddNumberToObject(q, "accepted", (double)r->accepted);
-	cJSON_AddNumberToObject(q, "delivered", (double)qs.acked);
-	cJSON_AddNumberToObject(q, "dropped", (double)(qs.dropped_records + r->refused));
-	cJSON_AddNumberToObject(q, "dropped_bytes", (double)qs.dropped_bytes);
-	cJSON_AddNumberToObject(q, "corrupt", (double)qs.corrupt_records);
-	cJSON_AddNumberToObject(q, "oldest_age_s",
-				qs.oldest_ms ? (double)(now - qs.oldest_ms) / 1000.0 : 0.0);
+	IOCA_JSON_COUNTS(
+	    q, {"depth", qs.records}, {"bytes", qs.bytes}, {"disk_bytes", qs.disk_bytes},
+	    {"in_flight", qs.in_flight}, {"accepted", r->accepted}, {"delivered", qs.acked},
+	    {"dropped", qs.dropped_records + r->refused}, {"dropped_bytes", qs.dropped_bytes},
+	    {"corrupt", qs.corrupt_records}, {"oldest_age_s", age_s(now, qs.oldest_ms)});
 	cJSON_AddBoolToObject(q, "degraded", qs.degraded);
 	if (qs.degraded)
 		cJSON_AddStringToObject(q, "degraded_reason", qs.degraded_reason);
@@ -160,16 +153,12 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 	cJSON_AddBoolToObject(m, "connected", ms.connected);
 	if (ms.broker)
 		cJSON_AddStringToObject(m, "broker", ms.broker);
-	cJSON_AddNumberToObject(m, "connects", (double)ms.connects);
-	cJSON_AddNumberToObject(m, "reconnects", (double)ms.reconnects);
-	cJSON_AddNumberToObject(m, "failbacks", (double)ms.failbacks);
-	cJSON_AddNumberToObject(m, "published", (double)ms.published);
-	cJSON_AddNumberToObject(m, "delivered", (double)ms.delivered);
-	cJSON_AddNumberToObject(m, "refused", (double)ms.refused);
-	cJSON_AddNumberToObject(m, "max_packet_size", (double)ms.max_packet_size);
-	cJSON_AddNumberToObject(m, "in_flight", (double)ms.in_flight);
-	cJSON_AddNumberToObject(m, "latency_ms_avg", ms.latency_ms_avg);
-	cJSON_AddNumberToObject(m, "latency_ms_max", ms.latency_ms_max);
+	IOCA_JSON_COUNTS(m, {"connects", ms.connects}, {"reconnects", ms.reconnects},
+			 {"failbacks", ms.failbacks}, {"published", ms.published},
+			 {"delivered", ms.delivered}, {"refused", ms.refused},
+			 {"max_packet_size", ms.max_packet_size}, {"in_flight", ms.in_flight},
+			 {"latency_ms_avg", ms.latency_ms_avg},
+			 {"latency_ms_max", ms.latency_ms_max});
 
 	ioca_remote_metrics(r->remote, o);
 	add_archive(o, r->archive, now);

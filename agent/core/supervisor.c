@@ -29,6 +29,7 @@
 
 #include "backoff.h"
 #include "emit.h"
+#include "grow.h"
 #include "log.h"
 #include "timeutil.h"
 #include "token_bucket.h"
@@ -344,17 +345,14 @@ static void kill_worker(struct worker *w, const char *reason, const char *detail
 
 static void add_worker(struct ioca_supervisor *s, struct worker *w)
 {
-	if (s->n_workers == s->cap_workers) {
-		size_t cap = s->cap_workers ? s->cap_workers * 2 : 8;
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-		struct worker **ws = realloc(s->workers, cap * sizeof *ws);
-		if (!ws) {
-			worker_free(w);
-			return;
-		}
-		s->workers = ws;
-		s->cap_workers = cap;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	size_t size = sizeof *s->workers;
+	struct worker **ws = ioca_grow(s->workers, &s->cap_workers, s->n_workers + 1, size, 8);
+	if (!ws) {
+		worker_free(w);
+		return;
 	}
+	s->workers = ws;
 	s->workers[s->n_workers++] = w;
 }
 

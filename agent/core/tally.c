@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 #define NAME_MAX_LEN 64
 #define MIN_SLOTS    256u
 #define NO_INSTANCE  UINT32_MAX
@@ -60,15 +62,12 @@ static uint32_t counter_index(struct tally *t, const char *name, size_t len)
 			return (uint32_t)i;
 	if (len > NAME_MAX_LEN)
 		return NO_INSTANCE;
-	if (t->n_counters == t->cap_counters) {
-		size_t cap = t->cap_counters ? t->cap_counters * 2 : 8;
-		struct counter *c = realloc(t->counters, cap * sizeof *c);
-		if (!c)
-			return NO_INSTANCE;
-		t->counters = c;
-		t->cap_counters = cap;
-	}
-	struct counter *c = &t->counters[t->n_counters];
+	struct counter *all =
+	    ioca_grow(t->counters, &t->cap_counters, t->n_counters + 1, sizeof *all, 8);
+	if (!all)
+		return NO_INSTANCE;
+	t->counters = all;
+	struct counter *c = &all[t->n_counters];
 	memcpy(c->name, name, len);
 	c->name[len] = '\0';
 	c->delivered = 0;
@@ -190,14 +189,10 @@ uint64_t ioca_tally_delivered(struct ioca_queue *q, const char *instance)
 int ioca_tally_watch(struct ioca_queue *q, uint64_t seq, uint64_t records, uint64_t bytes)
 {
 	struct tally *t = T(q);
-	if (t->n_watches == t->cap_watches) {
-		size_t cap = t->cap_watches ? t->cap_watches * 2 : 8;
-		struct watch *w = realloc(t->watches, cap * sizeof *w);
-		if (!w)
-			return IOCA_ERROR;
-		t->watches = w;
-		t->cap_watches = cap;
-	}
+	struct watch *w = ioca_grow(t->watches, &t->cap_watches, t->n_watches + 1, sizeof *w, 8);
+	if (!w)
+		return IOCA_ERROR;
+	t->watches = w;
 	t->watches[t->n_watches++] = (struct watch){.seq = seq, .records = records, .bytes = bytes};
 	return IOCA_OK;
 }

@@ -192,13 +192,11 @@ static void problem(struct check *c, const config_setting_t *where, const char *
 
 static void problem(struct check *c, const config_setting_t *where, const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	ioca_diag_vadd(c->diag, ioca_setting_file(where, c->file), ioca_setting_line(where), fmt,
+		       ap);
 	va_end(ap);
-	ioca_diag_add(c->diag, ioca_setting_file(where, c->file), ioca_setting_line(where), "%s",
-		      msg);
 	c->problems++;
 }
 

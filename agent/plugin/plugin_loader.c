@@ -6,6 +6,7 @@
  */
 #include "plugin_loader.h"
 
+#include "grow.h"
 #include "optcheck.h"
 #include "plugin_trust.h"
 
@@ -135,13 +136,10 @@ static size_t scan_dir(const char *dir, char ***names_out)
 		size_t slen = strlen(PLUGIN_SUFFIX);
 		if (len <= slen || strcmp(e->d_name + len - slen, PLUGIN_SUFFIX) != 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **nn = realloc(names, cap * sizeof *nn);
-			if (!nn)
-				break;
-			names = nn;
-		}
+		char **nn = ioca_grow(names, &cap, n + 1, sizeof *nn, 16);
+		if (!nn)
+			break;
+		names = nn;
 		names[n] = strndup(e->d_name, len - slen);
 		if (names[n])
 			n++;

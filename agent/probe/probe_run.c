@@ -21,6 +21,7 @@
 #include "plugin_loader.h"
 #include "probe.h"
 #include "timeutil.h"
+#include "worker_args.h"
 
 #define PROBE_POLL_FDS 4
 #define STOP_GRACE_MS  3000
@@ -91,15 +92,6 @@ static void on_failure(void *ctx, const struct ioca_sup_failure *f)
 	snprintf(r->out->detail, sizeof r->out->detail, "%s", f->detail ? f->detail : "");
 }
 
-static int self_exe(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
 static int signals_fd(sigset_t *mask)
 {
 	sigemptyset(mask);
@@ -148,7 +140,7 @@ int ioca_probe_run(const struct ioca_probe_target *t, const struct ioca_run_requ
 	char exe[PATH_MAX];
 	memset(out, 0, sizeof *out);
 	out->exit_code = -1;
-	if (self_exe(exe, sizeof exe) != 0) {
+	if (ioca_worker_program(exe, sizeof exe) != 0) {
 		ioca_error("cannot find the agent's own executable: %m");
 		return IOCA_ERROR;
 	}
