@@ -28,13 +28,16 @@ def wait_port(port, timeout_s=10.0):
 
 
 class Broker:
-    """mosquitto on a free port of 127.0.0.1, anonymous, no persistence."""
+    """mosquitto on a free port of 127.0.0.1, anonymous, no persistence;
+    extra_lines go right after the listener line (listener options)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, *, extra_lines=()):
         self.port = free_port()
         conf = os.path.join(workdir, "mosquitto.conf")
         with open(conf, "w", encoding="utf-8") as f:
-            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+            f.write(f"listener {self.port} 127.0.0.1\n")
+            f.write("".join(line + "\n" for line in extra_lines))
+            f.write("allow_anonymous true\npersistence false\n")
             f.write(f"log_dest file {workdir}/mosquitto.log\nlog_type error\nlog_type warning\n")
             if os.geteuid() == 0:
                 f.write("user root\n")

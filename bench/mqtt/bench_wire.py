@@ -9,7 +9,12 @@ For each protocol (MQTT 5, then 3.1.1 with protocol = "v311") the agent runs
 two sim instances, one of events and one of telemetry (N each, QoS 1); a
 mosquitto_sub on the broker itself (not through the relay) records every topic
 and payload. Then one mosquitto_pub -l per topic sends those same payloads,
-at QoS 1 and the same protocol version, through the relay.
+at QoS 1 and the same protocol version, through the relay. With MQTT 5 the
+agent uses the topic aliases the broker allows (mosquitto's default
+max_topic_alias 10); it runs once more against a second broker with
+max_topic_alias 0 (no aliases), and mosquitto_pub runs once more with
+-D publish topic-alias 1 (its first message names the topic, the others send
+the alias alone).
 
 The relay parses the MQTT stream in both directions and counts each packet's
 bytes (fixed header included: what TCP carries). "Per message" is the PUBLISH
@@ -18,10 +23,8 @@ the client sends plus the PUBACK the broker answers; everything else
 session's fixed cost and is printed apart. TCP/IP headers are not counted:
 how many segments carry the bytes depends on batching, not on MQTT.
 
-MQTT 5 topic aliases are computed, not measured (the agent does not send
-them): a repeated topic would go as an empty topic name plus a 3-byte Topic
-Alias property, each packet re-encoded with its real property and remaining
-lengths.
+The relay resolves each PUBLISH's Topic Alias with its own connection's
+table, as the broker does, so aliased messages are counted by their topic.
 
 Invariant: both publishers' payload bytes are identical (checked), so the
 ratio is the protocol overhead of each, nothing else.
@@ -51,15 +54,9 @@ SETTLE_S = 1.0
 PUBLISH, PUBACK = 3, 4
 PACKET_NAMES = {1: "CONNECT", 2: "CONNACK", 3: "PUBLISH", 4: "PUBACK", 8: "SUBSCRIBE",
                 9: "SUBACK", 12: "PINGREQ", 13: "PINGRESP", 14: "DISCONNECT"}
-TOPIC_ALIAS_PROP_BYTES = 3  # identifier 0x23 + two-byte alias
-
-
-def varint_len(n):
-    size = 1
-    while n >= 128:
-        n //= 128
-        size += 1
-    return size
+PROP_TOPIC_ALIAS = 0x23
+# MQTT 5 property identifier -> bytes of its value (None: 2-byte length + data; "pair": two such)
+PROP_VALUE_BYTES = {0x01: 1, 0x02: 4, 0x03: None, 0x08: None, 0x09: None, 0x23: 2, 0x26: "pair"}
 
 
 def read_varint(buf, pos):
@@ -73,37 +70,54 @@ def read_varint(buf, pos):
         mult *= 128
 
 
+def topic_alias_of(props):
+    """The Topic Alias in a v5 property block, or None."""
+    pos = 0
+    while pos < len(props):
+        ident, pos = read_varint(props, pos)
+        size = PROP_VALUE_BYTES[ident]
+        if ident == PROP_TOPIC_ALIAS:
+            return int.from_bytes(props[pos:pos + 2], "big")
+        for _ in range(2 if size == "pair" else 1):
+            pos += size if isinstance(size, int) else 2 + int.from_bytes(props[pos:pos + 2], "big")
+    return None
+
+
 class Packet:
-    """One MQTT control packet as seen on the wire."""
+    """One MQTT control packet as seen on the wire. A PUBLISH's topic is the
+    one it names or, for an alias alone, the one its connection set for it."""
 
-    __slots__ = ("kind", "size", "topic", "payload_len", "props_bytes", "aliased_size")
+    __slots__ = ("kind", "size", "topic", "wire_topic_len", "alias", "payload_len",
+                 "props_bytes")
 
-    def __init__(self, raw, v5):
+    def __init__(self, raw, v5, aliases):
         self.kind = raw[0] >> 4
         self.size = len(raw)
         self.topic = None
+        self.wire_topic_len = 0
+        self.alias = None
         self.payload_len = 0
         self.props_bytes = 0
-        self.aliased_size = self.size
         if self.kind != PUBLISH:
             return
-        remaining, pos = read_varint(raw, 1)
+        _, pos = read_varint(raw, 1)
         tlen = int.from_bytes(raw[pos:pos + 2], "big")
+        self.wire_topic_len = tlen
         self.topic = raw[pos + 2:pos + 2 + tlen].decode("utf-8", "replace")
         pos += 2 + tlen
         if (raw[0] >> 1) & 3:
             pos += 2  # packet identifier
-        props_len = 0
         if v5:
             props_len, after = read_varint(raw, pos)
             self.props_bytes = after - pos + props_len
+            self.alias = topic_alias_of(raw[after:after + props_len])
             pos = after + props_len
+            if self.alias is not None:
+                if self.topic:
+                    aliases[self.alias] = self.topic
+                else:
+                    self.topic = aliases.get(self.alias)
         self.payload_len = len(raw) - pos
-        if v5:
-            new_props = props_len + TOPIC_ALIAS_PROP_BYTES
-            new_remaining = (remaining - tlen - varint_len(props_len) + varint_len(new_props)
-                             + TOPIC_ALIAS_PROP_BYTES)
-            self.aliased_size = 1 + varint_len(new_remaining) + new_remaining
 
 
 class Relay:
@@ -133,7 +147,7 @@ class Relay:
                 self.threads.append(th)
 
     def _pump(self, src, dst, direction):
-        buf = bytearray()
+        buf, aliases = bytearray(), {}  # aliases: this connection's, in this direction
         try:
             while True:
                 data = src.recv(65536)
@@ -141,7 +155,7 @@ class Relay:
                     break
                 dst.sendall(data)
                 buf += data
-                buf = self._parse(buf, direction)
+                buf = self._parse(buf, direction, aliases)
         except OSError:
             pass
         for s in (src, dst):
@@ -150,7 +164,7 @@ class Relay:
             except OSError:
                 pass
 
-    def _parse(self, buf, direction):
+    def _parse(self, buf, direction, aliases):
         while len(buf) >= 2:
             pos = 1
             remaining, mult = 0, 1
@@ -166,7 +180,7 @@ class Relay:
             end = pos + remaining
             if len(buf) < end:
                 return buf
-            pkt = Packet(bytes(buf[:end]), self.v5)
+            pkt = Packet(bytes(buf[:end]), self.v5, aliases)
             with self.lock:
                 self.packets.append((direction, pkt))
             del buf[:end]
@@ -193,9 +207,9 @@ def capture(port, count, version):
     return proc, out
 
 
-def run_agent(binary, plugin_dir, workdir, relay, broker, n, protocol, version):
+def run_agent(binary, plugin_dir, workdir, relay, broker, n, protocol, version, name):
     sub = capture(broker.port, 2 * n, version)
-    d = os.path.join(workdir, protocol)
+    d = os.path.join(workdir, name)
     os.makedirs(os.path.join(d, "state"), exist_ok=True)
     conf = os.path.join(d, "agent.conf")
     with open(conf, "w", encoding="utf-8") as f:
@@ -225,16 +239,18 @@ def run_agent(binary, plugin_dir, workdir, relay, broker, n, protocol, version):
     return lines
 
 
-def run_pub(relay, broker, lines, version):
+def run_pub(relay, broker, lines, version, alias=False):
     """mosquitto_pub of the captured payloads, with a subscriber on the broker as in the agent's
-    run (an MQTT 5 broker answers "no matching subscribers" in a longer PUBACK otherwise)."""
+    run (an MQTT 5 broker answers "no matching subscribers" in a longer PUBACK otherwise).
+    alias: -D publish topic-alias 1 (the topic named once, then the alias alone)."""
     proc, out = capture(broker.port, len(lines), version)
     by_topic = {}
     for topic, payload in lines:
         by_topic.setdefault(topic, []).append(payload)
     for topic, payloads in by_topic.items():
+        extra = ["-D", "publish", "topic-alias", "1"] if alias else []
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(relay.port), "-V", version,
-                        "-q", "1", "-t", topic, "-l"], input="\n".join(payloads) + "\n",
+                        "-q", "1", "-t", topic, "-l"] + extra, input="\n".join(payloads) + "\n",
                        text=True, check=True, timeout=RUN_TIMEOUT_S)
     proc.wait(timeout=RUN_TIMEOUT_S + 10)
     out.close()
@@ -251,7 +267,9 @@ def tally(packets):
                     "payload": statistics.mean(p.payload_len for p in pubs),
                     "props": statistics.mean(p.props_bytes for p in pubs),
                     "topic": statistics.mean(len(p.topic.encode()) for p in pubs),
-                    "aliased": statistics.mean(p.aliased_size for p in pubs)}
+                    "wire_topic": statistics.mean(p.wire_topic_len for p in pubs),
+                    "alias_alone": sum(1 for p in pubs if p.alias is not None and
+                                       not p.wire_topic_len)}
     acks = [p.size for d, p in packets if d == "down" and p.kind == PUBACK]
     res["puback"] = statistics.mean(acks) if acks else 0.0
     counted = sum(res[c]["n"] for c in ("event", "telemetry"))
@@ -271,25 +289,42 @@ def tally(packets):
     return res
 
 
-def report(label, agent, pub, version):
+def per_msg(res, cls):
+    return res[cls]["publish"] + res["puback"]
+
+
+def describe(name, res, cls):
+    r = res[cls]
+    return (f"  {name:40s} {per_msg(res, cls):6.1f} B/msg (PUBLISH {r['publish']:.1f} + PUBACK "
+            f"{res['puback']:.0f}; topic on the wire {r['wire_topic']:.1f} B, properties "
+            f"{r['props']:.1f} B, {r['alias_alone']} of {r['n']} by alias alone)")
+
+
+def report(label, runs, version):
+    """runs: [(name, tally)]: the agent, mosquitto_pub of its payloads, and with MQTT 5 the
+    agent against a broker that allows no alias (its own run: payloads of the same sizes, seq
+    digits aside) and mosquitto_pub with an alias."""
     print(f"-- {label} (mosquitto_pub -V {version}), QoS 1")
     for cls in ("event", "telemetry"):
-        a, b = agent[cls], pub[cls]
-        if a["payload"] != b["payload"]:
-            sys.exit(f"{cls}: payloads differ ({a['payload']} vs {b['payload']} B)")
-        a_msg = a["publish"] + agent["puback"]
-        b_msg = b["publish"] + pub["puback"]
-        print(f"{cls:9s}: payload {a['payload']:.1f} B, topic {a['topic']:.0f} B; "
-              f"agent {a_msg:.1f} B/msg (PUBLISH {a['publish']:.1f} + "
-              f"PUBACK {agent['puback']:.0f}), mosquitto_pub {b_msg:.1f} B/msg "
-              f"(PUBLISH {b['publish']:.1f} + PUBACK {pub['puback']:.0f}); "
-              f"properties {a['props']:.0f} vs {b['props']:.0f} B; "
-              f"RATIO agent/mosquitto_pub = {a_msg / b_msg:.3f}")
-        if version == "mqttv5":
-            al = a["aliased"] + agent["puback"]
-            print(f"{'':9s}  with topic aliases (computed): {al:.1f} B/msg, saves "
-                  f"{a_msg - al:.1f} B/msg ({100 * (a_msg - al) / a_msg:.1f} %)")
-    sess = ", ".join(f"{k} {v}" for k, v in sorted(agent["session"].items()))
+        first = runs[0][1][cls]
+        for name, res in runs[1::2]:
+            if res[cls]["payload"] != first["payload"]:
+                sys.exit(f"{cls}: payloads differ ({name}: {res[cls]['payload']} vs "
+                         f"{first['payload']} B)")
+        print(f"{cls}: payload {first['payload']:.1f} B, topic {first['topic']:.0f} B")
+        for name, res in runs:
+            print(describe(name, res, cls))
+        agent, pub = per_msg(runs[0][1], cls), per_msg(runs[1][1], cls)
+        line = f"  RATIO {runs[0][0]} / {runs[1][0]} = {agent / pub:.3f}"
+        if len(runs) == 4:
+            no_alias, pub_alias = per_msg(runs[2][1], cls), per_msg(runs[3][1], cls)
+            # the same payload bytes as the agent's run, for a like-for-like ratio
+            no_alias += first["payload"] - runs[2][1][cls]["payload"]
+            line += (f"; {runs[0][0]} / {runs[3][0]} = {agent / pub_alias:.3f}; "
+                     f"{runs[0][0]} / {runs[2][0]} = {agent / no_alias:.3f} (saves "
+                     f"{no_alias - agent:.1f} B/msg)")
+        print(line)
+    sess = ", ".join(f"{k} {v}" for k, v in sorted(runs[0][1]["session"].items()))
     print(f"agent session overhead (whole run, B): {sess}")
 
 
@@ -303,22 +338,44 @@ def main():
     if not os.access(binary, os.X_OK) or not os.path.exists(os.path.join(plugin_dir, "sim.so")):
         sys.exit(f"no agent or sim plugin in {args.build}")
     workdir = tempfile.mkdtemp(prefix="ioca-bench-wire-")
-    broker = Broker(workdir)
+    brokers = []
     try:
+        for sub in ("aliases", "no-aliases"):
+            os.makedirs(os.path.join(workdir, sub))
+        broker = Broker(os.path.join(workdir, "aliases"))  # mosquitto's max_topic_alias 10
+        brokers.append(broker)
+        plain = Broker(os.path.join(workdir, "no-aliases"), extra_lines=["max_topic_alias 0"])
+        brokers.append(plain)
         print(f"messages: {args.messages} events + {args.messages} telemetry at "
               f"{RATE_PER_S:.0f}/s each; bytes are MQTT packets as TCP carries them")
-        for protocol, version, label in (("v5", "mqttv5", "MQTT 5"),
-                                         ("v311", "mqttv311", "MQTT 3.1.1")):
-            relay = Relay(broker.port, protocol == "v5")
-            lines = run_agent(binary, plugin_dir, workdir, relay, broker, args.messages,
-                              protocol, version)
+
+        def measure(target, protocol, version, name, with_pub=False):
+            """The agent's run, then (with_pub) mosquitto_pub of the same payloads."""
+            relay = Relay(target.port, protocol == "v5")
+            lines = run_agent(binary, plugin_dir, workdir, relay, target, args.messages,
+                              protocol, version, name)
             agent = tally(relay.take())
-            run_pub(relay, broker, lines, version)
-            pub = tally(relay.take())
+            pub = None
+            if with_pub:
+                run_pub(relay, target, lines, version)
+                pub = tally(relay.take())
             relay.close()
-            report(label, agent, pub, version)
+            return agent, pub, lines
+
+        agent, pub, lines = measure(broker, "v5", "mqttv5", "v5", with_pub=True)
+        relay = Relay(broker.port, True)
+        run_pub(relay, broker, lines, "mqttv5", alias=True)
+        pub_alias = tally(relay.take())
+        relay.close()
+        no_alias, _, _ = measure(plain, "v5", "mqttv5", "v5-no-aliases")
+        report("MQTT 5", [("agent", agent), ("mosquitto_pub", pub),
+                          ("agent, broker allows no alias", no_alias),
+                          ("mosquitto_pub -D publish topic-alias 1", pub_alias)], "mqttv5")
+        agent, pub, _ = measure(broker, "v311", "mqttv311", "v311", with_pub=True)
+        report("MQTT 3.1.1", [("agent", agent), ("mosquitto_pub", pub)], "mqttv311")
     finally:
-        broker.stop()
+        for b in brokers:
+            b.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
