@@ -5,8 +5,10 @@ them. A signed replay of a sub-range must then bring back exactly the
 archived messages of that range on <prefix>/<agent>/replay/..., in (time,
 seq) order, each the envelope as first published plus "replayed": true, at
 about the asked rate, followed by one completion message; bad arguments and a
-second replay while one runs are refused with a reason; a reload cancels a
-running replay with a completion that says so.
+second replay while one runs are refused with a reason; a reload (SIGHUP or
+the `reload` command) or a stop cancels a running replay with a completion
+that says so ("cancelled": "reload" / "stop", docs/commands.md), after which
+no replayed message arrives any more, and a stopped agent exits cleanly.
 
 Invariant: the expected set comes from what the subscriber received live, not
 from the agent's own archive.
@@ -27,6 +29,9 @@ COMMIT_WAIT_S = 2.5  # the archive commits at least once a second
 LIVE = "ioc/%s/" % AGENT
 REPLAY = "ioc/%s/replay/" % AGENT
 DAY_MS = 86400 * 1000
+SLOW_RATE = 5        # replayed messages per second: a replay of the whole day runs for a minute
+STARTED_COUNT = 3    # replayed messages seen before the replay is cancelled
+QUIET_S = 1.5        # no replayed message may come this long after the completion
 
 
 def live_envelopes(sub):
@@ -67,7 +72,7 @@ class AllReplies(Requester):
 
 class ReplayTest(it.AgentTestCase):
 
-    def start_agent(self, broker):
+    def start_agent(self, broker, enabled=("ping", "replay")):
         key_file = os.path.join(self.tmp, "cmd.key")
         with open(key_file, "wb") as f:
             f.write(KEY + b"\n")
@@ -77,7 +82,7 @@ class ReplayTest(it.AgentTestCase):
                                          count=TELEMETRY_COUNT),
                                   it.sim("ev-1", rate=30.0, kind="event", count=EVENT_COUNT)],
                        agent_extra={"metrics_interval": 1},
-                       sections={"commands": {"enabled": ["ping", "replay"],
+                       sections={"commands": {"enabled": list(enabled),
                                               "key_file": key_file}})
         a.wait_log("ready:", 10)
         return a
@@ -106,9 +111,9 @@ class ReplayTest(it.AgentTestCase):
         self.assertIsNotNone(got, "no completion for replay %s" % rid)
         return got[0]["result"], got[1]
 
-    def fill(self, broker):
+    def fill(self, broker, enabled=("ping", "replay")):
         sub = self.subscriber(broker.port, topics=[LIVE + "#"])
-        agent = self.start_agent(broker)
+        agent = self.start_agent(broker, enabled)
         self.expect(sub, it.topic_is(LIVE + "tele-1/telemetry"), 30, count=TELEMETRY_COUNT,
                     what="telemetry")
         self.expect(sub, it.topic_prefix(LIVE + "ev-1/event/"), 30, count=EVENT_COUNT,
@@ -189,24 +194,73 @@ class ReplayTest(it.AgentTestCase):
         self.assertEqual(cm["refused"]["bad_args"], 7)
         self.assertEqual(cm["refused"]["busy"], 1)
 
-    def test_reload_cancels_a_running_replay(self):
-        broker = self.broker()
-        agent, sub, live = self.fill(broker)
+    def replayed(self, sub):
+        return [m for m in sub.messages() if m.topic.startswith(REPLAY)]
+
+    def start_slow_replay(self, broker, enabled=("ping", "replay")):
+        """A replay of the whole day at SLOW_RATE, running: STARTED_COUNT messages are out."""
+        agent, sub, live = self.fill(broker, enabled)
         r = self.requester(broker)
         now = int(time.time() * 1000)
-        rid, body = self.replay(r, {"from": now - DAY_MS, "to": now, "rate": 5})
+        sub.clear()
+        rid, body = self.replay(r, {"from": now - DAY_MS, "to": now, "rate": SLOW_RATE})
         self.assertTrue(body["ok"], body)
-        time.sleep(1.0)
-        agent.sighup()
-        done, _ = self.wait_done(r, rid, 10)
-        self.assertEqual(done["cancelled"], "reload")
-        self.assertLess(done["sent"], body["result"]["matched"])
-        # a new replay is accepted once the old one was cancelled
+        self.assertGreater(body["result"]["matched"], 2 * STARTED_COUNT)
+        self.expect(sub, lambda m: m.topic.startswith(REPLAY), 10, count=STARTED_COUNT,
+                    what="replayed messages")
+        return agent, sub, r, rid, body["result"]["matched"]
+
+    def assert_cancelled(self, sub, done, why, matched):
+        """The completion says why; nothing replayed comes after it, and what came is `sent`."""
+        self.assertEqual(done["cancelled"], why, done)
+        self.assertLess(done["sent"], matched)
+        self.assertGreaterEqual(done["sent"], STARTED_COUNT)
+        time.sleep(QUIET_S)
+        before = len(self.replayed(sub))
+        time.sleep(QUIET_S)
+        after = len(self.replayed(sub))
+        self.assertEqual(before, after, "replayed messages after the replay was cancelled")
+        self.assertEqual(after, done["sent"], "replayed messages arrived vs sent")
+
+    def assert_new_replay_runs(self, r):
+        """A new replay is accepted once the old one was cancelled."""
         rid2, body2 = self.replay(r, {"from": 0, "to": 1000})
         self.assertTrue(body2["ok"], body2)
         self.assertEqual(body2["result"]["matched"], 0)
         done2, _ = self.wait_done(r, rid2, 10)
         self.assertEqual(done2["sent"], 0)
+        self.assertNotIn("cancelled", done2)
+
+    def test_reload_cancels_a_running_replay(self):
+        broker = self.broker()
+        agent, sub, r, rid, matched = self.start_slow_replay(broker)
+        agent.sighup()
+        done, _ = self.wait_done(r, rid, 10)
+        self.assertIn("reload: done", agent.log())
+        self.assert_cancelled(sub, done, "reload", matched)
+        self.assert_new_replay_runs(r)
+
+    def test_reload_command_cancels_a_running_replay(self):
+        broker = self.broker()
+        agent, sub, r, rid, matched = self.start_slow_replay(
+            broker, enabled=("ping", "replay", "reload"))
+        rrid, p = request("reload")
+        r.send("reload", p, correlation=rrid.encode())
+        applied = r.wait_all(rrid, lambda b: True, 10)
+        self.assertIsNotNone(applied, "no reply to the reload command")
+        self.assertEqual(applied[0]["result"], {"applied": True}, applied[0])
+        done, _ = self.wait_done(r, rid, 10)
+        self.assert_cancelled(sub, done, "reload", matched)
+        self.assert_new_replay_runs(r)
+
+    def test_stop_cancels_a_running_replay(self):
+        broker = self.broker()
+        agent, sub, r, rid, matched = self.start_slow_replay(broker)
+        agent.terminate()
+        self.assertEqual(agent.wait(6), 0, agent.log()[-2000:])
+        done, _ = self.wait_done(r, rid, 5)
+        self.assertIn("stopped", agent.log())
+        self.assert_cancelled(sub, done, "stop", matched)
 
 
 if __name__ == "__main__":
