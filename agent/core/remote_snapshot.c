@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_counts.h"
 #include "log.h"
 
 static cJSON *failure(const char *instance, const char *reason, char *err, size_t errlen,
@@ -178,11 +179,9 @@ void ioca_snapshot_metrics(const struct ioca_snapshot_waits *sw, cJSON *commands
 	size_t waiting = 0;
 	for (size_t i = 0; i < IOCA_SNAPSHOT_WAITS_MAX; i++)
 		waiting += sw->w[i].used;
-	cJSON_AddNumberToObject(o, "requested", (double)sw->n.requested);
-	cJSON_AddNumberToObject(o, "answered", (double)sw->n.answered);
-	cJSON_AddNumberToObject(o, "too_large", (double)sw->n.too_large);
-	cJSON_AddNumberToObject(o, "failed", (double)sw->n.failed);
-	cJSON_AddNumberToObject(o, "timed_out", (double)sw->n.timed_out);
-	cJSON_AddNumberToObject(o, "bytes", (double)sw->n.bytes);
-	cJSON_AddNumberToObject(o, "waiting", (double)waiting);
+	const struct ioca_snapshot_counts *n = &sw->n;
+	IOCA_JSON_COUNTS(o, {"requested", (double)n->requested}, {"answered", (double)n->answered},
+			 {"too_large", (double)n->too_large}, {"failed", (double)n->failed},
+			 {"timed_out", (double)n->timed_out}, {"bytes", (double)n->bytes},
+			 {"waiting", (double)waiting});
 }

@@ -19,15 +19,15 @@
 
 #include "camera_snapshot.h"
 
-#define SRC_W          1280
-#define SRC_H          720
-#define SNAP_W         640
-#define SNAP_QUALITY   5
-#define NOISE_SEED     12345u
-#define TINY_LIMIT     100 /* no JPEG is that small */
-#define JPEG_MARKER    0xFF
-#define JPEG_SOI       0xD8
-#define JPEG_EOI       0xD9
+#define SRC_W        1280
+#define SRC_H        720
+#define SNAP_W       640
+#define SNAP_QUALITY 5
+#define NOISE_SEED   12345u
+#define TINY_LIMIT   100 /* no JPEG is that small */
+#define JPEG_MARKER  0xFF
+#define JPEG_SOI     0xD8
+#define JPEG_EOI     0xD9
 
 static AVFrame *noise_frame(void)
 {
