@@ -193,6 +193,20 @@ void ioca_cmd_request_free(struct ioca_cmd_request *r)
 	r->args_text = NULL;
 }
 
+void ioca_cmd_defer(struct ioca_cmd_deferred *d, const struct ioca_cmd_request *req,
+		    const char *topic, const void *correlation, size_t correlation_len)
+{
+	d->req = *req;
+	d->req.args = NULL;
+	d->req.args_text = NULL;
+	snprintf(d->topic, sizeof d->topic, "%s", topic);
+	d->correlation_len = 0;
+	if (correlation && correlation_len <= sizeof d->correlation) {
+		memcpy(d->correlation, correlation, correlation_len);
+		d->correlation_len = correlation_len;
+	}
+}
+
 void ioca_cmd_guard_init(struct ioca_cmd_guard *g)
 {
 	memset(g, 0, sizeof *g);

@@ -29,6 +29,7 @@
 #define IOCA_CMD_NAME_MAX                  32
 #define IOCA_CMD_REQUEST_ID_MAX            64
 #define IOCA_CMD_REPLY_TO_MAX              256
+#define IOCA_CMD_TOPIC_MAX                 512
 #define IOCA_CMD_KEY_MAX                   128
 #define IOCA_CMD_DEFAULT_MAX_REQUEST_BYTES 4096
 #define IOCA_CMD_DEFAULT_MAX_SKEW_MS       60000
@@ -92,6 +93,19 @@ enum ioca_cmd_result ioca_cmd_parse(const char *name, const void *payload, size_
 				    size_t max_request_bytes, struct ioca_cmd_request *out,
 				    char *detail, size_t detail_len);
 void ioca_cmd_request_free(struct ioca_cmd_request *r);
+
+/* A request answered later (after a reload, at the end of a replay): the
+ * request without its args, and where the reply goes. */
+struct ioca_cmd_deferred {
+	struct ioca_cmd_request req; /* args not kept */
+	char topic[IOCA_CMD_TOPIC_MAX];
+	uint8_t correlation[IOCA_CMD_REQUEST_ID_MAX * 4]; /* MQTT 5 correlation data */
+	size_t correlation_len; /* 0: none (or longer than fits, then not echoed) */
+};
+
+/* Keep `req` (not its args) and the reply's topic and correlation data in `d`. */
+void ioca_cmd_defer(struct ioca_cmd_deferred *d, const struct ioca_cmd_request *req,
+		    const char *topic, const void *correlation, size_t correlation_len);
 
 /* What the configuration allows, and the replay memory. */
 struct ioca_cmd_guard {

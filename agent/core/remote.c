@@ -25,13 +25,10 @@ struct last_seen {
 	int64_t wall_ms;
 };
 
-/* A reload reply waits for the reload: where it goes and what it answers. */
+/* A reload reply waits for the reload. */
 struct pending_reply {
 	bool waiting;
-	struct ioca_cmd_request req; /* args not kept */
-	char topic[TOPIC_MAX];
-	uint8_t correlation[IOCA_CMD_REQUEST_ID_MAX * 4];
-	size_t correlation_len;
+	struct ioca_cmd_deferred cmd;
 };
 
 struct ioca_remote {
@@ -279,17 +276,8 @@ static void on_request(void *ctx, const struct ioca_mqtt_message *msg)
 				 detail);
 	}
 	if (deferred) {
-		struct pending_reply *p = &r->reload;
-		p->waiting = true;
-		p->req = req;
-		p->req.args = NULL;
-		p->req.args_text = NULL;
-		snprintf(p->topic, sizeof p->topic, "%s", topic);
-		p->correlation_len = 0;
-		if (msg->correlation && msg->correlation_len <= sizeof p->correlation) {
-			memcpy(p->correlation, msg->correlation, msg->correlation_len);
-			p->correlation_len = msg->correlation_len;
-		}
+		r->reload.waiting = true;
+		ioca_cmd_defer(&r->reload.cmd, &req, topic, msg->correlation, msg->correlation_len);
 	} else if (!picture_waits) {
 		char *text = ioca_cmd_reply(&req, res, detail, result);
 		publish(r->mqtt, topic, text, msg->correlation, msg->correlation_len);
@@ -314,8 +302,8 @@ void ioca_remote_reload_done(struct ioca_remote *r, struct ioca_mqtt *m, bool ap
 {
 	if (!r || !r->reload.waiting)
 		return;
-	struct pending_reply *p = &r->reload;
-	p->waiting = false;
+	struct ioca_cmd_deferred *p = &r->reload.cmd;
+	r->reload.waiting = false;
 	cJSON *result = cJSON_CreateObject();
 	cJSON_AddBoolToObject(result, "applied", applied);
 	char *text = ioca_cmd_reply(

@@ -27,10 +27,7 @@
 /* Where the completion goes and what it answers. */
 struct completion {
 	bool due;
-	struct ioca_cmd_request req; /* args not kept */
-	char topic[TOPIC_MAX];
-	uint8_t correlation[IOCA_CMD_REQUEST_ID_MAX * 4];
-	size_t correlation_len;
+	struct ioca_cmd_deferred cmd;
 	uint64_t sent;
 	char cancelled[32]; /* "" when the range was done */
 	char error[256];    /* the archive failed while reading */
@@ -160,7 +157,7 @@ enum ioca_cmd_result ioca_replay_start(struct ioca_replay *p, const struct ioca_
 		return res;
 	if (p->cursor || p->done.due) {
 		snprintf(detail, detail_len, "a replay is already running (request %s)",
-			 p->done.req.request_id);
+			 p->done.cmd.req.request_id);
 		return IOCA_CMD_BUSY;
 	}
 	if (!p->cfg->retention.enabled) {
@@ -177,14 +174,7 @@ enum ioca_cmd_result ioca_replay_start(struct ioca_replay *p, const struct ioca_
 	}
 	struct completion *d = &p->done;
 	memset(d, 0, sizeof *d);
-	d->req = *req;
-	d->req.args = NULL;
-	d->req.args_text = NULL;
-	snprintf(d->topic, sizeof d->topic, "%s", topic);
-	if (correlation && correlation_len <= sizeof d->correlation) {
-		memcpy(d->correlation, correlation, correlation_len);
-		d->correlation_len = correlation_len;
-	}
+	ioca_cmd_defer(&d->cmd, req, topic, correlation, correlation_len);
 	ioca_token_bucket_init(&p->bucket, rate, ioca_now_mono_ms());
 	p->bucket.tokens = 1; /* paced from the first message, no burst */
 	p->sent_now = 0;
@@ -217,12 +207,12 @@ static void send_completion(struct ioca_replay *p, struct ioca_mqtt *m)
 		cJSON_AddStringToObject(o, "cancelled", d->cancelled);
 	if (d->error[0])
 		cJSON_AddStringToObject(o, "error", d->error);
-	char *text = ioca_cmd_reply(&d->req, IOCA_CMD_OK, NULL, o);
+	char *text = ioca_cmd_reply(&d->cmd.req, IOCA_CMD_OK, NULL, o);
 	if (text)
-		ioca_mqtt_publish_reply(m, d->topic, text, strlen(text), d->correlation,
-					d->correlation_len);
+		ioca_mqtt_publish_reply(m, d->cmd.topic, text, strlen(text), d->cmd.correlation,
+					d->cmd.correlation_len);
 	free(text);
-	ioca_info("replay %s: %llu sent%s%s", d->req.request_id, (unsigned long long)d->sent,
+	ioca_info("replay %s: %llu sent%s%s", d->cmd.req.request_id, (unsigned long long)d->sent,
 		  d->cancelled[0] ? ", cancelled by " : "", d->cancelled);
 }
 

@@ -167,6 +167,34 @@ static void test_replay_memory_is_bounded(void **state)
 	free(g);
 }
 
+static void test_deferred_keeps_request_without_args(void **state)
+{
+	(void)state;
+	struct ioca_cmd_guard *g = guard_with(IOCA_CMD_RELOAD);
+	char *text = signed_request("reload", "r-7", NOW_MS, "{\"x\":1}");
+	struct ioca_cmd_request r;
+	char detail[128];
+	assert_int_equal(
+	    ioca_cmd_parse("reload", text, strlen(text), 4096, &r, detail, sizeof detail),
+	    IOCA_CMD_OK);
+	struct ioca_cmd_deferred d;
+	memset(&d, 0xff, sizeof d);
+	const uint8_t corr[] = {1, 2, 3};
+	ioca_cmd_defer(&d, &r, "ioc/replies/r-7", corr, sizeof corr);
+	ioca_cmd_request_free(&r); /* the deferred copy owns nothing */
+	assert_null(d.req.args);
+	assert_null(d.req.args_text);
+	assert_string_equal(d.req.request_id, "r-7");
+	assert_string_equal(d.topic, "ioc/replies/r-7");
+	assert_int_equal(d.correlation_len, sizeof corr);
+	assert_memory_equal(d.correlation, corr, sizeof corr);
+	uint8_t too_long[sizeof d.correlation + 1] = {0};
+	ioca_cmd_defer(&d, &r, "t", too_long, sizeof too_long);
+	assert_int_equal(d.correlation_len, 0); /* not echoed rather than cut */
+	free(text);
+	free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +204,7 @@ int main(void)
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_reply_names_request_and_reason),
 	    cmocka_unit_test(test_replay_memory_is_bounded),
+	    cmocka_unit_test(test_deferred_keeps_request_without_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
