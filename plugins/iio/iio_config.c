@@ -87,15 +87,10 @@ static enum ioca_sysfs_kind kind_of(const char *s)
 	return s && strcmp(s, "hwmon") == 0 ? IOCA_SYSFS_HWMON : IOCA_SYSFS_IIO;
 }
 
-struct known_ctx {
-	const struct ioca_host *host;
-	const struct ioca_opts *opts;
-};
-
 /* A rule may name a configured channel's reading, or anything when some device lists itself. */
 static bool known_reading(void *ctx, const char *name)
 {
-	const struct known_ctx *k = ctx;
+	const struct ioca_sensor_known_ctx *k = ctx;
 	const struct ioca_host *h = k->host;
 	size_t nd = h->opt_count(k->opts, "devices");
 	for (size_t i = 0; i < nd; i++)
@@ -132,7 +127,7 @@ int ioca_iio_check(const struct ioca_host *host, const struct ioca_opts *opts,
 			}
 		}
 	}
-	struct known_ctx k = {host, opts};
+	struct ioca_sensor_known_ctx k = {host, opts};
 	problems += ioca_sensor_check(host, opts, known_reading, &k, report, report_ctx);
 	return problems;
 }

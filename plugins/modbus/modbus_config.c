@@ -197,14 +197,9 @@ static bool is_bit_function(enum ioca_mb_function fn)
 
 /* ---- check ---------------------------------------------------------------- */
 
-struct known_ctx {
-	const struct ioca_host *host;
-	const struct ioca_opts *opts;
-};
-
 static bool known_reading(void *ctx, const char *name)
 {
-	const struct known_ctx *k = ctx;
+	const struct ioca_sensor_known_ctx *k = ctx;
 
 	return ioca_sensor_count_named(k->host, k->opts, "devices", "registers", name) > 0;
 }
@@ -233,7 +228,7 @@ static int check_register(const struct ioca_host *host, const struct ioca_opts *
 int ioca_mb_check(const struct ioca_host *host, const struct ioca_opts *opts, ioca_report_fn report,
 		  void *report_ctx)
 {
-	struct known_ctx k = {host, opts};
+	struct ioca_sensor_known_ctx k = {host, opts};
 	int problems = 0;
 	bool tcp = host->opt_is_set(opts, "host");
 	bool rtu = host->opt_is_set(opts, "device");

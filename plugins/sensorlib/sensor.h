@@ -134,6 +134,12 @@ extern const struct ioca_option ioca_sensor_rule_options[];
 /* Answers whether `name` is a reading the plugin will produce. */
 typedef bool (*ioca_sensor_known_fn)(void *ctx, const char *name);
 
+/* The usual context of a known callback: the options being checked. */
+struct ioca_sensor_known_ctx {
+	const struct ioca_host *host;
+	const struct ioca_opts *opts;
+};
+
 /*
  * Function: ioca_sensor_check
  *

@@ -112,14 +112,9 @@ struct sim {
 };
 
 /* Reading names a rule may name: the configured signals, or the defaults. */
-struct sim_names {
-	const struct ioca_host *host;
-	const struct ioca_opts *opts;
-};
-
 static bool sim_known_reading(void *ctx, const char *name)
 {
-	const struct sim_names *k = ctx;
+	const struct ioca_sensor_known_ctx *k = ctx;
 
 	if (k->host->opt_count(k->opts, "signals") == 0)
 		return strcmp(name, "temperature") == 0 || strcmp(name, "pm25") == 0;
@@ -165,7 +160,7 @@ static int sim_check(const struct ioca_host *host, const struct ioca_opts *opts,
 			problems++;
 		}
 	}
-	struct sim_names names = {.host = host, .opts = opts};
+	struct ioca_sensor_known_ctx names = {.host = host, .opts = opts};
 	problems += ioca_sensor_check(host, opts, sim_known_reading, &names, report, ctx);
 	const char *type = host->opt_string(opts, "event_type");
 	for (const char *p = type; p && *p; p++) {
