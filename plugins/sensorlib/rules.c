@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "rules.h"
-#include "sensor_unset.h"
+#include "sensor.h"
 
 #define MS_PER_S      1000.0
 #define RULE_NAME_MAX 160
@@ -22,13 +22,15 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static enum ioca_severity severity_from_name(const char *name)
+enum ioca_severity ioca_sensor_severity_from_name(const char *name, enum ioca_severity fallback)
 {
 	if (name && strcmp(name, "info") == 0)
 		return IOCA_SEV_INFO;
+	if (name && strcmp(name, "warning") == 0)
+		return IOCA_SEV_WARNING;
 	if (name && strcmp(name, "critical") == 0)
 		return IOCA_SEV_CRITICAL;
-	return IOCA_SEV_WARNING;
+	return fallback;
 }
 
 int ioca_rule_init(struct ioca_rule *r, const struct ioca_host *host, const struct ioca_opts *g)
@@ -53,7 +55,8 @@ int ioca_rule_init(struct ioca_rule *r, const struct ioca_host *host, const stru
 		r->low_clear = r->low;
 	r->hold_raise_ms = (int64_t)(host->opt_float(g, "hold_raise") * MS_PER_S);
 	r->hold_clear_ms = (int64_t)(host->opt_float(g, "hold_clear") * MS_PER_S);
-	r->severity = severity_from_name(host->opt_string(g, "severity"));
+	r->severity =
+	    ioca_sensor_severity_from_name(host->opt_string(g, "severity"), IOCA_SEV_WARNING);
 	r->state = IOCA_RULE_NORMAL;
 	return IOCA_OK;
 }

@@ -290,6 +290,10 @@ int64_t ioca_sensor_flush(struct ioca_sensor *s, int64_t mono_ms);
 /* Publish every window now, due or not (before returning from run()). */
 void ioca_sensor_flush_all(struct ioca_sensor *s, int64_t mono_ms);
 
+/* Severity named "info", "warning" or "critical" (an ENUM option); `fallback` for any other name or
+ * NULL. */
+enum ioca_severity ioca_sensor_severity_from_name(const char *name, enum ioca_severity fallback);
+
 /* Name of a reading status as in the payloads ("ok", "calibrating", "error"). */
 const char *ioca_sensor_status_name(enum ioca_reading_status status);
 

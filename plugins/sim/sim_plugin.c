@@ -121,15 +121,6 @@ static bool sim_known_reading(void *ctx, const char *name)
 	return ioca_sensor_count_named(k->host, k->opts, "signals", NULL, name) > 0;
 }
 
-static enum ioca_severity parse_severity(const char *s)
-{
-	if (s && strcmp(s, "warning") == 0)
-		return IOCA_SEV_WARNING;
-	if (s && strcmp(s, "critical") == 0)
-		return IOCA_SEV_CRITICAL;
-	return IOCA_SEV_INFO;
-}
-
 static void default_signals(struct sim *sim)
 {
 	sim->signals[0] = (struct sim_signal){.name = "temperature",
@@ -187,7 +178,8 @@ static int sim_create(const struct ioca_host *host, struct ioca_instance *inst,
 	sim->events = strcmp(host->opt_string(opts, "kind"), "event") == 0;
 	sim->count = host->opt_int(opts, "count");
 	sim->event_type = strdup(host->opt_string(opts, "event_type"));
-	sim->severity = parse_severity(host->opt_string(opts, "severity"));
+	sim->severity =
+	    ioca_sensor_severity_from_name(host->opt_string(opts, "severity"), IOCA_SEV_INFO);
 	int64_t pad = host->opt_int(opts, "payload_bytes");
 	if (pad > 0) {
 		sim->pad = malloc((size_t)pad + 1);
