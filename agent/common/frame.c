@@ -15,6 +15,7 @@
 #define READER_MIN_CAP               65536u
 #define HEARTBEAT_PAYLOAD_LEN        16u /* i64 idle_ms, i64 sent_mono_ms */
 #define SNAPSHOT_REQUEST_PAYLOAD_LEN 8u  /* u64 max_blob_bytes */
+#define BLOB_LIMIT_PAYLOAD_LEN       8u  /* u64 max_blob_bytes */
 
 static void put_u16(uint8_t *p, uint16_t v)
 {
@@ -97,7 +98,7 @@ int ioca_frame_reader_feed(struct ioca_frame_reader *r, const void *data, size_t
 
 static bool known_type(unsigned t)
 {
-	return t >= IOCA_FRAME_HELLO && t <= IOCA_FRAME_SNAPSHOT_REQUEST;
+	return t >= IOCA_FRAME_HELLO && t <= IOCA_FRAME_BLOB_LIMIT;
 }
 
 int ioca_frame_next(struct ioca_frame_reader *r, struct ioca_frame *out)
@@ -257,6 +258,15 @@ int ioca_frame_parse_snapshot_request(const struct ioca_frame *f, uint64_t *max_
 	return IOCA_OK;
 }
 
+int ioca_frame_parse_blob_limit(const struct ioca_frame *f, uint64_t *max_blob_bytes, char *err,
+				size_t errlen)
+{
+	if (f->type != IOCA_FRAME_BLOB_LIMIT || f->len != BLOB_LIMIT_PAYLOAD_LEN)
+		return fail(err, errlen, "bad blob limit", f);
+	*max_blob_bytes = get_u64(f->payload);
+	return IOCA_OK;
+}
+
 int ioca_frame_parse_stats(const struct ioca_frame *f,
 			   void (*fn)(void *ctx, const struct ioca_frame_stat *st), void *ctx,
 			   char *err, size_t errlen)
@@ -382,6 +392,15 @@ size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap, uint64_t max
 		return 0;
 	put_u64(buf + IOCA_FRAME_HEADER_LEN, max_blob_bytes);
 	return IOCA_FRAME_HEADER_LEN + SNAPSHOT_REQUEST_PAYLOAD_LEN;
+}
+
+size_t ioca_frame_encode_blob_limit(uint8_t *buf, size_t cap, uint64_t max_blob_bytes)
+{
+	if (cap < IOCA_FRAME_HEADER_LEN + BLOB_LIMIT_PAYLOAD_LEN ||
+	    !header(buf, cap, IOCA_FRAME_BLOB_LIMIT, BLOB_LIMIT_PAYLOAD_LEN))
+		return 0;
+	put_u64(buf + IOCA_FRAME_HEADER_LEN, max_blob_bytes);
+	return IOCA_FRAME_HEADER_LEN + BLOB_LIMIT_PAYLOAD_LEN;
 }
 
 size_t ioca_frame_encode_stats_begin(uint8_t *buf, size_t cap)

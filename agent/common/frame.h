@@ -22,6 +22,8 @@
  *   SNAPSHOT_REQUEST  u64 max_blob_bytes (core -> worker): take a picture of the live
  *              stream now, at most that many bytes (0: no limit known; an empty payload
  *              means the same); the worker's host->snapshot_requested() turns true once
+ *   BLOB_LIMIT  u64 max_blob_bytes (core -> worker): the largest blob the core can
+ *              deliver from now on (0: no limit known), when the broker's limit changed
  */
 #ifndef IOCA_FRAME_H
 #define IOCA_FRAME_H
@@ -47,6 +49,7 @@ enum ioca_frame_type {
 	IOCA_FRAME_STATS = 6,
 	IOCA_FRAME_STOP = 7,
 	IOCA_FRAME_SNAPSHOT_REQUEST = 8,
+	IOCA_FRAME_BLOB_LIMIT = 9,
 };
 
 /* A frame as it came off the wire; payload points into the reader's buffer. */
@@ -127,6 +130,9 @@ int ioca_frame_parse_heartbeat(const struct ioca_frame *f, struct ioca_frame_hea
  * IOCA_ERROR for a payload that is neither empty nor one u64. */
 int ioca_frame_parse_snapshot_request(const struct ioca_frame *f, uint64_t *max_blob_bytes,
 				      char *err, size_t errlen);
+/* A blob limit: *max_blob_bytes (0: none known). IOCA_ERROR unless the payload is one u64. */
+int ioca_frame_parse_blob_limit(const struct ioca_frame *f, uint64_t *max_blob_bytes, char *err,
+				size_t errlen);
 /* Calls fn for each stat entry; stops and fails on the first malformed one. */
 int ioca_frame_parse_stats(const struct ioca_frame *f,
 			   void (*fn)(void *ctx, const struct ioca_frame_stat *st), void *ctx,
@@ -148,6 +154,7 @@ size_t ioca_frame_encode_blob_head(uint8_t *buf, size_t cap, int64_t time_ms, co
 size_t ioca_frame_encode_heartbeat(uint8_t *buf, size_t cap, int64_t idle_ms, int64_t sent_mono_ms);
 size_t ioca_frame_encode_stop(uint8_t *buf, size_t cap);
 size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap, uint64_t max_blob_bytes);
+size_t ioca_frame_encode_blob_limit(uint8_t *buf, size_t cap, uint64_t max_blob_bytes);
 /* Stats: start with the header (payload length patched by _finish), then append entries. */
 size_t ioca_frame_encode_stats_begin(uint8_t *buf, size_t cap);
 size_t ioca_frame_encode_stats_add(uint8_t *buf, size_t cap, size_t used, bool add,

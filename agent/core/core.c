@@ -57,6 +57,7 @@ struct core {
 	struct ioca_queue *queue;
 	struct ioca_mqtt *mqtt;
 	struct ioca_supervisor *sup;
+	size_t blob_room_seen; /* what workers were last told of the room for blobs */
 	struct ioca_intake intake;
 	struct ioca_report_ctx report;
 	struct ioca_remote *remote; /* NULL: no remote commands enabled */
@@ -379,6 +380,17 @@ static uint64_t snapshot_room(const struct core *c, const char *instance)
 	return ioca_mqtt_blob_room(c->mqtt, topic, SNAPSHOT_CONTENT_TYPE, 0);
 }
 
+/* Workers are told when the room for blobs changed: the broker's limit became known (an MQTT 5
+ * CONNACK) or changed. The room of the empty topic changes exactly when the limit does. */
+static void note_blob_room(struct core *c)
+{
+	size_t room = ioca_mqtt_blob_room(c->mqtt, "", SNAPSHOT_CONTENT_TYPE, 0);
+	if (room == c->blob_room_seen || !c->sup)
+		return;
+	c->blob_room_seen = room;
+	ioca_supervisor_blob_limit_changed(c->sup);
+}
+
 /* What a worker is told at its start (host->max_blob_bytes()). */
 static uint64_t worker_max_blob_bytes(void *ctx, const char *instance)
 {
@@ -594,6 +606,7 @@ static void loop_once(struct core *c, int max_wait_ms)
 	if (ioca_clock_report_tick(&c->clock, now, &c->intake))
 		c->status_dirty = true;
 	ioca_mqtt_tick(c->mqtt, now);
+	note_blob_room(c);
 	ioca_remote_tick(c->remote, now, c->stopping);
 	report_lost_drop_reports(c, now);
 	if (!c->stopping) {
@@ -725,6 +738,7 @@ int ioca_core_run(const char *config_path)
 	c->mqtt = new_session(c, &c->cfg);
 	if (!c->mqtt)
 		goto out;
+	c->blob_room_seen = ioca_mqtt_blob_room(c->mqtt, "", SNAPSHOT_CONTENT_TYPE, 0);
 	struct ioca_sup_callbacks cb = {.ctx = c,
 					.on_message = on_message,
 					.on_failure = on_failure,

@@ -524,6 +524,7 @@ static int handle_frame(struct ioca_supervisor *s, struct worker *w, const struc
 		return ioca_frame_parse_stats(f, note_stat, w, err, errlen);
 	case IOCA_FRAME_STOP:
 	case IOCA_FRAME_SNAPSHOT_REQUEST:
+	case IOCA_FRAME_BLOB_LIMIT:
 		break; /* core -> worker only */
 	}
 	snprintf(err, errlen, "unexpected frame type %d from worker", (int)f->type);
@@ -982,4 +983,22 @@ enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *
 	if (send(w->fd, frame, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
 		return IOCA_SUP_SNAPSHOT_NOT_RUNNING;
 	return IOCA_SUP_SNAPSHOT_SENT;
+}
+
+void ioca_supervisor_blob_limit_changed(struct ioca_supervisor *s)
+{
+	if (!s->cb.max_blob_bytes)
+		return;
+	for (size_t i = 0; i < s->n_workers; i++) {
+		struct worker *w = s->workers[i];
+		if (w->fd < 0 || w->removed)
+			continue;
+		uint8_t frame[IOCA_FRAME_HEADER_LEN + sizeof(uint64_t)];
+		size_t n = ioca_frame_encode_blob_limit(frame, sizeof frame,
+							s->cb.max_blob_bytes(s->cb.ctx, w->name));
+		/* 16 bytes the worker drains every second; one lost to a full buffer
+		 * leaves it the limit it had, as a worker that is not reading */
+		if (send(w->fd, frame, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
+			ioca_debug("instance %s: blob limit not sent", w->name);
+	}
 }

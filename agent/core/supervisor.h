@@ -126,4 +126,8 @@ enum ioca_sup_snapshot {
 enum ioca_sup_snapshot ioca_supervisor_request_snapshot(struct ioca_supervisor *s, const char *name,
 							uint64_t max_blob_bytes);
 
+/* The room cb.max_blob_bytes() answers changed (the broker's limit became known or
+ * changed): tell every worker with a process its new limit. */
+void ioca_supervisor_blob_limit_changed(struct ioca_supervisor *s);
+
 #endif

@@ -54,7 +54,7 @@ static void stop_plugin(struct worker *w)
 		w->plugin.desc->stop(w->state);
 }
 
-/* Reads frames from the core: STOP and SNAPSHOT_REQUEST. EOF or garbage: stop. */
+/* Reads frames from the core: STOP, SNAPSHOT_REQUEST and BLOB_LIMIT. EOF or garbage: stop. */
 static void read_core(struct worker *w, struct ioca_frame_reader *rd)
 {
 	uint8_t *dst;
@@ -81,6 +81,11 @@ static void read_core(struct worker *w, struct ioca_frame_reader *rd)
 			if (ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err) ==
 			    IOCA_OK)
 				ioca_worker_host_request_snapshot(limit);
+		} else if (f.type == IOCA_FRAME_BLOB_LIMIT) {
+			uint64_t limit = 0;
+			char err[96];
+			if (ioca_frame_parse_blob_limit(&f, &limit, err, sizeof err) == IOCA_OK)
+				ioca_worker_host_set_max_blob(limit);
 		}
 	}
 	if (rc == IOCA_ERROR)

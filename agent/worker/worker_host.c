@@ -57,7 +57,7 @@ struct ioca_instance {
 	struct stat_slot stats[MAX_STATS];
 	size_t n_stats;
 	atomic_bool snapshot_wanted;   /* a SNAPSHOT_REQUEST frame not yet taken by the plugin */
-	atomic_uint_fast64_t max_blob; /* blobs through the spool: from the spawn */
+	atomic_uint_fast64_t max_blob; /* blobs through the spool: spawn, BLOB_LIMIT */
 	atomic_uint_fast64_t max_request_blob; /* the picture of the latest SNAPSHOT_REQUEST */
 	enum ioca_run_mode run_mode;           /* set before create(), constant afterwards */
 	unsigned run_flags;
@@ -388,6 +388,11 @@ void ioca_worker_host_request_snapshot(uint64_t max_blob_bytes)
 	/* the limit first: a plugin that takes the request sees its limit */
 	atomic_store(&instance.max_request_blob, max_blob_bytes);
 	atomic_store(&instance.snapshot_wanted, true);
+}
+
+void ioca_worker_host_set_max_blob(uint64_t max_blob_bytes)
+{
+	atomic_store(&instance.max_blob, max_blob_bytes);
 }
 
 void ioca_worker_host_request_stop(void)

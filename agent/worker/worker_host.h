@@ -26,6 +26,10 @@ void ioca_worker_host_set_run_mode(enum ioca_run_mode mode, unsigned flags);
  * true) gives that limit. */
 void ioca_worker_host_request_snapshot(uint64_t max_blob_bytes);
 
+/* The core's new limit for blobs (0: none known): what host->max_blob_bytes(inst,
+ * false) answers from now on. */
+void ioca_worker_host_set_max_blob(uint64_t max_blob_bytes);
+
 /* Ask the plugin to stop: should_stop() turns true and wait() returns. */
 void ioca_worker_host_request_stop(void);
 bool ioca_worker_host_stop_requested(void);

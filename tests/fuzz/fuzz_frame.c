@@ -53,6 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case IOCA_FRAME_SNAPSHOT_REQUEST:
 				ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err);
 				break;
+			case IOCA_FRAME_BLOB_LIMIT:
+				ioca_frame_parse_blob_limit(&f, &limit, err, sizeof err);
+				break;
 			case IOCA_FRAME_STOP:
 				break;
 			}

@@ -9,7 +9,7 @@ arrives on .../snapshot whole (SOI ... EOI, decoded by ffmpeg) within the
 limit, at a coarser quality, and motion.start says its final size, quality
 and dimensions. No agent.record_rejected is published. The agent learns the
 limit from `mqtt.max_packet_size` (MQTT 3.1.1 cannot announce one) or from
-the broker's MQTT 5 CONNACK.
+the broker's MQTT 5 CONNACK, which comes after the camera worker started.
 """
 import os
 import subprocess
@@ -75,6 +75,10 @@ class SnapshotFitTest(t.AgentTestCase):
 
     def test_v5_with_the_configured_max_packet_size(self):
         self.run_case("v5", configured_limit=True)
+
+    def test_v5_with_the_brokers_maximum_packet_size(self):
+        # the worker starts before the agent connects: the CONNACK's limit reaches it later
+        self.run_case("v5", configured_limit=False)
 
 
 if __name__ == "__main__":

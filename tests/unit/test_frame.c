@@ -66,6 +66,7 @@ static void test_several_frames_in_one_read(void **state)
 	n += used;
 	n += ioca_frame_encode_stop(wire + n, sizeof wire - n);
 	n += ioca_frame_encode_snapshot_request(wire + n, sizeof wire - n, 65000);
+	n += ioca_frame_encode_blob_limit(wire + n, sizeof wire - n, 59931);
 
 	struct ioca_frame_reader r;
 	ioca_frame_reader_init(&r);
@@ -97,6 +98,10 @@ static void test_several_frames_in_one_read(void **state)
 	uint64_t limit = 0;
 	assert_int_equal(ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err), IOCA_OK);
 	assert_int_equal(limit, 65000);
+	assert_int_equal(ioca_frame_next(&r, &f), IOCA_OK);
+	assert_int_equal(f.type, IOCA_FRAME_BLOB_LIMIT);
+	assert_int_equal(ioca_frame_parse_blob_limit(&f, &limit, err, sizeof err), IOCA_OK);
+	assert_int_equal(limit, 59931);
 	assert_int_equal(ioca_frame_next(&r, &f), IOCA_AGAIN);
 	ioca_frame_reader_free(&r);
 }
@@ -252,6 +257,11 @@ static void test_malformed_payloads(void **state)
 	f.len = 0;
 	assert_int_equal(ioca_frame_parse_snapshot_request(&f, &limit, err, sizeof err), IOCA_OK);
 	assert_int_equal(limit, 0);
+	/* a blob limit is one u64, nothing else */
+	f = (struct ioca_frame){.type = IOCA_FRAME_BLOB_LIMIT, .payload = p4b, .len = 0};
+	assert_int_equal(ioca_frame_parse_blob_limit(&f, &limit, err, sizeof err), IOCA_ERROR);
+	f.len = 9;
+	assert_int_equal(ioca_frame_parse_blob_limit(&f, &limit, err, sizeof err), IOCA_ERROR);
 	/* heartbeat of the wrong size and negative idle */
 	uint8_t p5[9] = {0};
 	f = (struct ioca_frame){.type = IOCA_FRAME_HEARTBEAT, .payload = p5, .len = 9};
