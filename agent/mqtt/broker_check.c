@@ -8,11 +8,12 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "mosq_io.h"
 
 #define CHECK_DETAIL_LEN 160
 
@@ -98,31 +99,21 @@ int ioca_broker_check_fd(const struct ioca_broker_check *p)
 
 short ioca_broker_check_poll_events(const struct ioca_broker_check *p)
 {
-	short ev = POLLIN;
-	if (mosquitto_want_write(p->mosq))
-		ev |= POLLOUT;
-	return ev;
+	return ioca_mosq_poll_events(p->mosq);
 }
 
 /* libmosquitto failed without reporting a disconnect. */
 static void check_rc(struct ioca_broker_check *p, int rc)
 {
-	if (rc == MOSQ_ERR_SUCCESS)
-		return;
-	if (mosquitto_socket(p->mosq) >= 0 && rc != MOSQ_ERR_NO_CONN)
-		return;
-	set_down(p, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	if (ioca_mosq_connection_lost(p->mosq, rc))
+		set_down(p, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 }
 
 void ioca_broker_check_on_poll(struct ioca_broker_check *p, short revents)
 {
 	if (!p || p->state != IOCA_BROKER_CHECK_RUNNING)
 		return;
-	int rc = MOSQ_ERR_SUCCESS;
-	if (revents & (POLLIN | POLLERR | POLLHUP))
-		rc = mosquitto_loop_read(p->mosq, 1);
-	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT) && mosquitto_socket(p->mosq) >= 0)
-		rc = mosquitto_loop_write(p->mosq, 1);
+	int rc = ioca_mosq_on_poll(p->mosq, revents);
 	if (p->state == IOCA_BROKER_CHECK_RUNNING)
 		check_rc(p, rc);
 }

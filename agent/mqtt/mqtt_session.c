@@ -40,6 +40,7 @@
 
 #include "broker_check.h"
 #include "log.h"
+#include "mosq_io.h"
 #include "timeutil.h"
 #include "topic_alias.h"
 
@@ -1442,33 +1443,23 @@ int ioca_mqtt_fd(const struct ioca_mqtt *m)
 
 short ioca_mqtt_poll_events(const struct ioca_mqtt *m)
 {
-	short ev = POLLIN;
-	if (mosquitto_want_write(m->mosq))
-		ev |= POLLOUT;
-	return ev;
+	return ioca_mosq_poll_events(m->mosq);
 }
 
 /* libmosquitto failed without reporting a disconnect: treat it as one. */
 static void check_dead(struct ioca_mqtt *m, int rc)
 {
-	if (rc == MOSQ_ERR_SUCCESS || m->disconnect_seen)
+	if (m->disconnect_seen || (m->state != ST_CONNECTING && m->state != ST_CONNECTED))
 		return;
-	if (m->state != ST_CONNECTING && m->state != ST_CONNECTED)
-		return;
-	if (mosquitto_socket(m->mosq) >= 0 && rc != MOSQ_ERR_NO_CONN)
-		return;
-	on_disconnect_cb(m->mosq, m, rc, NULL);
+	if (ioca_mosq_connection_lost(m->mosq, rc))
+		on_disconnect_cb(m->mosq, m, rc, NULL);
 }
 
 void ioca_mqtt_on_poll(struct ioca_mqtt *m, short revents)
 {
 	if (m->state != ST_CONNECTING && m->state != ST_CONNECTED)
 		return;
-	int rc = MOSQ_ERR_SUCCESS;
-	if (revents & (POLLIN | POLLERR | POLLHUP))
-		rc = mosquitto_loop_read(m->mosq, 1);
-	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT) && mosquitto_socket(m->mosq) >= 0)
-		rc = mosquitto_loop_write(m->mosq, 1);
+	int rc = ioca_mosq_on_poll(m->mosq, revents);
 	check_dead(m, rc);
 	pump(m);
 	failback_step(m, ioca_now_mono_ms());
