@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "camera_test_util.h"
@@ -187,6 +188,78 @@ static void test_snapshot_from_main_stream(void **state)
 	assert_int_equal(ct_count(h, "snapshot"), 0);
 	s = ioca_harness_wait_for(h, "motion.start", 0);
 	assert_true(ct_num(s, "snapshot") == 0);
+	ioca_harness_free(h);
+}
+
+/* Member `key` of motion.start's "jpeg" object, NAN when absent (true/false as 1/0). */
+static double jpeg_field(const struct ioca_harness_record *r, const char *key)
+{
+	cJSON *d = cJSON_Parse(r->json);
+	const cJSON *v =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "jpeg"), key);
+	double out = cJSON_IsNumber(v) ? v->valuedouble : cJSON_IsBool(v) ? cJSON_IsTrue(v) : NAN;
+	cJSON_Delete(d);
+	return out;
+}
+
+/* The motion clip with a snapshot of at most max_blob bytes (0: no limit). */
+static struct ioca_harness *run_motion_limited(size_t max_blob)
+{
+	char opts[2048];
+	snprintf(opts, sizeof opts,
+		 "url = \"%s\"; analyze_fps = %g; min_frames = %d; event_gap = %g; "
+		 "stationary_seconds = %g; frozen_seconds = 0.0; stats_interval = 0.0; "
+		 "backoff_min = 30.0;",
+		 motion_clip, ANALYZE_FPS, MIN_FRAMES, EVENT_GAP_S, STATIONARY_S);
+	struct ioca_harness *h = ct_harness(opts);
+	ioca_harness_set_max_blob_bytes(h, max_blob);
+	assert_int_equal(ioca_harness_start(h), IOCA_OK);
+	assert_non_null(ioca_harness_wait_for(h, "camera.offline", WAIT_MS));
+	assert_int_equal(ioca_harness_stop(h), IOCA_OK);
+	assert_int_equal(ct_count(h, "motion.start"), 1);
+	assert_int_equal(ct_count(h, "snapshot"), 1);
+	return h;
+}
+
+static void test_snapshot_fits_the_hosts_limit(void **state)
+{
+	(void)state;
+	/* Without a limit: the configured quality, said in motion.start. */
+	struct ioca_harness *h = run_motion_limited(0);
+	const struct ioca_harness_record *s = ioca_harness_wait_for(h, "motion.start", 0);
+	const struct ioca_harness_record *blob = ioca_harness_wait_for(h, "snapshot", 0);
+	size_t full = blob->blob_len;
+	assert_true(jpeg_field(s, "bytes") == (double)full);
+	assert_true(jpeg_field(s, "quality") == 5);
+	assert_true(jpeg_field(s, "reduced") == 0);
+	assert_true(jpeg_field(s, "width") == 320 && jpeg_field(s, "height") == 240);
+	ioca_harness_free(h);
+
+	/* Half of that: re-encoded smaller, a whole JPEG, and motion.start says how. */
+	h = run_motion_limited(full / 2);
+	s = ioca_harness_wait_for(h, "motion.start", 0);
+	blob = ioca_harness_wait_for(h, "snapshot", 0);
+	assert_true(ct_num(s, "snapshot") == 1);
+	assert_true(blob->blob_len <= full / 2);
+	assert_true(blob->blob[0] == 0xFF && blob->blob[1] == 0xD8);
+	assert_true(blob->blob[blob->blob_len - 2] == 0xFF &&
+		    blob->blob[blob->blob_len - 1] == 0xD9);
+	assert_true(jpeg_field(s, "bytes") == (double)blob->blob_len);
+	assert_true(jpeg_field(s, "reduced") == 1);
+	assert_true(jpeg_field(s, "quality") > 5);
+	int w, hh;
+	jpeg_size(blob->blob, blob->blob_len, &w, &hh);
+	assert_true(jpeg_field(s, "width") == w && jpeg_field(s, "height") == hh);
+	assert_int_equal(ioca_harness_log_count(h, IOCA_LOG_INFO, "re-encoded to fit"), 1);
+	ioca_harness_free(h);
+
+	/* Nothing fits: the smallest step is still sent (the agent reports it), and said so. */
+	h = run_motion_limited(16);
+	s = ioca_harness_wait_for(h, "motion.start", 0);
+	blob = ioca_harness_wait_for(h, "snapshot", 0);
+	assert_true(blob->blob_len > 16);
+	assert_true(jpeg_field(s, "quality") == 31);
+	assert_int_equal(ioca_harness_log_count(h, IOCA_LOG_WARNING, "the smallest step"), 1);
 	ioca_harness_free(h);
 }
 
@@ -555,6 +628,7 @@ int main(void)
 	    cmocka_unit_test(test_option_checks),
 	    cmocka_unit_test(test_motion_interval),
 	    cmocka_unit_test(test_snapshot_from_main_stream),
+	    cmocka_unit_test(test_snapshot_fits_the_hosts_limit),
 	    cmocka_unit_test(test_zones),
 	    cmocka_unit_test(test_mask),
 	    cmocka_unit_test(test_no_motion_on_noise),
