@@ -27,6 +27,7 @@
 #include "archive.h"
 #include "clock_report.h"
 #include "config.h"
+#include "grow.h"
 #include "intake.h"
 #include "log.h"
 #include "mqtt_session.h"
@@ -77,7 +78,17 @@ struct core {
 	char sd_status[192];
 	uint64_t drop_carry_records; /* of drop reports that were dropped themselves */
 	uint64_t drop_carry_bytes;
+	cJSON *drop_carry_instances;      /* their per-instance counts, NULL: none */
+	struct drop_report *drop_reports; /* published, per-instance counts kept */
+	size_t n_drop_reports, cap_drop_reports;
 	int64_t drop_reported_ms;
+};
+
+/* A drop report published and watched: its per-instance counts, to carry
+ * into the next report if it is dropped in turn. */
+struct drop_report {
+	uint64_t seq;
+	cJSON *instances;
 };
 
 /* ---- callbacks ----------------------------------------------------------- */
@@ -137,10 +148,72 @@ static void on_spool_corrupt(void *ctx, const struct ioca_spool_damage *dmg)
 	ioca_intake_agent_event(&c->intake, "agent.spool_corrupt", IOCA_SEV_WARNING, d);
 }
 
+static void add_instance_count(cJSON *obj, const char *instance, double n)
+{
+	cJSON *have = cJSON_GetObjectItemCaseSensitive(obj, instance);
+	if (cJSON_IsNumber(have))
+		cJSON_SetNumberValue(have, have->valuedouble + n);
+	else
+		cJSON_AddNumberToObject(obj, instance, n);
+}
+
+static void keep_drop_report(struct core *c, uint64_t seq, const cJSON *instances)
+{
+	struct drop_report *all = ioca_grow(c->drop_reports, &c->cap_drop_reports,
+					    c->n_drop_reports + 1, sizeof(*all), 8);
+	if (!all)
+		return;
+	c->drop_reports = all;
+	cJSON *copy = cJSON_Duplicate(instances, true);
+	if (copy)
+		c->drop_reports[c->n_drop_reports++] = (struct drop_report){seq, copy};
+}
+
+/* Per-instance counts of reports the spool dropped go into the carry;
+ * those of reports delivered are let go. */
+static void settle_drop_reports(struct core *c)
+{
+	uint64_t seq;
+	while (ioca_tally_take_lost_seq(c->queue, &seq)) {
+		for (size_t i = 0; i < c->n_drop_reports; i++) {
+			if (c->drop_reports[i].seq != seq)
+				continue;
+			if (!c->drop_carry_instances)
+				c->drop_carry_instances = cJSON_CreateObject();
+			cJSON *e;
+			cJSON_ArrayForEach(e, c->drop_reports[i].instances)
+			{
+				if (c->drop_carry_instances)
+					add_instance_count(c->drop_carry_instances, e->string,
+							   e->valuedouble);
+			}
+			break;
+		}
+	}
+	size_t keep = 0;
+	for (size_t i = 0; i < c->n_drop_reports; i++) {
+		struct drop_report *r = &c->drop_reports[i];
+		if (ioca_tally_watching(c->queue, r->seq))
+			c->drop_reports[keep++] = *r;
+		else
+			cJSON_Delete(r->instances);
+	}
+	c->n_drop_reports = keep;
+}
+
+static void free_drop_reports(struct core *c)
+{
+	for (size_t i = 0; i < c->n_drop_reports; i++)
+		cJSON_Delete(c->drop_reports[i].instances);
+	free(c->drop_reports);
+	cJSON_Delete(c->drop_carry_instances);
+}
+
 /* Publish agent.spool_dropped for `records` plus whatever earlier reports
  * were themselves dropped (the carry), and watch it so that it is reported
  * again if it is dropped in turn: the counts a subscriber sees add up. */
-static void report_dropped(struct core *c, uint64_t records, uint64_t bytes)
+static void report_dropped(struct core *c, uint64_t records, uint64_t bytes,
+			   const struct ioca_spool_instance_drops *by, size_t n_by)
 {
 	records += c->drop_carry_records;
 	bytes += c->drop_carry_bytes;
@@ -149,18 +222,30 @@ static void report_dropped(struct core *c, uint64_t records, uint64_t bytes)
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "events", (double)records);
 	cJSON_AddNumberToObject(d, "bytes", (double)bytes);
+	cJSON *inst = c->drop_carry_instances ? c->drop_carry_instances : cJSON_CreateObject();
+	c->drop_carry_instances = NULL;
+	for (size_t i = 0; inst && i < n_by; i++)
+		add_instance_count(inst, by[i].instance, (double)by[i].records);
+	if (inst)
+		cJSON_AddItemToObject(d, "instances", inst);
 	uint64_t seq = ioca_queue_next_seq(c->queue);
+	if (inst && cJSON_GetArraySize(inst) > 0)
+		keep_drop_report(c, seq, inst);
 	ioca_intake_agent_event(&c->intake, "agent.spool_dropped", IOCA_SEV_WARNING, d);
 	if (ioca_tally_watch(c->queue, seq, records, bytes) != IOCA_OK)
 		ioca_error("out of memory watching the drop report %llu", (unsigned long long)seq);
 }
 
-static void on_spool_dropped(void *ctx, uint64_t records, uint64_t bytes)
+static void on_spool_dropped(void *ctx, uint64_t records, uint64_t bytes,
+			     const struct ioca_spool_instance_drops *by, size_t n_by)
 {
 	struct core *c = ctx;
 	ioca_warn("spool: %llu records (%llu bytes) dropped", (unsigned long long)records,
 		  (unsigned long long)bytes);
-	report_dropped(c, records, bytes);
+	for (size_t i = 0; i < n_by; i++)
+		ioca_warn("spool: of them %llu of instance %s", (unsigned long long)by[i].records,
+			  by[i].instance);
+	report_dropped(c, records, bytes, by, n_by);
 }
 
 /* Drop reports the spool dropped before they went out are reported again
@@ -168,12 +253,13 @@ static void on_spool_dropped(void *ctx, uint64_t records, uint64_t bytes)
 static void report_lost_drop_reports(struct core *c, int64_t now)
 {
 	uint64_t records, bytes;
+	settle_drop_reports(c);
 	if (ioca_tally_take_lost(c->queue, &records, &bytes)) {
 		c->drop_carry_records += records;
 		c->drop_carry_bytes += bytes;
 	}
 	if (c->drop_carry_records && now - c->drop_reported_ms >= DROP_REPORT_INTERVAL_MS)
-		report_dropped(c, 0, 0);
+		report_dropped(c, 0, 0, NULL, 0);
 }
 
 /*
@@ -797,6 +883,7 @@ out:
 	ioca_intake_free(&c->intake);
 	ioca_archive_close(c->archive);
 	ioca_queue_close(c->queue);
+	free_drop_reports(c);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);
 	if (c->lock_fd >= 0)

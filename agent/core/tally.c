@@ -47,6 +47,8 @@ struct tally {
 	struct watch *watches; /* ascending seq */
 	size_t n_watches, cap_watches;
 	uint64_t lost_records, lost_bytes;
+	uint64_t *lost_seqs; /* not yet taken, ascending */
+	size_t n_lost_seqs, cap_lost_seqs;
 };
 
 static struct tally *T(struct ioca_queue *q)
@@ -74,6 +76,16 @@ static uint32_t counter_index(struct tally *t, const char *name, size_t len)
 	return (uint32_t)t->n_counters++;
 }
 
+static void note_lost_seq(struct tally *t, uint64_t seq)
+{
+	uint64_t *all =
+	    ioca_grow(t->lost_seqs, &t->cap_lost_seqs, t->n_lost_seqs + 1, sizeof *all, 8);
+	if (!all)
+		return; /* its counts are still given back by take_lost */
+	t->lost_seqs = all;
+	t->lost_seqs[t->n_lost_seqs++] = seq;
+}
+
 /* `seq` was handed out: watches below it never handed out are lost. */
 static void watch_handed(struct tally *t, uint64_t seq)
 {
@@ -85,6 +97,7 @@ static void watch_handed(struct tally *t, uint64_t seq)
 		if (w->seq < seq && !w->handed) {
 			t->lost_records += w->records;
 			t->lost_bytes += w->bytes;
+			note_lost_seq(t, w->seq);
 			continue;
 		}
 		t->watches[keep++] = *w;
@@ -144,6 +157,7 @@ static void tally_close(struct ioca_queue *q)
 	free(t->slots);
 	free(t->counters);
 	free(t->watches);
+	free(t->lost_seqs);
 	free(t);
 }
 
@@ -204,4 +218,24 @@ bool ioca_tally_take_lost(struct ioca_queue *q, uint64_t *records, uint64_t *byt
 	*bytes = t->lost_bytes;
 	t->lost_records = t->lost_bytes = 0;
 	return *records != 0;
+}
+
+bool ioca_tally_take_lost_seq(struct ioca_queue *q, uint64_t *seq)
+{
+	struct tally *t = T(q);
+	if (t->n_lost_seqs == 0)
+		return false;
+	*seq = t->lost_seqs[0];
+	memmove(t->lost_seqs, t->lost_seqs + 1, (t->n_lost_seqs - 1) * sizeof *t->lost_seqs);
+	t->n_lost_seqs--;
+	return true;
+}
+
+bool ioca_tally_watching(struct ioca_queue *q, uint64_t seq)
+{
+	struct tally *t = T(q);
+	for (size_t i = 0; i < t->n_watches; i++)
+		if (t->watches[i].seq == seq)
+			return true;
+	return false;
 }

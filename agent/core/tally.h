@@ -27,6 +27,12 @@ int ioca_tally_watch(struct ioca_queue *tally, uint64_t seq, uint64_t records, u
 /* Counts of watched records dropped before delivery since the last call;
  * true when there are any. */
 bool ioca_tally_take_lost(struct ioca_queue *tally, uint64_t *records, uint64_t *bytes);
+/* One watched record dropped before delivery (oldest first), each given
+ * once; false when there is none. Lost records are counted in
+ * ioca_tally_take_lost() as well: this says which ones they were. */
+bool ioca_tally_take_lost_seq(struct ioca_queue *tally, uint64_t *seq);
+/* Whether record `seq` is still watched: neither acked nor lost. */
+bool ioca_tally_watching(struct ioca_queue *tally, uint64_t seq);
 /* Records of `instance` delivered so far. */
 uint64_t ioca_tally_delivered(struct ioca_queue *tally, const char *instance);
 

@@ -3,7 +3,7 @@
  * memory queue as the baseline, measured in the same run on the same
  * records. Prints ratios; absolute rates on a shared machine are noise.
  *
- *   bench_spool [--dir DIR] [--records N] [--backlog M] [--payload BYTES]
+ *   bench_spool [--dir DIR] [--records N] [--backlog M] [--payload BYTES] [--full F]
  *
  * 1. Throughput: records go through push -> next -> ack the way the core
  *    drives the queue: each loop turn pushes a burst (BURST records, as the
@@ -16,6 +16,11 @@
  *    spool closed and reopened (start-up scan of the backlog), then drained
  *    through the same window; RSS before/after shows memory does not grow
  *    with the backlog.
+ * 4. Full spool: F records of a flooding instance and, one in 11, of a
+ *    well-behaved one pushed into a 16 MiB spool with nothing delivered.
+ *    CPU of fair eviction against dropping whole oldest segments (the
+ *    bound before it) and against a spool that never fills, and what the
+ *    well-behaved instance lost with each.
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -30,9 +35,13 @@
 #include "log.h"
 #include "queue.h"
 #include "spool.h"
+#include "spool_format.h"
 
 #define DEFAULT_RECORDS 200000
 #define DEFAULT_BACKLOG 1000000
+#define DEFAULT_FULL    300000
+#define FULL_MAX_BYTES  (16LL << 20)
+#define FULL_SEGMENT    (1LL << 20)
 #define DEFAULT_PAYLOAD 200
 #define BURST           32
 #define WINDOW          64
@@ -325,16 +334,102 @@ static void bench_backlog(uint64_t m, uint64_t baseline_n)
 	       (unsigned long long)st.segments, (unsigned long long)st.records);
 }
 
+struct full_drops {
+	uint64_t calm;
+};
+
+static void full_dropped(void *ctx, uint64_t records, uint64_t bytes,
+			 const struct ioca_spool_instance_drops *by, size_t n_by)
+{
+	(void)records;
+	(void)bytes;
+	struct full_drops *d = ctx;
+	for (size_t i = 0; i < n_by; i++)
+		if (strcmp(by[i].instance, "calm") == 0)
+			d->calm += by[i].records;
+}
+
+/* CPU seconds to push f records (10 flood : 1 calm) into a spool of
+ * max_bytes; *calm_lost gets what the calm instance lost. */
+static double run_full(uint64_t f, int64_t max_bytes, enum ioca_fsync_mode mode, bool evict,
+		       uint64_t *calm_lost)
+{
+	remove_dir(bench_dir);
+	struct ioca_spool_config c = {.max_bytes = max_bytes,
+				      .segment_bytes = FULL_SEGMENT,
+				      .fsync = mode,
+				      .fsync_interval_ms = 200,
+				      .inflight = WINDOW,
+				      .memory_buffer_bytes = 8 << 20};
+	struct full_drops d = {0};
+	struct ioca_spool_callbacks cb = {.ctx = &d, .dropped = full_dropped};
+	char err[256];
+	struct ioca_queue *q = ioca_spool_open(&c, bench_dir, &cb, err, sizeof(err));
+	if (!q) {
+		fprintf(stderr, "spool open %s: %s\n", bench_dir, err);
+		exit(1);
+	}
+	ioca_spool_evict_off = !evict;
+	double c0 = cpu_s();
+	for (uint64_t i = 0; i < f; i++) {
+		struct ioca_record r = {.seq = ioca_queue_next_seq(q),
+					.kind = IOCA_RECORD_JSON,
+					.qos = 1,
+					.accepted_ms = 1764000000000LL,
+					.instance = i % 11 == 10 ? "calm" : "flood",
+					.topic = TOPIC,
+					.payload = payload,
+					.payload_len = payload_len};
+		ioca_queue_push(q, &r);
+		if (i % 1024 == 0)
+			ioca_queue_tick(q, (int64_t)(mono_s() * 1000));
+	}
+	double cpu = cpu_s() - c0;
+	ioca_queue_tick(q, (int64_t)(mono_s() * 1000) + 2000);
+	ioca_queue_close(q);
+	ioca_spool_evict_off = false;
+	remove_dir(bench_dir);
+	*calm_lost = d.calm;
+	return cpu;
+}
+
+static void bench_full(uint64_t f)
+{
+	static const enum ioca_fsync_mode modes[] = {IOCA_FSYNC_NEVER, IOCA_FSYNC_INTERVAL};
+	static const char *mode_names[] = {"never", "interval"};
+	printf("\n## full spool: %llu records (10 flood : 1 calm) into %lld MiB, segments %lld "
+	       "MiB, nothing delivered; CPU s, median of %d\n",
+	       (unsigned long long)f, FULL_MAX_BYTES >> 20, FULL_SEGMENT >> 20, RUNS);
+	printf("| fsync | never full (baseline) | whole oldest segments dropped | fair eviction | "
+	       "eviction / segment drop | eviction / baseline | calm lost: segment drop / "
+	       "eviction |\n|---|---|---|---|---|---|---|\n");
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		double base[RUNS], seg[RUNS], ev[RUNS];
+		uint64_t lost_seg = 0, lost_ev = 0, none;
+		for (int r = 0; r < RUNS; r++) {
+			base[r] = run_full(f, SPOOL_MAX_BYTES, modes[m], true, &none);
+			seg[r] = run_full(f, FULL_MAX_BYTES, modes[m], false, &lost_seg);
+			ev[r] = run_full(f, FULL_MAX_BYTES, modes[m], true, &lost_ev);
+		}
+		qsort(base, RUNS, sizeof(double), cmp_double);
+		qsort(seg, RUNS, sizeof(double), cmp_double);
+		qsort(ev, RUNS, sizeof(double), cmp_double);
+		double b = base[RUNS / 2], sg = seg[RUNS / 2], e = ev[RUNS / 2];
+		printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %llu / %llu |\n", mode_names[m],
+		       b, sg, e, e / sg, e / b, (unsigned long long)lost_seg,
+		       (unsigned long long)lost_ev);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	uint64_t records = DEFAULT_RECORDS, backlog = DEFAULT_BACKLOG;
-	static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
-					     {"records", required_argument, NULL, 'n'},
-					     {"backlog", required_argument, NULL, 'm'},
-					     {"payload", required_argument, NULL, 'p'},
-					     {NULL, 0, NULL, 0}};
+	uint64_t records = DEFAULT_RECORDS, backlog = DEFAULT_BACKLOG, full = DEFAULT_FULL;
+	static const struct option opts[] = {
+	    {"dir", required_argument, NULL, 'd'},     {"records", required_argument, NULL, 'n'},
+	    {"backlog", required_argument, NULL, 'm'}, {"payload", required_argument, NULL, 'p'},
+	    {"full", required_argument, NULL, 'f'},    {NULL, 0, NULL, 0}};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "d:n:m:p:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:n:m:p:f:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			bench_dir = optarg;
@@ -348,10 +443,14 @@ int main(int argc, char **argv)
 		case 'p':
 			payload_len = strtoul(optarg, NULL, 10);
 			break;
+		case 'f':
+			full = strtoull(optarg, NULL, 10);
+			break;
 		default:
 			fprintf(
 			    stderr,
-			    "usage: %s [--dir DIR] [--records N] [--backlog M] [--payload BYTES]\n",
+			    "usage: %s [--dir DIR] [--records N] [--backlog M] [--payload BYTES] "
+			    "[--full F]\n",
 			    argv[0]);
 			return 64;
 		}
@@ -366,6 +465,8 @@ int main(int argc, char **argv)
 	bench_throughput(records);
 	bench_bytes_per_record(records);
 	bench_backlog(backlog, records);
+	if (full)
+		bench_full(full);
 	free(payload);
 	return 0;
 }

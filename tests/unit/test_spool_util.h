@@ -23,6 +23,8 @@
 #define PAYLOAD_BYTES 200
 #define BIG_MAX_BYTES (256LL * 1024 * 1024)
 
+#define TR_MAX_INSTANCES 8
+
 struct test_reports {
 	uint64_t corrupt_calls;
 	uint64_t corrupt_bytes;
@@ -31,6 +33,10 @@ struct test_reports {
 	uint64_t dropped_calls;
 	uint64_t dropped_records;
 	uint64_t dropped_bytes;
+	/* per instance, summed over the reports */
+	char instances[TR_MAX_INSTANCES][64];
+	uint64_t instance_dropped[TR_MAX_INSTANCES];
+	size_t n_instances;
 	int degraded_calls;
 	bool degraded;
 	char degraded_reason[256];
@@ -49,12 +55,34 @@ static inline void tr_corrupt(void *ctx, const struct ioca_spool_damage *d)
 	}
 }
 
-static inline void tr_dropped(void *ctx, uint64_t records, uint64_t bytes)
+static inline void tr_dropped(void *ctx, uint64_t records, uint64_t bytes,
+			      const struct ioca_spool_instance_drops *by, size_t n_by)
 {
 	struct test_reports *t = ctx;
+	for (size_t i = 0; i < n_by; i++) {
+		size_t k = 0;
+		while (k < t->n_instances && strcmp(t->instances[k], by[i].instance) != 0)
+			k++;
+		if (k == t->n_instances) {
+			if (k == TR_MAX_INSTANCES)
+				continue;
+			snprintf(t->instances[k], sizeof(t->instances[k]), "%s", by[i].instance);
+			t->n_instances++;
+		}
+		t->instance_dropped[k] += by[i].records;
+	}
 	t->dropped_calls++;
 	t->dropped_records += records;
 	t->dropped_bytes += bytes;
+}
+
+/* Records of `instance` the reports said were dropped. */
+static inline uint64_t tr_instance_dropped(const struct test_reports *t, const char *instance)
+{
+	for (size_t k = 0; k < t->n_instances; k++)
+		if (strcmp(t->instances[k], instance) == 0)
+			return t->instance_dropped[k];
+	return 0;
 }
 
 static inline void tr_degraded(void *ctx, bool degraded, const char *reason)

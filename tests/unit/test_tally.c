@@ -140,6 +140,11 @@ static void dropped_report_is_lost_delivered_one_is_not(void **state)
 	assert_int_equal(rec, 40);
 	assert_int_equal(bytes, 4000);
 	assert_false(ioca_tally_take_lost(q, &rec, &bytes)); /* given back once */
+	uint64_t lost_seq = 0;
+	assert_true(ioca_tally_take_lost_seq(q, &lost_seq)); /* which one it was */
+	assert_int_equal(lost_seq, report);
+	assert_false(ioca_tally_take_lost_seq(q, &lost_seq));
+	assert_false(ioca_tally_watching(q, report));
 
 	/* a report that goes out is never lost, even across a rewind */
 	ioca_queue_ack(q, r.seq);
@@ -149,6 +154,7 @@ static void dropped_report_is_lost_delivered_one_is_not(void **state)
 	push(q, "ioc/a1/_agent/event/agent/spool_dropped");
 	assert_int_equal(ioca_tally_watch(q, second, 5, 500), IOCA_OK);
 	push(q, "ioc/a1/cam/telemetry");
+	assert_true(ioca_tally_watching(q, second));
 	while (ioca_queue_next(q, &r) == IOCA_OK)
 		if (r.seq != second)
 			ioca_queue_ack(q, r.seq);
@@ -156,6 +162,8 @@ static void dropped_report_is_lost_delivered_one_is_not(void **state)
 	while (ioca_queue_next(q, &r) == IOCA_OK)
 		ioca_queue_ack(q, r.seq);
 	assert_false(ioca_tally_take_lost(q, &rec, &bytes));
+	assert_false(ioca_tally_take_lost_seq(q, &lost_seq));
+	assert_false(ioca_tally_watching(q, second)); /* acked */
 	ioca_queue_close(q);
 }
 

@@ -30,6 +30,7 @@
 #define RATELIMIT_MS            60000
 #define WRITEBACK_CHUNK_BYTES   (512 * 1024) /* start writeback early in this step */
 #define DROP_REPORT_INTERVAL_MS 1000         /* drops are reported at most this often */
+#define EVICT_SLACK_PER_SEGMENT 1 /* eviction frees segment_bytes / this below max_bytes */
 
 static struct ioca_spool *sp(struct ioca_queue *q)
 {
@@ -76,6 +77,7 @@ static void drop_front_segment(struct ioca_spool *s, const char *why)
 {
 	struct ioca_spool_seg *g = &s->segs[0];
 	struct drop_ctx d = {.seg_id = g->id};
+	ioca_spool_forget_front(s);
 	ioca_spool_win_filter(s, drop_pending_of_seg, &d);
 	uint64_t left = g->records - g->done;
 	uint64_t left_bytes = g->size - IOCA_SPOOL_SEG_HDR_BYTES - g->bytes_done;
@@ -108,6 +110,9 @@ static void drop_front_segment(struct ioca_spool *s, const char *why)
 
 static void enforce_size_bound(struct ioca_spool *s)
 {
+	if (s->disk_bytes > (uint64_t)s->cfg.max_bytes)
+		ioca_spool_evict(s, (uint64_t)s->cfg.max_bytes -
+					(uint64_t)s->cfg.segment_bytes / EVICT_SLACK_PER_SEGMENT);
 	while (s->disk_bytes > (uint64_t)s->cfg.max_bytes && s->nsegs > 1)
 		drop_front_segment(s, "over spool.max_bytes");
 }
@@ -151,6 +156,11 @@ static uint64_t sp_next_seq(struct ioca_queue *q)
 	return sp(q)->next_seq;
 }
 
+static uint32_t record_holder(struct ioca_spool *s, const struct ioca_record *rec)
+{
+	return ioca_spool_holder(s, rec->instance, rec->instance ? strlen(rec->instance) : 0);
+}
+
 /* Append one record to the active segment. IOCA_OK, or IOCA_ERROR after
  * entering degraded mode; seg_id and off say where it went. */
 static int write_record(struct ioca_spool *s, const struct ioca_record *rec, size_t size,
@@ -183,6 +193,7 @@ static int write_record(struct ioca_spool *s, const struct ioca_record *rec, siz
 	g->last_ms = rec->accepted_ms;
 	g->records++;
 	g->size += size;
+	ioca_spool_held_add(s, record_holder(s, rec), size);
 	s->disk_bytes += size;
 	s->held_records++;
 	s->dirty = true;
@@ -226,6 +237,7 @@ static int sp_push(struct ioca_queue *q, const struct ioca_record *rec)
 		    (unsigned long long)rec->seq, rec->payload_len,
 		    rec->topic ? rec->topic : "(none)");
 		count_drop(s, 1, rec->payload_len);
+		ioca_spool_drop_note(s, record_holder(s, rec), 1);
 		s->next_seq = rec->seq + 1;
 		return IOCA_ERROR;
 	}
@@ -317,11 +329,12 @@ static int disk_peek(struct ioca_spool *s, struct ioca_spool_rec_view *v, uint64
 	return IOCA_AGAIN;
 }
 
-static void release_disk(struct ioca_spool *s, uint64_t seg_id, uint32_t len)
+static void release_disk(struct ioca_spool *s, uint64_t seg_id, uint32_t len, uint32_t holder)
 {
 	struct ioca_spool_seg *g = ioca_spool_seg_by_id(s, seg_id);
 	if (!g)
 		return; /* dropped meanwhile: already uncounted */
+	ioca_spool_held_release(s, holder, len);
 	g->done++;
 	g->bytes_done += len;
 	s->held_records--;
@@ -437,8 +450,9 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 			s->roff = next; /* released before */
 			continue;
 		}
+		uint32_t holder = ioca_spool_holder(s, (const char *)v.instance, v.instance_len);
 		if (ioca_spool_live_passed(s, v.seq)) {
-			release_disk(s, seg_id, (uint32_t)v.total_len); /* acked early */
+			release_disk(s, seg_id, (uint32_t)v.total_len, holder); /* acked early */
 			s->rd_high_seq = v.seq;
 			s->roff = next;
 			continue;
@@ -450,7 +464,8 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 		}
 		if (too_old(s, v.accepted_ms, now_wall)) {
 			count_drop(s, 1, v.total_len);
-			release_disk(s, seg_id, (uint32_t)v.total_len);
+			ioca_spool_drop_note(s, holder, 1);
+			release_disk(s, seg_id, (uint32_t)v.total_len, holder);
 			s->rd_high_seq = v.seq;
 			s->roff = next;
 			continue;
@@ -463,6 +478,7 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 					    .off = off,
 					    .len = (uint32_t)v.total_len,
 					    .state = IOCA_SPOOL_ENT_HANDED,
+					    .holder = holder,
 					    .ms = v.accepted_ms};
 		if (ioca_spool_hand_out(s, &v, out) != IOCA_OK || !ioca_spool_win_insert(s, &ne))
 			return IOCA_AGAIN; /* out of memory: try again later */
@@ -559,7 +575,7 @@ static void pop_released(struct ioca_spool *s)
 	       ioca_spool_win_at(s, 0)->seq <= s->rd_high_seq) {
 		struct ioca_spool_ent *e = ioca_spool_win_at(s, 0);
 		if (e->seg_id != IOCA_SPOOL_MEM_SEG)
-			release_disk(s, e->seg_id, e->len);
+			release_disk(s, e->seg_id, e->len, e->holder);
 		s->win_head++;
 		s->win_n--;
 	}
@@ -592,6 +608,7 @@ static bool drop_lost_pending(struct ioca_spool *s, struct ioca_spool_ent *e, vo
 	    ioca_spool_seg_by_id(s, e->seg_id))
 		return false;
 	count_drop(s, 1, e->len);
+	ioca_spool_drop_note(s, e->holder, 1);
 	return true;
 }
 
@@ -643,6 +660,7 @@ static void migrate_memory(struct ioca_spool *s)
 			e->seg_id = seg_id;
 			e->off = off;
 			e->len = (uint32_t)size;
+			e->holder = record_holder(s, &r);
 		}
 		ioca_queue_ack(s->mem, r.seq);
 	}
@@ -703,6 +721,8 @@ static void deliver_reports(struct ioca_spool *s, int64_t now)
 	/* Sums over at least DROP_REPORT_INTERVAL_MS: a sustained overflow gives
 	 * one report a second, not one per loop turn. */
 	uint64_t drec = 0, dbytes = 0;
+	struct ioca_spool_instance_drops *by = NULL;
+	size_t n_by = 0;
 	if (total_rec != s->reported_drop_records &&
 	    (s->drop_report_at_mono == 0 ||
 	     now - s->drop_report_at_mono >= DROP_REPORT_INTERVAL_MS)) {
@@ -711,6 +731,7 @@ static void deliver_reports(struct ioca_spool *s, int64_t now)
 		s->reported_drop_records = total_rec;
 		s->reported_drop_bytes = total_bytes;
 		s->drop_report_at_mono = now;
+		n_by = ioca_spool_take_drop_table(s, &by);
 	}
 
 	/* Callbacks last: they may push. */
@@ -725,7 +746,8 @@ static void deliver_reports(struct ioca_spool *s, int64_t now)
 		free(reps[i].file);
 	}
 	if (drec && s->cb.dropped)
-		s->cb.dropped(s->cb.ctx, drec, dbytes);
+		s->cb.dropped(s->cb.ctx, drec, dbytes, by, n_by);
+	free(by);
 	if (deg_change && s->cb.degraded)
 		s->cb.degraded(s->cb.ctx, deg, deg ? reason : "");
 }
@@ -846,6 +868,7 @@ static void sp_close(struct ioca_queue *q)
 		free(s->reports[i].file);
 	ioca_spool_win_free(s);
 	ioca_spool_live_free(s);
+	ioca_spool_holders_free(s);
 	free(s->pre_acked);
 	free(s->segs);
 	free(s->strbuf);

@@ -58,6 +58,11 @@ struct ioca_spool_config {
 };
 
 /*
+ * At spool.max_bytes the spool evicts records of the instance(s) holding
+ * the most undelivered bytes first (water-filling), keeping the other
+ * instances' records; records in flight are never evicted (docs/spool.md,
+ * "Bounds").
+ *
  * Reports for the core (agent.spool_corrupt / agent.spool_dropped events,
  * logs). They are delivered only from tick(), after the spool's state is
  * consistent, so a callback may push() into the spool. Damage found by
@@ -76,12 +81,22 @@ struct ioca_spool_damage {
 	uint64_t lost_first_seq, lost_last_seq;
 };
 
+/* Records of one instance among those a drop report counts. */
+struct ioca_spool_instance_drops {
+	const char *instance; /* valid during the callback only */
+	uint64_t records;
+};
+
 struct ioca_spool_callbacks {
 	void *ctx;
 	void (*corrupt)(void *ctx, const struct ioca_spool_damage *damage);
 	/* Records dropped since the last report (size or age bound, memory
-	 * fallback overflow, records too big to keep). */
-	void (*dropped)(void *ctx, uint64_t records, uint64_t bytes);
+	 * fallback overflow, records too big to keep), and of them, per
+	 * instance, those whose instance is known (by[0..n_by), each
+	 * records > 0; format 1 records, the memory fallback's and those of
+	 * a missing segment file are in `records` only). */
+	void (*dropped)(void *ctx, uint64_t records, uint64_t bytes,
+			const struct ioca_spool_instance_drops *by, size_t n_by);
 	/* The disk refuses writes (degraded = true, reason set) or accepts
 	 * them again (degraded = false). */
 	void (*degraded)(void *ctx, bool degraded, const char *reason);

@@ -267,4 +267,8 @@ int ioca_spool_write_all(int fd, const struct iovec *iov, int iovcnt);
  * cannot mount a small filesystem use it to simulate a full disk). */
 extern int ioca_spool_fail_writes_errno;
 
+/* When true, the size bound drops whole segments, oldest first, instead of
+ * evicting the biggest holders' records (the benchmark's baseline). */
+extern bool ioca_spool_evict_off;
+
 #endif

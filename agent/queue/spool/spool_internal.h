@@ -9,6 +9,8 @@
  *   spool_live.c   - spool.order = "live_first": recent pushes handed out
  *                    ahead of the backlog, and the acks of those records
  *                    until the reader reaches them
+ *   spool_evict.c  - what each instance holds, fair eviction at the size
+ *                    bound, and which instance lost what
  *
  * Invariants:
  *   - segs[] is in id order and in seq order: every record of segs[i] has a
@@ -54,7 +56,17 @@ struct ioca_spool_ent {
 	uint64_t off;    /* record start in the segment */
 	uint32_t len;    /* bytes on disk */
 	uint8_t state;
-	int64_t ms; /* accepted_ms */
+	uint32_t holder; /* index into holders[] (spool_evict.c) */
+	int64_t ms;      /* accepted_ms */
+};
+
+/* An instance with records in the spool (holders[0]: instance unknown,
+ * format 1 records). records/bytes are kept only while holders_ready. */
+struct ioca_spool_holder {
+	char *name;                /* NULL for holders[0] */
+	uint64_t records, bytes;   /* held on disk: not released */
+	uint64_t dropped;          /* records dropped, ever */
+	uint64_t dropped_reported; /* of them, already reported */
 };
 
 struct ioca_spool_report {
@@ -128,6 +140,11 @@ struct ioca_spool {
 
 	struct ioca_spool_report reports[IOCA_SPOOL_MAX_PENDING_REPORTS];
 	size_t nreports;
+
+	/* per instance (spool_evict.c) */
+	struct ioca_spool_holder *holders;
+	size_t nholders, capholders;
+	bool holders_ready; /* records/bytes of every holder are exact */
 };
 
 /* spool_open.c */
@@ -176,10 +193,40 @@ bool ioca_spool_live_acked(struct ioca_spool *s, uint64_t seq);
 /* The reader reached `seq` (above rd_high_seq, not in the window): true
  * when it was acked after a live hand-out (it is forgotten then). */
 bool ioca_spool_live_passed(struct ioca_spool *s, uint64_t seq);
+/* Whether `seq` is among the live acks (delivered, the reader not yet
+ * past it). */
+bool ioca_spool_live_done(const struct ioca_spool *s, uint64_t seq);
+/* Segment seg_id was rewritten (spool_evict.c): its offsets moved. */
+void ioca_spool_live_rewritten(struct ioca_spool *s, uint64_t seg_id);
 /* Merge the live acks above `floor` into the ascending list acked[0..*n)
  * (at most `cap`, the lowest kept). */
 void ioca_spool_live_add_acked(const struct ioca_spool *s, uint64_t floor, uint64_t *acked,
 			       uint32_t *n, uint32_t cap);
+/* spool_evict.c */
+#define IOCA_SPOOL_HOLDER_UNKNOWN 0u
+/* The holder index of instance name[0..len) (len 0: unknown), added when
+ * new; IOCA_SPOOL_HOLDER_UNKNOWN when out of memory. */
+uint32_t ioca_spool_holder(struct ioca_spool *s, const char *name, size_t len);
+/* A record of `bytes` of holder h was written to disk / released. */
+void ioca_spool_held_add(struct ioca_spool *s, uint32_t h, uint64_t bytes);
+void ioca_spool_held_release(struct ioca_spool *s, uint32_t h, uint64_t bytes);
+/* `records` of holder h were dropped (for the per-instance report; the
+ * totals are counted by the caller). */
+void ioca_spool_drop_note(struct ioca_spool *s, uint32_t h, uint64_t records);
+/* segs[0] is about to be deleted with what it holds (the window not yet
+ * filtered): attribute its dropped records to their instances and take
+ * every held record of it off the holders. */
+void ioca_spool_forget_front(struct ioca_spool *s);
+/* Over spool.max_bytes: evict records of the instances holding the most
+ * until disk_bytes <= target (water-filling), rewriting sealed segments
+ * without them. Never evicts a record in the window. Drops are counted.
+ * Returns the bytes freed; the caller falls back to dropping whole
+ * segments when that is not enough. */
+uint64_t ioca_spool_evict(struct ioca_spool *s, uint64_t target);
+/* The per-instance drops not yet reported, into a new array (*out, free()
+ * it; NULL when none); marks them reported. Returns how many entries. */
+size_t ioca_spool_take_drop_table(struct ioca_spool *s, struct ioca_spool_instance_drops **out);
+void ioca_spool_holders_free(struct ioca_spool *s);
 
 /* spool_window.c */
 struct ioca_spool_ent *ioca_spool_win_find(struct ioca_spool *s, uint64_t seq);

@@ -192,12 +192,14 @@ int ioca_spool_live_next(struct ioca_spool *s, struct ioca_record *out)
 			ring_pop(l);
 			continue;
 		}
-		struct ioca_spool_ent ne = {.seq = p->seq,
-					    .seg_id = p->seg_id,
-					    .off = p->off,
-					    .len = p->len,
-					    .state = IOCA_SPOOL_ENT_HANDED,
-					    .ms = p->ms};
+		struct ioca_spool_ent ne = {
+		    .seq = p->seq,
+		    .seg_id = p->seg_id,
+		    .off = p->off,
+		    .len = p->len,
+		    .state = IOCA_SPOOL_ENT_HANDED,
+		    .holder = ioca_spool_holder(s, (const char *)v.instance, v.instance_len),
+		    .ms = p->ms};
 		if (ioca_spool_hand_out(s, &v, out) != IOCA_OK || !ioca_spool_win_insert(s, &ne))
 			return IOCA_AGAIN; /* out of memory: try again later */
 		out->historical = false;
@@ -317,4 +319,31 @@ void ioca_spool_live_add_acked(const struct ioca_spool *s, uint64_t floor, uint6
 	}
 	*n = out;
 	free(had);
+}
+
+bool ioca_spool_live_done(const struct ioca_spool *s, uint64_t seq)
+{
+	const struct ioca_spool_live *l = s->live;
+	if (!l)
+		return false;
+	for (size_t i = 0; i < l->done_n && l->done[i].lo <= seq; i++)
+		if (seq <= l->done[i].hi)
+			return true;
+	return false;
+}
+
+void ioca_spool_live_rewritten(struct ioca_spool *s, uint64_t seg_id)
+{
+	struct ioca_spool_live *l = s->live;
+	if (!l)
+		return;
+	if (l->fd >= 0 && l->fd_seg == seg_id) {
+		close(l->fd); /* the file before the rewrite */
+		l->fd = -1;
+	}
+	for (size_t i = 0; i < l->ring_n; i++) {
+		struct live_pos *p = &l->ring[(l->ring_head + i) % LIVE_RING_CAP];
+		if (p->seg_id == seg_id)
+			p->seg_id = UINT64_MAX; /* offsets moved: read in order instead */
+	}
 }
