@@ -20,6 +20,15 @@ static void add_time(cJSON *o, const char *key, int64_t wall_ms)
 	cJSON_AddStringToObject(o, key, ioca_format_rfc3339(wall_ms, ts, sizeof ts));
 }
 
+/* The queue's degraded flag, and while degraded its reason under reason_key
+ * (the status and metrics documents name it differently). */
+static void add_degraded(cJSON *o, const struct ioca_queue_stats *qs, const char *reason_key)
+{
+	cJSON_AddBoolToObject(o, "degraded", qs->degraded);
+	if (qs->degraded)
+		cJSON_AddStringToObject(o, reason_key, qs->degraded_reason);
+}
+
 static char *finish(cJSON *o)
 {
 	char *text = cJSON_PrintUnformatted(o);
@@ -58,9 +67,7 @@ char *ioca_report_status_online(const struct ioca_report_ctx *r)
 	struct ioca_queue_stats qs;
 	ioca_queue_stats(r->queue, &qs);
 	cJSON *spool = cJSON_AddObjectToObject(o, "spool");
-	cJSON_AddBoolToObject(spool, "degraded", qs.degraded);
-	if (qs.degraded)
-		cJSON_AddStringToObject(spool, "reason", qs.degraded_reason);
+	add_degraded(spool, &qs, "reason");
 	cJSON_AddNumberToObject(spool, "backlog", (double)qs.records);
 	cJSON_AddStringToObject(o, "clock", r->clock_synced ? "synced" : "unsynced");
 	return finish(o);
@@ -143,9 +150,7 @@ char *ioca_report_metrics(const struct ioca_report_ctx *r)
 	    {"in_flight", qs.in_flight}, {"accepted", r->accepted}, {"delivered", qs.acked},
 	    {"dropped", qs.dropped_records + r->refused}, {"dropped_bytes", qs.dropped_bytes},
 	    {"corrupt", qs.corrupt_records}, {"oldest_age_s", age_s(now, qs.oldest_ms)});
-	cJSON_AddBoolToObject(q, "degraded", qs.degraded);
-	if (qs.degraded)
-		cJSON_AddStringToObject(q, "degraded_reason", qs.degraded_reason);
+	add_degraded(q, &qs, "degraded_reason");
 
 	struct ioca_mqtt_stats ms;
 	ioca_mqtt_stats(r->mqtt, &ms);
