@@ -28,9 +28,10 @@ spool.historical_after during the cut, the user property historical=true; also:
 with more distinct topics than its max_topic_aliases, every record reaches the
 subscriber on the full topic its payload names, the wire showing aliases within
 ejabberd's maximum, each set on the connection before it is used alone.
-(ejabberd 23.01's CONNACK carries Topic Alias Maximum and Server Keep Alive but
-no Maximum Packet Size: its listener's max_payload_size only disconnects a
-client that exceeds it, so there is no announced limit to honour.)
+ejabberd 23.01's CONNACK carries Topic Alias Maximum and Server Keep Alive but
+no Maximum Packet Size: its listener's max_payload_size closes the connection
+on a larger PUBLISH, and the agent must find that record, reject it
+(agent.record_rejected) and deliver the rest.
 
 Skips (with the reason) only when the broker is not installed; under CI=true
 a missing broker is a failure instead, since deps.sh installs them all.
@@ -65,6 +66,8 @@ STREAM_TIMEOUT_S = 30.0
 DRAIN_TIMEOUT_S = 30.0
 WILL_TIMEOUT_S = 20.0
 HISTORICAL_AFTER_S = 1
+MAX_PAYLOAD = 2000  # ejabberd listener's max_payload_size in the oversized-record test
+REJECT_TIMEOUT_S = 40.0
 MAX_BROKER_LOST = 10  # nats: records it acknowledged just before its stop (tens of ms at 40/s)
 
 ERL = shutil.which("erl") or "/usr/bin/erl"
@@ -175,8 +178,9 @@ class Ejabberd(ProcessBroker):
     protocol = "v5"
     username = "itest-agent"
 
-    def __init__(self, workdir, max_topic_aliases=4):
+    def __init__(self, workdir, max_topic_aliases=4, max_payload_size=None):
         super().__init__(workdir)
+        limit = ["    max_payload_size: %d" % max_payload_size] if max_payload_size else []
         self.dist_port = t.free_port()
         self.conf = os.path.join(self.dir, "ejabberd.yml")
         with open(self.conf, "w") as f:
@@ -192,6 +196,7 @@ class Ejabberd(ProcessBroker):
                 "    ip: \"127.0.0.1\"",
                 "    module: mod_mqtt",
                 "    backlog: 1000",
+            ] + limit + [
                 "modules:",
                 "  mod_mqtt:",
                 "    max_topic_aliases: %d" % max_topic_aliases,
@@ -706,6 +711,41 @@ class EjabberdTest(InteropCase):
         self.assertEqual(mismatched, [], "wire topic differs from the subscriber's")
         self.assertEqual(len({p["conn"] for p in pubs}), 1, "the agent reconnected")
         self.assertNotRegex(broker.log(), r"(?i)protocol error|malformed|topic.alias")
+
+
+    def test_record_over_max_payload_size_rejected(self):
+        """ejabberd announces no Maximum Packet Size; its listener's
+        max_payload_size closes the connection on a larger PUBLISH. The agent
+        must find the record it cannot deliver, reject it (agent.record_rejected)
+        and go on: every other record arrives."""
+        broker = self.start_broker(max_payload_size=MAX_PAYLOAD)
+        agent_id = "itest-interop-limit"
+        sub = Collector(broker.port, ["ioc/%s/#" % agent_id], "v5", "itest-interop-limit-sub",
+                        username=broker.username)
+        self.addCleanup(sub.close)
+        a = self.agent(broker_url="mqtt://127.0.0.1:%d" % broker.port, agent_id=agent_id,
+                       instances=[t.sim("small", rate=10.0),
+                                  t.sim("big", rate=1.0, count=1, payload_bytes=2 * MAX_PAYLOAD)],
+                       mqtt_extra=dict(self.credentials(broker), keepalive=5, reconnect_min=1,
+                                       reconnect_max=1))
+
+        def rejected():
+            return [doc for _, doc in records(sub.snapshot(), agent_id)
+                    if doc["type"] == "agent.record_rejected"]
+        self.assertTrue(t.wait_until(rejected, REJECT_TIMEOUT_S),
+                        "the oversized record was never rejected:\n" + a.log()[-4000:])
+        report = rejected()[0]["data"]
+        self.assertIn("/big/", report["topic"])
+        self.assertGreater(report["size"], MAX_PAYLOAD)
+        lost = {report["seq"]}
+        top = max(seq_gaps(records(sub.snapshot(), agent_id))[0])
+        self.assertTrue(t.wait_until(lambda: set(seq_gaps(records(sub.snapshot(), agent_id))[1])
+                                     <= lost and max(seq_gaps(records(sub.snapshot(), agent_id))[0])
+                                     > top + 20, STREAM_TIMEOUT_S),
+                        "records lost besides the rejected one: %r" %
+                        seq_gaps(records(sub.snapshot(), agent_id))[1])
+        print("ejabberd max_payload_size %d: record %d (%d bytes) rejected: %s" %
+              (MAX_PAYLOAD, report["seq"], report["size"], report["reason"]))
 
 
 @unittest.skipUnless(*missing("nats-server", os.access(NATS_SERVER, os.X_OK)))
