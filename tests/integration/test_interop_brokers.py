@@ -41,6 +41,7 @@ without epmd) lives in the test's temporary directory, listens on 127.0.0.1
 only and is stopped by process group at cleanup.
 """
 
+import glob
 import json
 import os
 import shutil
@@ -71,7 +72,10 @@ REJECT_TIMEOUT_S = 40.0
 MAX_BROKER_LOST = 10  # nats: records it acknowledged just before its stop (tens of ms at 40/s)
 
 ERL = shutil.which("erl") or "/usr/bin/erl"
-EJABBERD_LIBS = "/usr/lib/x86_64-linux-gnu"
+# Debian installs ejabberd's Erlang applications under /usr/lib/<multiarch triplet>
+EJABBERD_BEAMS = sorted(glob.glob("/usr/lib/*/ejabberd-*/ebin/mod_mqtt.beam"))
+EJABBERD_LIBS = (os.path.dirname(os.path.dirname(os.path.dirname(EJABBERD_BEAMS[0])))
+                 if EJABBERD_BEAMS else "")
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 NODE = shutil.which("node") or "/usr/bin/node"
 AEDES_VERSION = "0.51.3"
@@ -81,12 +85,7 @@ AEDES_SCRIPT = os.path.join(t.SOURCE_DIR, "tests", "tools", "aedes_broker.js")
 
 def ejabberd_installed():
     """True when Debian's ejabberd (its mod_mqtt) and erl are there."""
-    try:
-        names = [n for n in os.listdir(EJABBERD_LIBS) if n.startswith("ejabberd-")]
-    except OSError:
-        return False
-    return os.access(ERL, os.X_OK) and any(
-        os.path.isfile(os.path.join(EJABBERD_LIBS, n, "ebin", "mod_mqtt.beam")) for n in names)
+    return bool(EJABBERD_BEAMS) and os.access(ERL, os.X_OK)
 
 
 def aedes_installed():
