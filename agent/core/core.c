@@ -151,7 +151,7 @@ static void on_spool_corrupt(void *ctx, const struct ioca_spool_damage *dmg)
 static void add_instance_count(cJSON *obj, const char *instance, double n)
 {
 	cJSON *have = cJSON_GetObjectItemCaseSensitive(obj, instance);
-	if (cJSON_IsNumber(have))
+	if (have && cJSON_IsNumber(have))
 		cJSON_SetNumberValue(have, have->valuedouble + n);
 	else
 		cJSON_AddNumberToObject(obj, instance, n);
