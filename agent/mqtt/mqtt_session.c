@@ -882,7 +882,7 @@ static enum ioca_topic_alias_action record_alias(struct ioca_mqtt *m, const stru
 {
 	if (qos > 1)
 		return IOCA_TOPIC_ALIAS_NONE;
-	enum ioca_topic_alias_action act = ioca_topic_alias_pick(m->aliases, r->topic, alias);
+	enum ioca_topic_alias_action act = ioca_topic_alias_pick(m->aliases, r->topic, qos, alias);
 	if (act == IOCA_TOPIC_ALIAS_NONE)
 		return act;
 	uint32_t limit = packet_limit(m);

@@ -17,6 +17,7 @@ struct entry {
 	char *topic; /* NULL: alias free */
 	uint32_t hash;
 	uint64_t last_use; /* pick() count of its last use */
+	int8_t qos;        /* the QoS it serves on this connection; -1: not given yet */
 };
 
 struct ioca_topic_alias {
@@ -48,8 +49,10 @@ struct ioca_topic_alias *ioca_topic_alias_new(void)
 
 void ioca_topic_alias_reset(struct ioca_topic_alias *t, uint16_t broker_max)
 {
-	for (size_t i = 0; i < IOCA_TOPIC_ALIAS_MAX_ENTRIES; i++)
+	for (size_t i = 0; i < IOCA_TOPIC_ALIAS_MAX_ENTRIES; i++) {
 		clear_entry(&t->entries[i]);
+		t->entries[i].qos = -1;
+	}
 	t->limit =
 	    broker_max > IOCA_TOPIC_ALIAS_MAX_ENTRIES ? IOCA_TOPIC_ALIAS_MAX_ENTRIES : broker_max;
 	t->clock = 0;
@@ -61,9 +64,10 @@ uint16_t ioca_topic_alias_limit(const struct ioca_topic_alias *t)
 }
 
 /* Give `e` to `topic`; false when out of memory (the entry is then free). */
-static bool assign(struct entry *e, const char *topic, uint32_t hash, uint64_t now)
+static bool assign(struct entry *e, const char *topic, uint32_t hash, int qos, uint64_t now)
 {
 	clear_entry(e);
+	e->qos = (int8_t)qos; /* kept even if strdup fails: see topic_alias.h */
 	e->topic = strdup(topic);
 	if (!e->topic)
 		return false;
@@ -73,15 +77,18 @@ static bool assign(struct entry *e, const char *topic, uint32_t hash, uint64_t n
 }
 
 enum ioca_topic_alias_action ioca_topic_alias_pick(struct ioca_topic_alias *t, const char *topic,
-						   uint16_t *alias)
+						   int qos, uint16_t *alias)
 {
 	if (t->limit == 0 || !topic || !topic[0])
 		return IOCA_TOPIC_ALIAS_NONE;
+	qos = qos > 0 ? 1 : 0;
 	uint64_t now = ++t->clock;
 	uint32_t hash = topic_hash(topic);
 	struct entry *free_slot = NULL, *oldest = NULL;
 	for (uint16_t i = 0; i < t->limit; i++) {
 		struct entry *e = &t->entries[i];
+		if (e->qos >= 0 && e->qos != qos)
+			continue; /* serves the other QoS */
 		if (!e->topic) {
 			if (!free_slot)
 				free_slot = e;
@@ -99,7 +106,7 @@ enum ioca_topic_alias_action ioca_topic_alias_pick(struct ioca_topic_alias *t, c
 	if (!target && oldest &&
 	    now - oldest->last_use > (uint64_t)IOCA_TOPIC_ALIAS_STALE_FACTOR * t->limit)
 		target = oldest;
-	if (!target || !assign(target, topic, hash, now))
+	if (!target || !assign(target, topic, hash, qos, now))
 		return IOCA_TOPIC_ALIAS_NONE;
 	*alias = (uint16_t)(target - t->entries + 1);
 	return IOCA_TOPIC_ALIAS_SET;

@@ -11,6 +11,13 @@
  * topics larger than the table keeps its first topics aliased instead of
  * reassigning on every publish; topics that went quiet (start-up events, an
  * instance removed) free their alias.
+ *
+ * An alias first given at one QoS serves that QoS only, for the rest of the
+ * connection: libmosquitto writes a QoS 0 publish at once but holds QoS 1 ones
+ * beyond the broker's Receive Maximum, so an alias reassigned by a QoS 0
+ * publish could reach the broker before a held QoS 1 publish that still
+ * carries it for its old topic (which would then arrive on the new one).
+ * Within one QoS, publishes reach the broker in the order they were made.
  */
 #ifndef IOCA_TOPIC_ALIAS_H
 #define IOCA_TOPIC_ALIAS_H
@@ -42,10 +49,10 @@ void ioca_topic_alias_reset(struct ioca_topic_alias *t, uint16_t broker_max);
 /* Aliases this connection may use (0: aliases off). */
 uint16_t ioca_topic_alias_limit(const struct ioca_topic_alias *t);
 
-/* How to publish on `topic` now; sets *alias for SET and USE. Counts as a
- * use of the alias. */
+/* How to publish on `topic` at `qos` (0 or 1) now; sets *alias for SET and
+ * USE. Counts as a use of the alias. */
 enum ioca_topic_alias_action ioca_topic_alias_pick(struct ioca_topic_alias *t, const char *topic,
-						   uint16_t *alias);
+						   int qos, uint16_t *alias);
 
 /* The publish that was to SET `alias` did not go out: the broker does not
  * know it, so it is free again. */

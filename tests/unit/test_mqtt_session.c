@@ -198,7 +198,7 @@ static void cfg_tls(struct test_cfg *t, const char *ca, const char *cert, const 
 	}
 }
 
-static uint64_t push_json(struct ioca_queue *q, int qos)
+static uint64_t push_json_on(struct ioca_queue *q, int qos, const char *topic)
 {
 	uint64_t seq = ioca_queue_next_seq(q);
 	char payload[64];
@@ -207,11 +207,16 @@ static uint64_t push_json(struct ioca_queue *q, int qos)
 				.kind = IOCA_RECORD_JSON,
 				.qos = (uint8_t)qos,
 				.accepted_ms = ioca_now_wall_ms(),
-				.topic = DATA_TOPIC,
+				.topic = topic,
 				.payload = payload,
 				.payload_len = (size_t)len};
 	assert_int_equal(ioca_queue_push(q, &r), IOCA_OK);
 	return seq;
+}
+
+static uint64_t push_json(struct ioca_queue *q, int qos)
+{
+	return push_json_on(q, qos, DATA_TOPIC);
 }
 
 /* ---- the poll loop ------------------------------------------------------ */
@@ -690,6 +695,59 @@ static void test_unwritten_records_resent(void **state)
 	unwritten_records_resent(false);
 }
 
+/*
+ * QoS 1 records beyond the broker's Receive Maximum (mosquitto's
+ * max_inflight_messages, 20) wait inside libmosquitto while QoS 0 records on
+ * more topics than there are aliases go out at once: an alias a QoS 0 record
+ * reassigns must never be one the waiting QoS 1 records still carry, or they
+ * reach subscribers on the QoS 0 record's topic.
+ */
+static void test_held_qos1_keeps_its_alias(void **state)
+{
+	(void)state;
+	enum { QOS1_RECORDS = 30, QOS0_RECORDS = 80, QOS0_TOPICS = 12 };
+	struct ioca_test_broker *b = ioca_broker_start(&(struct ioca_broker_opts){0});
+	assert_non_null(b);
+	struct test_cfg t;
+	cfg_init(&t, 5);
+	cfg_add_broker(&t, b->port, false);
+	t.cfg.spool.inflight = 64; /* above the broker's 20 */
+	struct ioca_queue *q = ioca_memqueue_new(1, QUEUE_BYTES);
+	struct sub *s = sub_new(b->port, "ioc/#");
+	for (int i = 0; i < QOS1_RECORDS; i++)
+		push_json(q, 1);
+	char topics[QOS0_TOPICS][64];
+	for (int i = 0; i < QOS0_TOPICS; i++)
+		snprintf(topics[i], sizeof(topics[i]), "ioc/" AGENT_ID "/t%d/telemetry", i);
+	for (int i = 0; i < QOS0_RECORDS; i++)
+		push_json_on(q, 0, topics[i % QOS0_TOPICS]);
+	struct ioca_mqtt *m = session_new(&t, q);
+	ioca_mqtt_start(m);
+	struct loop_ctx c = {.m = m, .subs = {s}};
+	uint64_t want = QOS1_RECORDS + QOS0_RECORDS;
+	assert_true(drive(&c, 8000, cond_delivered, &want));
+	drive(&c, 500, NULL, NULL);
+	size_t qos1_seen = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		unsigned long seq = 0;
+		if (sscanf(s->msgs[i].payload, "{\"seq\":%lu", &seq) != 1)
+			continue; /* the status */
+		bool qos1_record = seq >= 1 && seq <= QOS1_RECORDS;
+		if (qos1_record) {
+			qos1_seen++;
+			assert_string_equal(s->msgs[i].topic, DATA_TOPIC);
+		} else {
+			assert_string_not_equal(s->msgs[i].topic, DATA_TOPIC);
+		}
+	}
+	assert_int_equal(qos1_seen, QOS1_RECORDS);
+	ioca_mqtt_shutdown(m, STOP_JSON, 1000);
+	ioca_mqtt_free(m);
+	sub_free(s);
+	ioca_queue_close(q);
+	ioca_broker_free(b);
+}
+
 static void test_unwritten_records_resent_aliased(void **state)
 {
 	(void)state;
@@ -1094,6 +1152,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_broker_restart_nothing_lost, setup),
 	    cmocka_unit_test_setup(test_unwritten_records_resent, setup),
 	    cmocka_unit_test_setup(test_unwritten_records_resent_aliased, setup),
+	    cmocka_unit_test_setup(test_held_qos1_keeps_its_alias, setup),
 	    cmocka_unit_test_setup(test_broker_rotation, setup),
 	    cmocka_unit_test_setup(test_v311, setup),
 	    cmocka_unit_test_setup(test_refused_record, setup),

@@ -1,5 +1,6 @@
 /* MQTT 5 topic alias table: first use sets, later uses reuse, a full table
- * keeps its topics, stale aliases are reassigned, reset forgets everything. */
+ * keeps its topics, stale aliases are reassigned within their QoS, reset
+ * forgets everything. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,10 +35,10 @@ static void test_off_until_reset(void **state)
 	struct ioca_topic_alias *t = *state;
 	uint16_t alias = 0;
 	assert_int_equal(ioca_topic_alias_limit(t), 0);
-	assert_int_equal(ioca_topic_alias_pick(t, "a/b", &alias), IOCA_TOPIC_ALIAS_NONE);
+	assert_int_equal(ioca_topic_alias_pick(t, "a/b", 1, &alias), IOCA_TOPIC_ALIAS_NONE);
 	ioca_topic_alias_reset(t, 0); /* broker allows none */
-	assert_int_equal(ioca_topic_alias_pick(t, "a/b", &alias), IOCA_TOPIC_ALIAS_NONE);
-	assert_int_equal(ioca_topic_alias_pick(t, "a/b", &alias), IOCA_TOPIC_ALIAS_NONE);
+	assert_int_equal(ioca_topic_alias_pick(t, "a/b", 1, &alias), IOCA_TOPIC_ALIAS_NONE);
+	assert_int_equal(ioca_topic_alias_pick(t, "a/b", 1, &alias), IOCA_TOPIC_ALIAS_NONE);
 }
 
 static void test_set_then_use(void **state)
@@ -45,21 +46,23 @@ static void test_set_then_use(void **state)
 	struct ioca_topic_alias *t = *state;
 	ioca_topic_alias_reset(t, 10);
 	uint16_t a = 0, b = 0, again = 0;
-	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s1/telemetry", &a), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s1/telemetry", 1, &a),
+			 IOCA_TOPIC_ALIAS_SET);
 	assert_int_equal(a, 1);
-	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s2/telemetry", &b), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s2/telemetry", 1, &b),
+			 IOCA_TOPIC_ALIAS_SET);
 	assert_int_equal(b, 2);
-	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s1/telemetry", &again),
+	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s1/telemetry", 1, &again),
 			 IOCA_TOPIC_ALIAS_USE);
 	assert_int_equal(again, 1);
-	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s2/telemetry", &again),
+	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s2/telemetry", 1, &again),
 			 IOCA_TOPIC_ALIAS_USE);
 	assert_int_equal(again, 2);
 	/* a prefix of a known topic is another topic */
-	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s1", &again), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "ioc/x/s1", 1, &again), IOCA_TOPIC_ALIAS_SET);
 	assert_int_equal(again, 3);
 	/* an empty topic is never aliased */
-	assert_int_equal(ioca_topic_alias_pick(t, "", &again), IOCA_TOPIC_ALIAS_NONE);
+	assert_int_equal(ioca_topic_alias_pick(t, "", 1, &again), IOCA_TOPIC_ALIAS_NONE);
 }
 
 /* More distinct topics than aliases, in turn: the first ones keep theirs,
@@ -74,7 +77,8 @@ static void test_full_table_keeps_first_topics(void **state)
 		for (int n = 0; n < topics; n++) {
 			topic_name(name, n);
 			uint16_t alias = 0;
-			enum ioca_topic_alias_action act = ioca_topic_alias_pick(t, name, &alias);
+			enum ioca_topic_alias_action act =
+			    ioca_topic_alias_pick(t, name, 1, &alias);
 			if (n >= max) {
 				assert_int_equal(act, IOCA_TOPIC_ALIAS_NONE);
 				continue;
@@ -93,23 +97,57 @@ static void test_stale_alias_reassigned(void **state)
 	const int max = 2;
 	ioca_topic_alias_reset(t, (uint16_t)max);
 	uint16_t alias = 0;
-	assert_int_equal(ioca_topic_alias_pick(t, "start/once", &alias), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "start/once", 1, &alias), IOCA_TOPIC_ALIAS_SET);
 	assert_int_equal(alias, 1);
-	assert_int_equal(ioca_topic_alias_pick(t, "busy", &alias), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "busy", 1, &alias), IOCA_TOPIC_ALIAS_SET);
 	assert_int_equal(alias, 2);
 	/* not stale yet: the new topic goes by name */
-	assert_int_equal(ioca_topic_alias_pick(t, "later", &alias), IOCA_TOPIC_ALIAS_NONE);
+	assert_int_equal(ioca_topic_alias_pick(t, "later", 1, &alias), IOCA_TOPIC_ALIAS_NONE);
 	for (int i = 0; i < IOCA_TOPIC_ALIAS_STALE_FACTOR * max; i++)
-		assert_int_equal(ioca_topic_alias_pick(t, "busy", &alias), IOCA_TOPIC_ALIAS_USE);
+		assert_int_equal(ioca_topic_alias_pick(t, "busy", 1, &alias), IOCA_TOPIC_ALIAS_USE);
 	alias = 0;
-	assert_int_equal(ioca_topic_alias_pick(t, "later", &alias), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "later", 1, &alias), IOCA_TOPIC_ALIAS_SET);
 	assert_int_equal(alias, 1);
-	assert_int_equal(ioca_topic_alias_pick(t, "later", &alias), IOCA_TOPIC_ALIAS_USE);
+	assert_int_equal(ioca_topic_alias_pick(t, "later", 1, &alias), IOCA_TOPIC_ALIAS_USE);
 	assert_int_equal(alias, 1);
 	/* the old topic is no longer known by its alias */
-	assert_int_equal(ioca_topic_alias_pick(t, "start/once", &alias), IOCA_TOPIC_ALIAS_NONE);
-	assert_int_equal(ioca_topic_alias_pick(t, "busy", &alias), IOCA_TOPIC_ALIAS_USE);
+	assert_int_equal(ioca_topic_alias_pick(t, "start/once", 1, &alias), IOCA_TOPIC_ALIAS_NONE);
+	assert_int_equal(ioca_topic_alias_pick(t, "busy", 1, &alias), IOCA_TOPIC_ALIAS_USE);
 	assert_int_equal(alias, 2);
+}
+
+/* An alias given at one QoS never serves the other on the connection, not
+ * even when stale, forgotten, or for the same topic. */
+static void test_alias_keeps_its_qos(void **state)
+{
+	struct ioca_topic_alias *t = *state;
+	ioca_topic_alias_reset(t, 2);
+	uint16_t a = 0, b = 0, c = 0;
+	assert_int_equal(ioca_topic_alias_pick(t, "held/qos1", 1, &a), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(a, 1);
+	/* the same topic at QoS 0 gets an alias of its own */
+	assert_int_equal(ioca_topic_alias_pick(t, "held/qos1", 0, &b), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(b, 2);
+	/* alias 1 goes stale under QoS 0 traffic: QoS 0 topics never take it */
+	for (int i = 0; i < 10 * IOCA_TOPIC_ALIAS_STALE_FACTOR; i++) {
+		char name[TOPIC_LEN];
+		topic_name(name, i);
+		enum ioca_topic_alias_action act = ioca_topic_alias_pick(t, name, 0, &c);
+		assert_true(act == IOCA_TOPIC_ALIAS_NONE || c == 2);
+	}
+	assert_int_equal(ioca_topic_alias_pick(t, "held/qos1", 1, &a), IOCA_TOPIC_ALIAS_USE);
+	assert_int_equal(a, 1);
+	/* a forgotten QoS 1 alias is free again for QoS 1 only */
+	ioca_topic_alias_forget(t, 1);
+	assert_int_equal(
+	    ioca_topic_alias_pick(t, "other/qos0", 0, &c) == IOCA_TOPIC_ALIAS_NONE || c == 2, 1);
+	assert_int_equal(ioca_topic_alias_pick(t, "new/qos1", 1, &a), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(a, 1);
+	/* a new connection gives both back to whoever comes first */
+	ioca_topic_alias_reset(t, 2);
+	assert_int_equal(ioca_topic_alias_pick(t, "a", 0, &a), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "b", 0, &b), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(a + b, 3);
 }
 
 /* A new connection knows no alias: every topic is set again, within the
@@ -119,16 +157,16 @@ static void test_reset_forgets(void **state)
 	struct ioca_topic_alias *t = *state;
 	ioca_topic_alias_reset(t, 4);
 	uint16_t alias = 0;
-	assert_int_equal(ioca_topic_alias_pick(t, "a", &alias), IOCA_TOPIC_ALIAS_SET);
-	assert_int_equal(ioca_topic_alias_pick(t, "b", &alias), IOCA_TOPIC_ALIAS_SET);
-	assert_int_equal(ioca_topic_alias_pick(t, "b", &alias), IOCA_TOPIC_ALIAS_USE);
+	assert_int_equal(ioca_topic_alias_pick(t, "a", 1, &alias), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "b", 1, &alias), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "b", 1, &alias), IOCA_TOPIC_ALIAS_USE);
 	ioca_topic_alias_reset(t, 1);
 	assert_int_equal(ioca_topic_alias_limit(t), 1);
-	assert_int_equal(ioca_topic_alias_pick(t, "b", &alias), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "b", 1, &alias), IOCA_TOPIC_ALIAS_SET);
 	assert_int_equal(alias, 1);
-	assert_int_equal(ioca_topic_alias_pick(t, "a", &alias), IOCA_TOPIC_ALIAS_NONE);
+	assert_int_equal(ioca_topic_alias_pick(t, "a", 1, &alias), IOCA_TOPIC_ALIAS_NONE);
 	ioca_topic_alias_reset(t, 0);
-	assert_int_equal(ioca_topic_alias_pick(t, "b", &alias), IOCA_TOPIC_ALIAS_NONE);
+	assert_int_equal(ioca_topic_alias_pick(t, "b", 1, &alias), IOCA_TOPIC_ALIAS_NONE);
 }
 
 /* A publish that was to set an alias did not go out: set it again next time. */
@@ -137,13 +175,13 @@ static void test_forget_unsent(void **state)
 	struct ioca_topic_alias *t = *state;
 	ioca_topic_alias_reset(t, 2);
 	uint16_t alias = 0;
-	assert_int_equal(ioca_topic_alias_pick(t, "a", &alias), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "a", 1, &alias), IOCA_TOPIC_ALIAS_SET);
 	ioca_topic_alias_forget(t, alias);
-	assert_int_equal(ioca_topic_alias_pick(t, "a", &alias), IOCA_TOPIC_ALIAS_SET);
+	assert_int_equal(ioca_topic_alias_pick(t, "a", 1, &alias), IOCA_TOPIC_ALIAS_SET);
 	assert_int_equal(alias, 1);
 	ioca_topic_alias_forget(t, 0);  /* out of range: ignored */
 	ioca_topic_alias_forget(t, 99); /* out of range: ignored */
-	assert_int_equal(ioca_topic_alias_pick(t, "a", &alias), IOCA_TOPIC_ALIAS_USE);
+	assert_int_equal(ioca_topic_alias_pick(t, "a", 1, &alias), IOCA_TOPIC_ALIAS_USE);
 }
 
 /* The broker may allow more than the table holds. */
@@ -156,7 +194,7 @@ static void test_capped(void **state)
 	for (int n = 0; n < IOCA_TOPIC_ALIAS_MAX_ENTRIES + 2; n++) {
 		topic_name(name, n);
 		uint16_t alias = 0;
-		enum ioca_topic_alias_action act = ioca_topic_alias_pick(t, name, &alias);
+		enum ioca_topic_alias_action act = ioca_topic_alias_pick(t, name, 1, &alias);
 		if (n < IOCA_TOPIC_ALIAS_MAX_ENTRIES) {
 			assert_int_equal(act, IOCA_TOPIC_ALIAS_SET);
 			assert_int_equal(alias, n + 1);
@@ -174,6 +212,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_full_table_keeps_first_topics, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_alias_reassigned, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_forgets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_alias_keeps_its_qos, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forget_unsent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capped, setup, teardown),
 	};
