@@ -294,6 +294,8 @@ static size_t record_props_bytes(const struct ioca_mqtt *m, const struct ioca_re
 		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)r->seq);
 		n += prop_str_bytes("seq") + PROP_STR_LEN_BYTES + strlen(seq);
 	}
+	if (r->historical)
+		n += prop_str_bytes("historical") + PROP_STR_LEN_BYTES + strlen("true");
 	return n;
 }
 
@@ -887,7 +889,9 @@ static enum ioca_topic_alias_action record_alias(struct ioca_mqtt *m, const stru
 		return act;
 	uint32_t limit = packet_limit(m);
 	if (act == IOCA_TOPIC_ALIAS_SET && limit &&
-	    record_packet_bytes(m, r) + PROP_ID_BYTES + PROP_INT16_BYTES > limit) {
+	    publish_packet_bytes(m, r->topic, r->payload_len, qos,
+				 record_props_bytes(m, r) + PROP_ID_BYTES + PROP_INT16_BYTES) >
+		limit) {
 		ioca_topic_alias_forget(m->aliases, *alias);
 		return IOCA_TOPIC_ALIAS_NONE;
 	}
