@@ -7,7 +7,9 @@
  * Watched reports: the queue hands records out in seq order and skips only
  * what it dropped, so a watched record that was never handed out when a
  * higher seq is, is gone; its counts become "lost" for the owner to report
- * again. One handed out stays watched until its ack.
+ * again. A record handed out ahead of older ones (ioca_record.ahead, the
+ * spool's live_first) says nothing about them: only the in-order hand-outs
+ * judge. One handed out stays watched until its ack.
  */
 #include "tally.h"
 
@@ -86,15 +88,16 @@ static void note_lost_seq(struct tally *t, uint64_t seq)
 	t->lost_seqs[t->n_lost_seqs++] = seq;
 }
 
-/* `seq` was handed out: watches below it never handed out are lost. */
-static void watch_handed(struct tally *t, uint64_t seq)
+/* `seq` was handed out: watches below it never handed out are lost, unless
+ * it went out ahead of older records (`ahead`). */
+static void watch_handed(struct tally *t, uint64_t seq, bool ahead)
 {
 	size_t keep = 0;
 	for (size_t i = 0; i < t->n_watches; i++) {
 		struct watch *w = &t->watches[i];
 		if (w->seq == seq)
 			w->handed = true;
-		if (w->seq < seq && !w->handed) {
+		if (w->seq < seq && !w->handed && !ahead) {
 			t->lost_records += w->records;
 			t->lost_bytes += w->bytes;
 			note_lost_seq(t, w->seq);
@@ -122,7 +125,7 @@ static int tally_next(struct ioca_queue *q, struct ioca_record *out)
 	struct tally *t = T(q);
 	int rc = ioca_queue_next(t->inner, out);
 	if (rc == IOCA_OK && t->n_watches)
-		watch_handed(t, out->seq);
+		watch_handed(t, out->seq, out->ahead);
 	if (rc == IOCA_OK) {
 		struct slot *s = &t->slots[out->seq & t->mask];
 		s->seq = out->seq;

@@ -42,6 +42,8 @@ struct ioca_record {
 	int64_t accepted_ms; /* wall clock when the core accepted it */
 	bool historical;     /* set by next(): a backlog record, handed out more than
 			      * spool.historical_after after accepted_ms */
+	bool ahead;          /* set by next(): handed out ahead of older records
+			      * still to come (spool.order = "live_first") */
 	/* The instance that emitted it ("_agent" for the agent's own events),
 	 * kept with the record so that nothing parses it back out of the topic
 	 * and the spool can share its space fairly among instances. NULL when

@@ -386,6 +386,98 @@ static void test_water_filling(void **state)
 	ioca_queue_close(q);
 }
 
+static int64_t clock_wall_ms, clock_mono_ms;
+
+static int64_t clock_wall(void)
+{
+	return clock_wall_ms;
+}
+
+static int64_t clock_mono(void)
+{
+	return clock_mono_ms;
+}
+
+static struct ioca_spool_config live_first_config(void)
+{
+	struct ioca_spool_config c = test_config(IOCA_FSYNC_NEVER);
+	c.order = IOCA_SPOOL_ORDER_LIVE_FIRST;
+	c.historical_after_s = 30;
+	c.now_wall_ms = clock_wall;
+	c.now_mono_ms = clock_mono;
+	c.segment_bytes = SEGMENT;
+	clock_mono_ms = 1000;
+	return c;
+}
+
+/* live_first: the spool fills with flooder records delivered early (acked
+ * ahead of the neighbour's backlog). They are released, so eviction frees
+ * their space without loss instead of taking the neighbour's backlog. */
+static void test_delivered_early_protected_neighbour_pays(void **state)
+{
+	struct fixture *f = *state;
+	struct ioca_spool_config c = live_first_config();
+	c.drain_rate = 0.001; /* the backlog barely moves */
+	c.max_bytes = SPOOL_MAX;
+	clock_wall_ms = LIVE_WALL_MS;
+	struct ioca_queue *q = open_spool(f, &c);
+	for (int i = 0; i < 100; i++)
+		push_inst_at(f, q, NEIGHBOUR, clock_wall_ms - 60000); /* backlog */
+	struct ioca_record r;
+	int early = 0;
+	for (int i = 0; i < 3000; i++) {
+		push_inst_at(f, q, FLOODER, clock_wall_ms);
+		while (ioca_queue_next(q, &r) == IOCA_OK) {
+			early += strcmp(r.instance, FLOODER) == 0;
+			ioca_queue_ack(q, r.seq);
+		}
+	}
+	clock_mono_ms += 2000;
+	ioca_queue_tick(q, clock_mono_ms);
+	struct ioca_queue_stats st;
+	ioca_queue_stats(q, &st);
+	assert_true(early > 2900);
+	assert_true(st.disk_bytes <= (uint64_t)SPOOL_MAX);
+	assert_int_equal(tr_instance_dropped(&f->rep, NEIGHBOUR), 0);
+	assert_int_equal(st.dropped_records, 0);
+	ioca_queue_close(q);
+}
+
+/* live_first: a record delivered early is not counted as dropped when its
+ * segment goes whole (max_age here; the size bound's fallback alike). */
+static void test_live_acked_counted_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct ioca_spool_config c = live_first_config();
+	c.max_age_s = 100;
+	c.drain_rate = 0;
+	/* the age bound uses the real wall clock: start 200 s in the past */
+	clock_wall_ms = ioca_now_wall_ms() - 200000;
+	struct ioca_queue *q = open_spool(f, &c);
+	for (int i = 0; i < 10; i++) /* backlog, older than historical_after */
+		push_inst_at(f, q, NEIGHBOUR, clock_wall_ms - 50000);
+	push_inst_at(f, q, NEIGHBOUR, clock_wall_ms);
+	uint64_t young = ioca_queue_next_seq(q) - 1;
+	struct ioca_record r;
+	assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
+	assert_int_equal(r.seq, young);
+	ioca_queue_ack(q, young);
+	for (int i = 0; i < 400; i++) /* the first segment is sealed */
+		push_inst_at(f, q, NEIGHBOUR, clock_wall_ms - 40000);
+	clock_wall_ms += 200000;
+	clock_mono_ms += 200000;
+	ioca_queue_tick(q, clock_mono_ms);
+	/* everything else is past max_age too: the reader drops it */
+	while (ioca_queue_next(q, &r) == IOCA_OK)
+		ioca_queue_ack(q, r.seq);
+	struct ioca_queue_stats st;
+	ioca_queue_stats(q, &st);
+	assert_int_equal(st.acked, 1);
+	assert_int_equal(st.acked + st.dropped_records, st.pushed);
+	assert_int_equal(st.records, 0);
+	ioca_queue_close(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +486,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_records_in_flight_survive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_live_first_offsets_move, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_water_filling, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delivered_early_protected_neighbour_pays, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_live_acked_counted_dropped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

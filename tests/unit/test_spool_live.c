@@ -435,6 +435,56 @@ static void test_memory_fallback(void **state)
 	ioca_queue_close(q);
 }
 
+/* Open fds of this process on files under dir that are deleted. */
+static int deleted_fds_in(const char *dir)
+{
+	int n = 0;
+	for (int fd = 3; fd < 1024; fd++) {
+		char p[64], t[4200];
+		snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+		ssize_t k = readlink(p, t, sizeof t - 1);
+		if (k <= 0)
+			continue;
+		t[k] = '\0';
+		n += strstr(t, dir) && strstr(t, "(deleted)");
+	}
+	return n;
+}
+
+/* The fd of an early hand-out is closed when its segment is deleted (here
+ * once delivered). */
+static void test_live_fd_on_deleted_segment(void **state)
+{
+	struct fixture *f = *state;
+	struct ioca_spool_config c = test_config(IOCA_FSYNC_NEVER);
+	c.order = IOCA_SPOOL_ORDER_LIVE_FIRST;
+	c.historical_after_s = AFTER_S;
+	c.drain_rate = 0;
+	c.now_wall_ms = wall;
+	c.now_mono_ms = mono;
+	c.segment_bytes = 64 * 1024;
+	char err[256] = "";
+	struct ioca_queue *q = ioca_spool_open(&c, f->dir, &f->cb, err, sizeof(err));
+	assert_non_null(q);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(push_instance_at(q, "a", fake_wall - 60000), IOCA_OK);
+	assert_int_equal(push_instance_at(q, "a", fake_wall), IOCA_OK);
+	struct ioca_record r;
+	assert_int_equal(ioca_queue_next(q, &r), IOCA_OK); /* early: read from segment 1 */
+	assert_false(r.historical);
+	ioca_queue_ack(q, r.seq);
+	for (int i = 0; i < 600; i++)
+		assert_int_equal(push_instance_at(q, "a", fake_wall - 60000), IOCA_OK);
+	while (ioca_queue_next(q, &r) == IOCA_OK)
+		ioca_queue_ack(q, r.seq);
+	struct ioca_queue_stats st;
+	ioca_queue_stats(q, &st);
+	assert_int_equal(st.records, 0);
+	assert_true(st.segments < 3); /* the first ones were deleted */
+	assert_int_equal(deleted_fds_in(f->dir), 0);
+	ioca_queue_close(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +499,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restart_past_cursor_cap_duplicates, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_memory_fallback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_live_fd_on_deleted_segment, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

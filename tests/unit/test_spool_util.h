@@ -166,6 +166,25 @@ static inline int push_at(struct ioca_queue *q, uint64_t seq, int64_t accepted_m
 	return ioca_queue_push(q, &r);
 }
 
+/* Push one record of `instance` with the next seq. */
+static inline int push_instance_at(struct ioca_queue *q, const char *instance, int64_t accepted_ms)
+{
+	uint64_t seq = ioca_queue_next_seq(q);
+	char payload[PAYLOAD_BYTES];
+	size_t n = payload_for(seq, payload, sizeof(payload));
+	struct ioca_record r = {
+	    .seq = seq,
+	    .kind = IOCA_RECORD_JSON,
+	    .qos = 1,
+	    .accepted_ms = accepted_ms,
+	    .instance = instance,
+	    .topic = TOPIC,
+	    .payload = payload,
+	    .payload_len = n,
+	};
+	return ioca_queue_push(q, &r);
+}
+
 /* Push n records with the seqs the spool asks for; returns the first seq. */
 static inline uint64_t push_n(struct ioca_queue *q, uint64_t n)
 {

@@ -2,7 +2,8 @@
  * Unit tests of the delivery tally (agent/core/tally.c) over a real memory
  * queue: deliveries credited to the record's instance, only on
  * ack, not twice after a rewind; watched drop reports that the queue dropped
- * before handing them out come back as lost, ones delivered never do.
+ * before handing them out come back as lost, ones delivered never do, also
+ * when the spool hands a younger record out ahead of them (live_first).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "queue.h"
 #include "tally.h"
+#include "test_spool_util.h"
 
 #define WINDOW      8
 #define BIG_BOUND   (1024 * 1024)
@@ -167,6 +169,79 @@ static void dropped_report_is_lost_delivered_one_is_not(void **state)
 	ioca_queue_close(q);
 }
 
+static int64_t spool_wall_ms = 1800000000000LL, spool_mono_ms = 1000;
+
+static int64_t spool_wall(void)
+{
+	return spool_wall_ms;
+}
+
+static int64_t spool_mono(void)
+{
+	return spool_mono_ms;
+}
+
+static void push_at_ms(struct ioca_queue *q, const char *instance, int64_t accepted_ms)
+{
+	static const char payload[PAYLOAD_LEN] = "{}";
+	struct ioca_record r = {
+	    .seq = ioca_queue_next_seq(q),
+	    .kind = IOCA_RECORD_JSON,
+	    .qos = 1,
+	    .accepted_ms = accepted_ms,
+	    .instance = instance,
+	    .topic = TOPIC,
+	    .payload = payload,
+	    .payload_len = sizeof payload,
+	};
+	assert_int_equal(ioca_queue_push(q, &r), IOCA_OK);
+}
+
+/* spool.order = "live_first": a young record handed out ahead of a watched
+ * drop report still in the backlog does not make it lost; it is delivered
+ * after it, and its counts are reported once. */
+static void test_tally_live_first_report_double(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct test_reports rep = {0};
+	struct ioca_spool_callbacks cb = tr_callbacks(&rep);
+	struct ioca_spool_config c = test_config(IOCA_FSYNC_NEVER);
+	c.order = IOCA_SPOOL_ORDER_LIVE_FIRST;
+	c.historical_after_s = 30;
+	c.drain_rate = 0;
+	c.now_wall_ms = spool_wall;
+	c.now_mono_ms = spool_mono;
+	char err[256] = "";
+	struct ioca_queue *sp = ioca_spool_open(&c, dir, &cb, err, sizeof err);
+	assert_non_null(sp);
+	struct ioca_queue *q = ioca_tally_wrap(sp, WINDOW);
+	assert_non_null(q);
+	for (int i = 0; i < 10; i++)
+		push_at_ms(q, "flood", spool_wall_ms - 60000);
+	uint64_t report = ioca_queue_next_seq(q);
+	push_at_ms(q, "_agent", spool_wall_ms - 60000); /* pushed during the outage */
+	assert_int_equal(ioca_tally_watch(q, report, 812, 224112), IOCA_OK);
+	push_at_ms(q, "calm", spool_wall_ms); /* young, after reconnect */
+	struct ioca_record r;
+	bool first = true, report_delivered = false;
+	while (ioca_queue_next(q, &r) == IOCA_OK) {
+		if (first)
+			assert_int_equal(r.seq, report + 1); /* ahead of the backlog */
+		first = false;
+		report_delivered |= r.seq == report;
+		ioca_queue_ack(q, r.seq);
+	}
+	uint64_t rec = 0, bytes = 0;
+	assert_true(report_delivered);
+	assert_false(ioca_tally_take_lost(q, &rec, &bytes)); /* else reported twice */
+	assert_false(ioca_tally_take_lost_seq(q, &rec));
+	assert_false(ioca_tally_watching(q, report));
+	ioca_queue_close(q);
+	remove_tree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +249,7 @@ int main(void)
 	    cmocka_unit_test(rewind_does_not_credit_twice),
 	    cmocka_unit_test(instance_from_the_record_not_the_topic),
 	    cmocka_unit_test(dropped_report_is_lost_delivered_one_is_not),
+	    cmocka_unit_test(test_tally_live_first_report_double),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

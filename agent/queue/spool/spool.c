@@ -77,15 +77,19 @@ static void drop_front_segment(struct ioca_spool *s, const char *why)
 {
 	struct ioca_spool_seg *g = &s->segs[0];
 	struct drop_ctx d = {.seg_id = g->id};
-	ioca_spool_forget_front(s);
+	struct ioca_spool_released early;
+	ioca_spool_forget_front(s, &early);
 	ioca_spool_win_filter(s, drop_pending_of_seg, &d);
 	uint64_t left = g->records - g->done;
 	uint64_t left_bytes = g->size - IOCA_SPOOL_SEG_HDR_BYTES - g->bytes_done;
+	s->held_records -= left;
+	/* Delivered early (the live acks): released, not dropped. */
+	left = left > early.records ? left - early.records : 0;
+	left_bytes = left_bytes > early.bytes ? left_bytes - early.bytes : 0;
 	uint64_t dropped = left > d.in_window ? left - d.in_window : 0;
 	uint64_t dropped_bytes =
 	    left_bytes > d.in_window_bytes ? left_bytes - d.in_window_bytes : 0;
 	count_drop(s, dropped, dropped_bytes);
-	s->held_records -= left;
 	s->disk_bytes -= g->size;
 
 	char name[IOCA_SPOOL_SEG_NAME_LEN];
@@ -93,7 +97,7 @@ static void drop_front_segment(struct ioca_spool *s, const char *why)
 	ioca_log_limited(&s->write_rl, IOCA_LL_WARNING,
 			 "spool: %s: dropping %s/%s (%llu undelivered records)", why, s->dir, name,
 			 (unsigned long long)dropped);
-	if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
+	if (ioca_spool_remove_segment_file(s, g->id) != IOCA_OK)
 		ioca_warn("spool: remove %s/%s: %s", s->dir, name, strerror(errno));
 	if (s->rseg == 0) {
 		reader_close(s);
@@ -136,7 +140,7 @@ static void delete_delivered(struct ioca_spool *s)
 			return;
 		char name[IOCA_SPOOL_SEG_NAME_LEN];
 		ioca_spool_segment_name(g->id, name);
-		if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT) {
+		if (ioca_spool_remove_segment_file(s, g->id) != IOCA_OK) {
 			ioca_log_limited(&s->write_rl, IOCA_LL_WARNING, "spool: remove %s/%s: %s",
 					 s->dir, name, strerror(errno));
 			return;
@@ -329,12 +333,16 @@ static int disk_peek(struct ioca_spool *s, struct ioca_spool_rec_view *v, uint64
 	return IOCA_AGAIN;
 }
 
+/* Release a record of segment seg_id; holder IOCA_SPOOL_NO_HOLDER when its
+ * holder released it before (acked after an early hand-out). */
+#define IOCA_SPOOL_NO_HOLDER UINT32_MAX
 static void release_disk(struct ioca_spool *s, uint64_t seg_id, uint32_t len, uint32_t holder)
 {
 	struct ioca_spool_seg *g = ioca_spool_seg_by_id(s, seg_id);
 	if (!g)
 		return; /* dropped meanwhile: already uncounted */
-	ioca_spool_held_release(s, holder, len);
+	if (holder != IOCA_SPOOL_NO_HOLDER)
+		ioca_spool_held_release(s, holder, len);
 	g->done++;
 	g->bytes_done += len;
 	s->held_records--;
@@ -452,7 +460,8 @@ static int next_from_disk(struct ioca_spool *s, struct ioca_record *out)
 		}
 		uint32_t holder = ioca_spool_holder(s, (const char *)v.instance, v.instance_len);
 		if (ioca_spool_live_passed(s, v.seq)) {
-			release_disk(s, seg_id, (uint32_t)v.total_len, holder); /* acked early */
+			/* acked early: its holder released it then */
+			release_disk(s, seg_id, (uint32_t)v.total_len, IOCA_SPOOL_NO_HOLDER);
 			s->rd_high_seq = v.seq;
 			s->roff = next;
 			continue;
@@ -595,8 +604,14 @@ static void sp_ack(struct ioca_queue *q, uint64_t seq)
 	if (e->seg_id == IOCA_SPOOL_MEM_SEG && s->mem)
 		ioca_queue_ack(s->mem, seq);
 	s->acked++;
-	if (seq > s->rd_high_seq && ioca_spool_live_acked(s, seq))
+	uint64_t seg_id = e->seg_id;
+	uint32_t holder = e->holder, len = e->len;
+	if (seq > s->rd_high_seq && ioca_spool_live_acked(s, seq)) {
+		/* Delivered: no longer held for eviction (spool_evict.c). */
+		if (seg_id != IOCA_SPOOL_MEM_SEG)
+			ioca_spool_held_release(s, holder, len);
 		return;
+	}
 	e->state = IOCA_SPOOL_ENT_ACKED;
 	pop_released(s);
 }

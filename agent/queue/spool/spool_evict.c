@@ -14,9 +14,11 @@
  * oldest first, without them (a temporary "<name>.rewrite" written, synced
  * per spool.fsync and renamed over the segment). A segment left without
  * records stays as a header, so segment ids stay consecutive and seq order
- * holds. Records in the window (handed out, ack pending, or to hand out
- * again) are never evicted, and the agent's own records (its drop reports
- * among them) only once no other holder has anything left to give.
+ * holds. Records delivered early (the live acks of spool_live.c) are
+ * released: not held, removed by any rewrite (first by a pass before the
+ * shares are taken) and never counted as dropped. Records in the window
+ * (handed out, ack pending, or to hand out again) are never evicted, and the agent's own records
+ * (its drop reports among them) only once no other holder has anything left to give.
  *
  * Invariant: after a rewrite, every window entry and the reader of that
  * segment point at the same records as before, at their new offsets.
@@ -136,19 +138,27 @@ size_t ioca_spool_take_drop_table(struct ioca_spool *s, struct ioca_spool_instan
 /* ---- reading segments ------------------------------------------------- */
 
 /* Whether the record `seq` on disk is still held (not released): in the
- * window, or not yet read and not acked before the last stop. Records
- * acked after an early hand-out (spool_live.c) stay held until the reader
- * passes them, but are delivered: never evicted. */
+ * window, or not yet read and acked neither before the last stop nor after
+ * an early hand-out (spool_live.c: those are delivered, released at their
+ * ack, and a rewrite may remove them). */
 static bool is_held(struct ioca_spool *s, uint64_t seq)
 {
 	if (ioca_spool_win_find(s, seq))
 		return true;
-	return seq > s->rd_high_seq && !ioca_spool_seq_listed(s->pre_acked, s->n_pre_acked, seq);
+	return seq > s->rd_high_seq && !ioca_spool_seq_listed(s->pre_acked, s->n_pre_acked, seq) &&
+	       !ioca_spool_live_done(s, seq);
 }
 
 static bool evictable(struct ioca_spool *s, uint64_t seq)
 {
-	return !ioca_spool_win_find(s, seq) && is_held(s, seq) && !ioca_spool_live_done(s, seq);
+	return !ioca_spool_win_find(s, seq) && is_held(s, seq);
+}
+
+/* Delivered early, the reader not yet past it: removed by a rewrite for
+ * free (released, not dropped). */
+static bool released_early(struct ioca_spool *s, uint64_t seq)
+{
+	return seq > s->rd_high_seq && ioca_spool_live_done(s, seq);
 }
 
 static int open_segment(struct ioca_spool *s, const struct ioca_spool_seg *g)
@@ -224,7 +234,12 @@ static bool build_holders(struct ioca_spool *s)
 
 static void forget_record(struct ioca_spool *s, const struct ioca_spool_rec_view *v, void *arg)
 {
-	(void)arg;
+	struct ioca_spool_released *early = arg;
+	if (released_early(s, v->seq)) {
+		early->records++;
+		early->bytes += v->total_len;
+		return;
+	}
 	if (!is_held(s, v->seq))
 		return;
 	uint32_t h = holder_of(s, v);
@@ -236,12 +251,15 @@ static void forget_record(struct ioca_spool *s, const struct ioca_spool_rec_view
 	ioca_spool_held_release(s, h, v->total_len);
 }
 
-void ioca_spool_forget_front(struct ioca_spool *s)
+void ioca_spool_forget_front(struct ioca_spool *s, struct ioca_spool_released *early)
 {
+	*early = (struct ioca_spool_released){0};
 	if (s->nsegs == 0)
 		return;
-	if (for_each_record(s, &s->segs[0], forget_record, NULL) != IOCA_OK)
-		s->holders_ready = false; /* counted again at the next eviction */
+	if (for_each_record(s, &s->segs[0], forget_record, early) != IOCA_OK) {
+		s->holders_ready = false;                 /* counted again at the next eviction */
+		*early = (struct ioca_spool_released){0}; /* counted as dropped */
+	}
 }
 
 /* ---- sharing out the bytes to free ------------------------------------ */
@@ -328,6 +346,7 @@ struct rewrite {
 	size_t ngone, capgone;
 	uint64_t *ev_records, *ev_bytes; /* per holder */
 	uint64_t evicted, evicted_bytes;
+	uint64_t released; /* delivered early: removed, not dropped */
 	int64_t first_ms, last_ms;
 	bool kept_any;
 	bool failed;
@@ -421,14 +440,19 @@ static void take_record(struct ioca_spool *s, struct rewrite *w,
 			const struct ioca_spool_rec_view *v, uint64_t off)
 {
 	uint32_t h = holder_of(s, v);
-	bool evict = h < w->nsh && w->sh[h].quota > 0 && evictable(s, v->seq);
-	if (evict) {
+	bool released = released_early(s, v->seq);
+	bool evict = !released && h < w->nsh && w->sh[h].quota > 0 && evictable(s, v->seq);
+	if (evict || released) {
 		if (w->tmp < 0 && start_tmp(s, w, off) != IOCA_OK) {
 			w->failed = true;
 			return;
 		}
 		if (!note_gone(w, off, v->total_len)) {
 			w->failed = true;
+			return;
+		}
+		if (released) {
+			w->released++;
 			return;
 		}
 		w->sh[h].quota = w->sh[h].quota > v->total_len ? w->sh[h].quota - v->total_len : 0;
@@ -486,16 +510,16 @@ static void apply_rewrite(struct ioca_spool *s, struct rewrite *w, size_t idx)
 		close(s->rfd); /* the old file: reopened by name when next read */
 		s->rfd = -1;
 	}
-	ioca_spool_live_rewritten(s, g->id);
+	ioca_spool_live_forget_segment(s, g->id);
 	uint64_t freed = g->size - w->out_off;
 	g->size = w->out_off;
-	g->records -= w->evicted;
+	g->records -= w->evicted + w->released;
 	if (w->kept_any) {
 		g->first_ms = w->first_ms;
 		g->last_ms = w->last_ms;
 	}
 	s->disk_bytes -= freed;
-	s->held_records -= w->evicted;
+	s->held_records -= w->evicted + w->released;
 	s->dropped_records += w->evicted;
 	s->dropped_bytes += w->evicted_bytes;
 	for (size_t h = 0; h < w->nsh; h++) {
@@ -525,8 +549,8 @@ static uint64_t rewrite_segment(struct ioca_spool *s, size_t idx, struct share *
 		goto out;
 	memcpy(saved, sh, nsh * sizeof(*saved));
 	bool sync = ioca_spool_sync_enabled(s);
-	if (rewrite_pass(s, &w) != IOCA_OK || w.evicted == 0 || flush_buf(&w) != IOCA_OK ||
-	    (sync && fdatasync(w.tmp) != 0)) {
+	if (rewrite_pass(s, &w) != IOCA_OK || w.evicted + w.released == 0 ||
+	    flush_buf(&w) != IOCA_OK || (sync && fdatasync(w.tmp) != 0)) {
 		if (w.failed)
 			ioca_log_limited(&s->write_rl, IOCA_LL_WARNING,
 					 "spool: evict from %s/%s: %s: left as it is", s->dir, name,
@@ -572,14 +596,8 @@ static void delete_empty_front(struct ioca_spool *s)
 		struct ioca_spool_seg *g = &s->segs[0];
 		if (s->win_n && ioca_spool_win_at(s, 0)->seg_id <= g->id)
 			return;
-		char name[IOCA_SPOOL_SEG_NAME_LEN];
-		ioca_spool_segment_name(g->id, name);
-		if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
+		if (ioca_spool_remove_segment_file(s, g->id) != IOCA_OK)
 			return;
-		if (s->rfd >= 0 && s->rseg_id == g->id) {
-			close(s->rfd);
-			s->rfd = -1;
-		}
 		if (s->rseg == 0)
 			s->roff = IOCA_SPOOL_SEG_HDR_BYTES;
 		else
@@ -607,6 +625,13 @@ uint64_t ioca_spool_evict(struct ioca_spool *s, uint64_t target)
 	if (!sh)
 		return 0;
 	uint64_t freed = 0, records_before = s->dropped_records;
+	/* First what was delivered early: freed without loss. */
+	if (ioca_spool_live_any_done(s)) {
+		for (size_t i = 0; i < s->nsegs && s->disk_bytes > target; i++)
+			if (s->segs[i].sealed && s->segs[i].records > s->segs[i].done)
+				freed += rewrite_segment(s, i, sh, nsh);
+		delete_empty_front(s);
+	}
 	for (int round = 0; round < MAX_EVICTION_ROUNDS && s->disk_bytes > target; round++) {
 		if (!share_out(s, sh, nsh, s->disk_bytes - target))
 			break;
@@ -629,7 +654,7 @@ uint64_t ioca_spool_evict(struct ioca_spool *s, uint64_t target)
 			break;
 	}
 	free(sh);
-	if (freed)
+	if (s->dropped_records != records_before)
 		ioca_log_limited(&s->write_rl, IOCA_LL_WARNING,
 				 "spool: %s over spool.max_bytes: evicted %llu records of the "
 				 "instances holding the most",

@@ -160,6 +160,10 @@ struct ioca_spool_seg *ioca_spool_seg_by_id(struct ioca_spool *s, uint64_t id);
 /* The segment being written, or NULL. */
 struct ioca_spool_seg *ioca_spool_active_seg(struct ioca_spool *s);
 bool ioca_spool_sync_enabled(const struct ioca_spool *s);
+/* Remove the file of segment `id` (a missing file is fine), closing every fd
+ * kept open on it. IOCA_OK, or IOCA_ERROR with errno set. Every removal of a
+ * segment file goes through here. */
+int ioca_spool_remove_segment_file(struct ioca_spool *s, uint64_t id);
 /* Lowest seq not yet acked: what the cursor persists. */
 uint64_t ioca_spool_delivery_floor(struct ioca_spool *s);
 int ioca_spool_store_cursor(struct ioca_spool *s, bool clean);
@@ -196,8 +200,11 @@ bool ioca_spool_live_passed(struct ioca_spool *s, uint64_t seq);
 /* Whether `seq` is among the live acks (delivered, the reader not yet
  * past it). */
 bool ioca_spool_live_done(const struct ioca_spool *s, uint64_t seq);
-/* Segment seg_id was rewritten (spool_evict.c): its offsets moved. */
-void ioca_spool_live_rewritten(struct ioca_spool *s, uint64_t seg_id);
+/* Whether any record is among the live acks. */
+bool ioca_spool_live_any_done(const struct ioca_spool *s);
+/* Segment seg_id was rewritten (spool_evict.c: its offsets moved) or is
+ * being removed: its fd is closed, its positions are read in order. */
+void ioca_spool_live_forget_segment(struct ioca_spool *s, uint64_t seg_id);
 /* Merge the live acks above `floor` into the ascending list acked[0..*n)
  * (at most `cap`, the lowest kept). */
 void ioca_spool_live_add_acked(const struct ioca_spool *s, uint64_t floor, uint64_t *acked,
@@ -213,10 +220,16 @@ void ioca_spool_held_release(struct ioca_spool *s, uint32_t h, uint64_t bytes);
 /* `records` of holder h were dropped (for the per-instance report; the
  * totals are counted by the caller). */
 void ioca_spool_drop_note(struct ioca_spool *s, uint32_t h, uint64_t records);
+/* Records of a segment delivered early (in the live acks): not dropped
+ * when the segment goes. */
+struct ioca_spool_released {
+	uint64_t records, bytes;
+};
 /* segs[0] is about to be deleted with what it holds (the window not yet
  * filtered): attribute its dropped records to their instances and take
- * every held record of it off the holders. */
-void ioca_spool_forget_front(struct ioca_spool *s);
+ * every held record of it off the holders; *early: its records delivered
+ * early, released rather than dropped. */
+void ioca_spool_forget_front(struct ioca_spool *s, struct ioca_spool_released *early);
 /* Over spool.max_bytes: evict records of the instances holding the most
  * until disk_bytes <= target (water-filling), rewriting sealed segments
  * without them. Never evicts a record in the window. Drops are counted.

@@ -12,7 +12,8 @@
  *     early and not yet acked. After a rewind() they are handed out again
  *     from here (still young) or by the reader when it gets there;
  *   - the live acks: seq ranges acked while above rd_high_seq, so the reader
- *     skips (and releases) them when it reaches them. They go into the
+ *     skips (and releases) them when it reaches them; for eviction they are
+ *     released at the ack (spool_evict.c may remove them from the file). They go into the
  *     cursor's out-of-order acks (its cap applies: past it such records are
  *     delivered again after a restart, never skipped).
  *
@@ -159,6 +160,7 @@ static int next_rewound(struct ioca_spool *s, struct ioca_record *out, int64_t n
 		    ioca_spool_hand_out(s, &v, out) != IOCA_OK)
 			continue;
 		out->historical = false;
+		out->ahead = true;
 		e->state = IOCA_SPOOL_ENT_HANDED;
 		s->in_flight++;
 		return IOCA_OK;
@@ -203,6 +205,7 @@ int ioca_spool_live_next(struct ioca_spool *s, struct ioca_record *out)
 		if (ioca_spool_hand_out(s, &v, out) != IOCA_OK || !ioca_spool_win_insert(s, &ne))
 			return IOCA_AGAIN; /* out of memory: try again later */
 		out->historical = false;
+		out->ahead = true;
 		s->in_flight++;
 		ring_pop(l);
 		return IOCA_OK;
@@ -332,13 +335,13 @@ bool ioca_spool_live_done(const struct ioca_spool *s, uint64_t seq)
 	return false;
 }
 
-void ioca_spool_live_rewritten(struct ioca_spool *s, uint64_t seg_id)
+void ioca_spool_live_forget_segment(struct ioca_spool *s, uint64_t seg_id)
 {
 	struct ioca_spool_live *l = s->live;
 	if (!l)
 		return;
 	if (l->fd >= 0 && l->fd_seg == seg_id) {
-		close(l->fd); /* the file before the rewrite */
+		close(l->fd); /* the file before the rewrite, or removed */
 		l->fd = -1;
 	}
 	for (size_t i = 0; i < l->ring_n; i++) {
@@ -346,4 +349,9 @@ void ioca_spool_live_rewritten(struct ioca_spool *s, uint64_t seg_id)
 		if (p->seg_id == seg_id)
 			p->seg_id = UINT64_MAX; /* offsets moved: read in order instead */
 	}
+}
+
+bool ioca_spool_live_any_done(const struct ioca_spool *s)
+{
+	return s->live && s->live->done_n > 0;
 }

@@ -312,16 +312,18 @@ static void load_segment(struct ioca_spool *s, struct dir_listing *l, uint64_t i
 static void remove_delivered_at_start(struct ioca_spool *s)
 {
 	size_t out = 0;
+	bool front = true;
 	for (size_t i = 0; i < s->nsegs; i++) {
 		struct ioca_spool_seg *g = &s->segs[i];
-		if (g->sealed && g->records == g->done && s->nsegs > 1 && i + 1 < s->nsegs) {
-			char name[IOCA_SPOOL_SEG_NAME_LEN];
-			ioca_spool_segment_name(g->id, name);
-			if (unlinkat(s->dirfd, name, 0) == 0 || errno == ENOENT) {
-				s->disk_bytes -= g->size;
-				continue;
-			}
+		/* Only from the front: one emptied in the middle (by eviction)
+		 * stays as a header, or the next start takes the id gap for
+		 * files lost behind the spool's back. */
+		if (front && g->sealed && g->records == g->done && i + 1 < s->nsegs &&
+		    ioca_spool_remove_segment_file(s, g->id) == IOCA_OK) {
+			s->disk_bytes -= g->size;
+			continue;
 		}
+		front = false;
 		s->segs[out++] = *g;
 	}
 	s->nsegs = out;

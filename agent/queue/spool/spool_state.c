@@ -240,3 +240,17 @@ int ioca_spool_roll(struct ioca_spool *s)
 	s->writeback_off = 0;
 	return IOCA_OK;
 }
+
+int ioca_spool_remove_segment_file(struct ioca_spool *s, uint64_t id)
+{
+	if (s->rfd >= 0 && s->rseg_id == id) {
+		close(s->rfd);
+		s->rfd = -1;
+	}
+	ioca_spool_live_forget_segment(s, id);
+	char name[IOCA_SPOOL_SEG_NAME_LEN];
+	ioca_spool_segment_name(id, name);
+	if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
+		return IOCA_ERROR;
+	return IOCA_OK;
+}
