@@ -478,6 +478,46 @@ static void test_live_acked_counted_dropped(void **state)
 	ioca_queue_close(q);
 }
 
+/* Records acked out of order before a stop (above the floor) are
+ * released: after the restart eviction frees their space, not the
+ * neighbour's backlog. */
+static void test_acked_before_stop_freed_first(void **state)
+{
+	struct fixture *f = *state;
+	struct ioca_spool_config c = small_config();
+	struct ioca_queue *q = open_spool(f, &c);
+	push_inst(f, q, NEIGHBOUR); /* stays in flight: the floor */
+	for (int i = 0; i < 700; i++)
+		push_inst(f, q, FLOODER);
+	struct ioca_record r;
+	assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
+	uint64_t floor = r.seq;
+	while (ioca_queue_next(q, &r) == IOCA_OK)
+		ioca_queue_ack(q, r.seq);
+	struct ioca_queue_stats st;
+	ioca_queue_stats(q, &st);
+	assert_int_equal(st.dropped_records, 0);
+	ioca_queue_close(q);
+
+	q = open_spool(f, &c);
+	for (int i = 0; i < 400; i++)
+		push_inst(f, q, NEIGHBOUR);
+	ioca_queue_stats(q, &st);
+	assert_true(st.disk_bytes <= (uint64_t)SPOOL_MAX);
+	assert_int_equal(st.dropped_records, 0);
+	assert_int_equal(ioca_queue_next(q, &r), IOCA_OK);
+	assert_int_equal(r.seq, floor); /* delivered again: never acked */
+	ioca_queue_ack(q, r.seq);
+	uint64_t n = 1;
+	while (ioca_queue_next(q, &r) == IOCA_OK) {
+		assert_string_equal(r.instance, NEIGHBOUR);
+		ioca_queue_ack(q, r.seq);
+		n++;
+	}
+	assert_int_equal(n, 401);
+	ioca_queue_close(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +529,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_delivered_early_protected_neighbour_pays, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_live_acked_counted_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_acked_before_stop_freed_first, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,9 +14,10 @@
  * oldest first, without them (a temporary "<name>.rewrite" written, synced
  * per spool.fsync and renamed over the segment). A segment left without
  * records stays as a header, so segment ids stay consecutive and seq order
- * holds. Records delivered early (the live acks of spool_live.c) are
- * released: not held, removed by any rewrite (first by a pass before the
- * shares are taken) and never counted as dropped. Records in the window
+ * holds. Records delivered early (the live acks of spool_live.c) or acked
+ * out of order before the last stop are released: not held, removed by any
+ * rewrite (first by a pass before the shares are taken) and never counted
+ * as dropped. Records in the window
  * (handed out, ack pending, or to hand out again) are never evicted, and the agent's own records
  * (its drop reports among them) only once no other holder has anything left to give.
  *
@@ -159,6 +160,19 @@ static bool evictable(struct ioca_spool *s, uint64_t seq)
 static bool released_early(struct ioca_spool *s, uint64_t seq)
 {
 	return seq > s->rd_high_seq && ioca_spool_live_done(s, seq);
+}
+
+/* Acked before the last stop, the reader not yet past it: counted done at
+ * open, removed by a rewrite for free as well. */
+static bool released_before(struct ioca_spool *s, uint64_t seq)
+{
+	return seq > s->rd_high_seq && ioca_spool_seq_listed(s->pre_acked, s->n_pre_acked, seq);
+}
+
+static bool any_released(const struct ioca_spool *s)
+{
+	return ioca_spool_live_any_done(s) ||
+	       (s->n_pre_acked && s->pre_acked[s->n_pre_acked - 1] > s->rd_high_seq);
 }
 
 static int open_segment(struct ioca_spool *s, const struct ioca_spool_seg *g)
@@ -346,7 +360,8 @@ struct rewrite {
 	size_t ngone, capgone;
 	uint64_t *ev_records, *ev_bytes; /* per holder */
 	uint64_t evicted, evicted_bytes;
-	uint64_t released; /* delivered early: removed, not dropped */
+	uint64_t released;                           /* delivered early: removed, not dropped */
+	uint64_t released_done, released_done_bytes; /* acked before the stop */
 	int64_t first_ms, last_ms;
 	bool kept_any;
 	bool failed;
@@ -440,7 +455,8 @@ static void take_record(struct ioca_spool *s, struct rewrite *w,
 			const struct ioca_spool_rec_view *v, uint64_t off)
 {
 	uint32_t h = holder_of(s, v);
-	bool released = released_early(s, v->seq);
+	bool before = released_before(s, v->seq);
+	bool released = before || released_early(s, v->seq);
 	bool evict = !released && h < w->nsh && w->sh[h].quota > 0 && evictable(s, v->seq);
 	if (evict || released) {
 		if (w->tmp < 0 && start_tmp(s, w, off) != IOCA_OK) {
@@ -451,10 +467,14 @@ static void take_record(struct ioca_spool *s, struct rewrite *w,
 			w->failed = true;
 			return;
 		}
-		if (released) {
+		if (before) {
+			w->released_done++;
+			w->released_done_bytes += v->total_len;
+		} else if (released) {
 			w->released++;
-			return;
 		}
+		if (released)
+			return;
 		w->sh[h].quota = w->sh[h].quota > v->total_len ? w->sh[h].quota - v->total_len : 0;
 		w->ev_records[h]++;
 		w->ev_bytes[h] += v->total_len;
@@ -513,7 +533,9 @@ static void apply_rewrite(struct ioca_spool *s, struct rewrite *w, size_t idx)
 	ioca_spool_live_forget_segment(s, g->id);
 	uint64_t freed = g->size - w->out_off;
 	g->size = w->out_off;
-	g->records -= w->evicted + w->released;
+	g->records -= w->evicted + w->released + w->released_done;
+	g->done -= w->released_done;
+	g->bytes_done -= w->released_done_bytes;
 	if (w->kept_any) {
 		g->first_ms = w->first_ms;
 		g->last_ms = w->last_ms;
@@ -549,7 +571,7 @@ static uint64_t rewrite_segment(struct ioca_spool *s, size_t idx, struct share *
 		goto out;
 	memcpy(saved, sh, nsh * sizeof(*saved));
 	bool sync = ioca_spool_sync_enabled(s);
-	if (rewrite_pass(s, &w) != IOCA_OK || w.evicted + w.released == 0 ||
+	if (rewrite_pass(s, &w) != IOCA_OK || w.evicted + w.released + w.released_done == 0 ||
 	    flush_buf(&w) != IOCA_OK || (sync && fdatasync(w.tmp) != 0)) {
 		if (w.failed)
 			ioca_log_limited(&s->write_rl, IOCA_LL_WARNING,
@@ -625,10 +647,11 @@ uint64_t ioca_spool_evict(struct ioca_spool *s, uint64_t target)
 	if (!sh)
 		return 0;
 	uint64_t freed = 0, records_before = s->dropped_records;
-	/* First what was delivered early: freed without loss. */
-	if (ioca_spool_live_any_done(s)) {
+	/* First what was delivered (early, or before the stop) and is still on
+	 * disk: freed without loss. */
+	if (any_released(s)) {
 		for (size_t i = 0; i < s->nsegs && s->disk_bytes > target; i++)
-			if (s->segs[i].sealed && s->segs[i].records > s->segs[i].done)
+			if (s->segs[i].sealed && s->segs[i].records > 0)
 				freed += rewrite_segment(s, i, sh, nsh);
 		delete_empty_front(s);
 	}
