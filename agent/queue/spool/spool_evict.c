@@ -17,9 +17,9 @@
  * holds. Records delivered early (the live acks of spool_live.c) or acked
  * out of order before the last stop are released: not held, removed by any
  * rewrite (first by a pass before the shares are taken) and never counted
- * as dropped. Records in the window
- * (handed out, ack pending, or to hand out again) are never evicted, and the agent's own records
- * (its drop reports among them) only once no other holder has anything left to give.
+ * as dropped. Records in the window (handed out, ack pending, or to hand
+ * out again) are never evicted, and the agent's own records (its drop
+ * reports among them) only once no other holder has anything left to give.
  *
  * Invariant: after a rewrite, every window entry and the reader of that
  * segment point at the same records as before, at their new offsets.
