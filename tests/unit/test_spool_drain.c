@@ -13,24 +13,11 @@
 
 #include <cmocka.h>
 
+#include "test_spool_clock.h"
 #include "test_spool_util.h"
 
-#define WALL_START_MS 1800000000000LL
-#define RATE          50
-#define AFTER_S       30
-
-static int64_t fake_mono;
-static int64_t fake_wall;
-
-static int64_t mono(void)
-{
-	return fake_mono;
-}
-
-static int64_t wall(void)
-{
-	return fake_wall;
-}
+#define RATE    50
+#define AFTER_S 30
 
 struct fixture {
 	char *dir;
@@ -43,8 +30,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	f->dir = make_dir();
 	f->cb = tr_callbacks(&f->rep);
-	fake_mono = 1000;
-	fake_wall = WALL_START_MS;
+	fake_clocks_reset();
 	*state = f;
 	return f->dir ? 0 : -1;
 }
@@ -60,26 +46,12 @@ static int teardown(void **state)
 
 static struct ioca_queue *open_paced(struct fixture *f, double rate)
 {
-	struct ioca_spool_config c = test_config(IOCA_FSYNC_NEVER);
-	c.drain_rate = rate;
-	c.historical_after_s = AFTER_S;
-	c.now_mono_ms = mono;
-	c.now_wall_ms = wall;
-	c.inflight = 100000;
+	struct ioca_spool_config c = clocked_config(rate, AFTER_S);
 	char err[256] = "";
 	struct ioca_queue *q = ioca_spool_open(&c, f->dir, &f->cb, err, sizeof(err));
 	if (!q)
 		fprintf(stderr, "open: %s\n", err);
 	return q;
-}
-
-/* Push n records accepted at `accepted_ms`; returns the first seq. */
-static uint64_t push_aged(struct ioca_queue *q, uint64_t n, int64_t accepted_ms)
-{
-	uint64_t first = ioca_queue_next_seq(q);
-	for (uint64_t i = 0; i < n; i++)
-		assert_int_equal(push_at(q, ioca_queue_next_seq(q), accepted_ms), IOCA_OK);
-	return first;
 }
 
 /* Take what next() hands out now, up to seq `last`; checks order from *expect. */
