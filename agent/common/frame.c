@@ -16,6 +16,7 @@
 #define HEARTBEAT_PAYLOAD_LEN        16u /* i64 idle_ms, i64 sent_mono_ms */
 #define SNAPSHOT_REQUEST_PAYLOAD_LEN 8u  /* u64 max_blob_bytes */
 #define BLOB_LIMIT_PAYLOAD_LEN       8u  /* u64 max_blob_bytes */
+#define U64_PAYLOAD_LEN              8u  /* one u64: both of the above */
 
 static void put_u16(uint8_t *p, uint16_t v)
 {
@@ -385,22 +386,24 @@ size_t ioca_frame_encode_stop(uint8_t *buf, size_t cap)
 	return header(buf, cap, IOCA_FRAME_STOP, 0);
 }
 
+/* A frame whose whole payload is one u64. */
+static size_t encode_u64_frame(uint8_t *buf, size_t cap, enum ioca_frame_type type, uint64_t value)
+{
+	if (cap < IOCA_FRAME_HEADER_LEN + U64_PAYLOAD_LEN ||
+	    !header(buf, cap, type, U64_PAYLOAD_LEN))
+		return 0;
+	put_u64(buf + IOCA_FRAME_HEADER_LEN, value);
+	return IOCA_FRAME_HEADER_LEN + U64_PAYLOAD_LEN;
+}
+
 size_t ioca_frame_encode_snapshot_request(uint8_t *buf, size_t cap, uint64_t max_blob_bytes)
 {
-	if (cap < IOCA_FRAME_HEADER_LEN + SNAPSHOT_REQUEST_PAYLOAD_LEN ||
-	    !header(buf, cap, IOCA_FRAME_SNAPSHOT_REQUEST, SNAPSHOT_REQUEST_PAYLOAD_LEN))
-		return 0;
-	put_u64(buf + IOCA_FRAME_HEADER_LEN, max_blob_bytes);
-	return IOCA_FRAME_HEADER_LEN + SNAPSHOT_REQUEST_PAYLOAD_LEN;
+	return encode_u64_frame(buf, cap, IOCA_FRAME_SNAPSHOT_REQUEST, max_blob_bytes);
 }
 
 size_t ioca_frame_encode_blob_limit(uint8_t *buf, size_t cap, uint64_t max_blob_bytes)
 {
-	if (cap < IOCA_FRAME_HEADER_LEN + BLOB_LIMIT_PAYLOAD_LEN ||
-	    !header(buf, cap, IOCA_FRAME_BLOB_LIMIT, BLOB_LIMIT_PAYLOAD_LEN))
-		return 0;
-	put_u64(buf + IOCA_FRAME_HEADER_LEN, max_blob_bytes);
-	return IOCA_FRAME_HEADER_LEN + BLOB_LIMIT_PAYLOAD_LEN;
+	return encode_u64_frame(buf, cap, IOCA_FRAME_BLOB_LIMIT, max_blob_bytes);
 }
 
 size_t ioca_frame_encode_stats_begin(uint8_t *buf, size_t cap)
