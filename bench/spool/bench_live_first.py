@@ -100,9 +100,7 @@ class Collector:
             body = json.loads(msg.payload)
         except ValueError:
             return
-        props = getattr(msg, "properties", None)
-        pairs = (getattr(props, "UserProperty", None) or []) if props else []
-        hist = ("historical", "true") in [tuple(p) for p in pairs]
+        hist = it.is_historical(getattr(msg, "properties", None))
         row = (body["seq"], arrived, it.parse_time_ms(body["time"]), msg.topic.split("/")[2], hist)
         with self.lock:
             self.rows.append(row)

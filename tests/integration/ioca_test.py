@@ -500,6 +500,20 @@ class Agent:
 # Subscriber
 # --------------------------------------------------------------------------
 
+def is_historical(properties):
+    """Whether MQTT 5 properties carry the user property historical = true (a backlog record)."""
+    pairs = (getattr(properties, "UserProperty", None) or []) if properties else []
+    return ("historical", "true") in [tuple(p) for p in pairs]
+
+
+def arrival_rate(messages, seconds, after_first_s=1.0):
+    """Messages per second arriving during `seconds`, starting `after_first_s` after the first
+    of them arrived (past the first second's burst of a paced drain)."""
+    first = min(m.arrived for m in messages)
+    start = first + after_first_s
+    return len([m for m in messages if start <= m.arrived < start + seconds]) / seconds
+
+
 class Message:
     """One received message: topic, payload (bytes), retain, properties, arrived (monotonic s)."""
 
@@ -511,6 +525,9 @@ class Message:
 
     def json(self):
         return json.loads(self.payload.decode("utf-8"))
+
+    def historical(self):
+        return is_historical(self.properties)
 
     def __repr__(self):
         return "Message(%r, %r%s)" % (self.topic, self.payload[:200],

@@ -573,8 +573,7 @@ class InteropCase(t.AgentTestCase):
             props = sub.properties(payload)
             if getattr(props, "ContentType", None) != "application/json":
                 untyped.append(topic)
-            pairs = [tuple(p) for p in (getattr(props, "UserProperty", None) or [])]
-            if ("historical", "true") in pairs:
+            if t.is_historical(props):
                 hist += 1
                 if json.loads(payload.decode("utf-8"))["seq"] <= before:
                     live_before.append(topic)

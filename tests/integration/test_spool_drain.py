@@ -23,12 +23,6 @@ LATE_SLACK_S = 1.0
 INFLIGHT = 64
 
 
-def is_historical(m):
-    props = m.properties
-    pairs = getattr(props, "UserProperty", None) or [] if props else []
-    return ("historical", "true") in [tuple(p) for p in pairs]
-
-
 class SpoolDrainTest(it.AgentTestCase):
     def test_backlog_paced_and_marked(self):
         broker = self.broker(persistence=True)
@@ -61,12 +55,12 @@ class SpoolDrainTest(it.AgentTestCase):
 
         # historical exactly on what reached the subscriber late, except the
         # records in flight when the link went: they are sent again as they were
-        hist = [m for m in msgs if is_historical(m)]
+        hist = [m for m in msgs if m.historical()]
         self.assertGreater(len(hist), RATE * OUTAGE_S * 0.8)
         resent = 0
         for m in msgs:
             late_s = (m.arrived + wall_minus_mono) - it.parse_time_ms(m.json()["time"]) / 1000.0
-            if is_historical(m):
+            if m.historical():
                 self.assertGreater(late_s, HISTORICAL_AFTER_S - 0.5,
                                    "seq %d marked historical %.2f s late" % (m.json()["seq"], late_s))
             elif late_s >= HISTORICAL_AFTER_S + LATE_SLACK_S:
@@ -75,9 +69,7 @@ class SpoolDrainTest(it.AgentTestCase):
         self.assertLessEqual(resent, INFLIGHT)
 
         # paced: after the first second's burst, about drain_rate per second
-        first = min(m.arrived for m in hist)
-        window = [m for m in hist if first + 1.0 <= m.arrived < first + 1.0 + MEASURE_S]
-        rate = len(window) / MEASURE_S
+        rate = it.arrival_rate(hist, MEASURE_S)
         print("backlog: %d historical events; drain %.0f events/s (drain_rate %d)"
               % (len(hist), rate, DRAIN_RATE))
         self.assertGreater(rate, DRAIN_RATE * 0.75)

@@ -26,12 +26,6 @@ LIVE_MAX_S = 1.0
 INFLIGHT = 64
 
 
-def is_historical(m):
-    props = m.properties
-    pairs = getattr(props, "UserProperty", None) or [] if props else []
-    return ("historical", "true") in [tuple(p) for p in pairs]
-
-
 def spooled_seqs(msgs):
     """Seqs of every spooled record (the agent's own events too: seq is per agent)."""
     return {m.json()["seq"] for m in msgs if "/event/" in m.topic or m.topic.endswith("/telemetry")}
@@ -70,7 +64,7 @@ class SpoolLiveFirstTest(it.AgentTestCase):
         missing = set(range(min(seqs), max(seqs) + 1)) - seqs
         self.assertEqual(missing, set(), "lost spooled records")
 
-        hist = [m for m in sim_msgs if is_historical(m)]
+        hist = [m for m in sim_msgs if m.historical()]
         self.assertGreater(len(hist), RATE * OUTAGE_S * 0.8)
         last_hist = max(m.arrived for m in hist)
         back = min(m.arrived for m in sim_msgs if m.arrived > down_until)
@@ -79,7 +73,7 @@ class SpoolLiveFirstTest(it.AgentTestCase):
         def accepted(m):
             return it.parse_time_ms(m.json()["time"]) / 1000.0 - wall_minus_mono
 
-        new = [m for m in sim_msgs if not is_historical(m)
+        new = [m for m in sim_msgs if not m.historical()
                and back + SETTLE_S <= accepted(m) < last_hist - 1.0]
         lat = sorted(m.arrived - accepted(m) for m in new)
         print("back %.2f s after the outage, backlog through %.2f s after; %d historical"
@@ -91,9 +85,7 @@ class SpoolLiveFirstTest(it.AgentTestCase):
         self.assertLess(p99, LIVE_MAX_S)
 
         # the backlog still paced at drain_rate behind them
-        first = min(m.arrived for m in hist)
-        window = [m for m in hist if first + 1.0 <= m.arrived < first + 1.0 + MEASURE_S]
-        rate = len(window) / MEASURE_S
+        rate = it.arrival_rate(hist, MEASURE_S)
         print("backlog: %d historical events; drain %.0f events/s (drain_rate %d)"
               % (len(hist), rate, DRAIN_RATE))
         self.assertGreater(rate, DRAIN_RATE * 0.75)
