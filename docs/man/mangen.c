@@ -409,7 +409,11 @@ static void print_keys(const char *scope, const char *prefix, const struct ioca_
 {
 	for (const struct ioca_option *o = table; o && o->key; o++) {
 		char path[512];
-		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", o->key);
+		if (snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", o->key) >=
+		    (int)sizeof path) {
+			fprintf(stderr, "ioca_mangen: key path too long under '%s'\n", prefix);
+			continue;
+		}
 		printf("%s %s\n", scope, path);
 		if (o->children)
 			print_keys(scope, path, o->children);

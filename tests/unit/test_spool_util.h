@@ -141,13 +141,13 @@ static inline void remove_tree(const char *spool_dir)
 /* The payload of seq: its number, then filler derived from it. */
 static inline size_t payload_for(uint64_t seq, char *buf, size_t len)
 {
+	size_t end = len - 2; /* room for the closing quote and brace */
 	int n = snprintf(buf, len, "{\"seq\":%" PRIu64 ",\"v\":\"", seq);
-	size_t i = (size_t)n;
-	for (; i + 2 < len; i++)
+	for (size_t i = n > 0 && (size_t)n < end ? (size_t)n : end; i < end; i++)
 		buf[i] = (char)('a' + (seq + i) % 26);
-	buf[i++] = '"';
-	buf[i++] = '}';
-	return i;
+	buf[end] = '"';
+	buf[end + 1] = '}';
+	return len;
 }
 
 static inline int push_at(struct ioca_queue *q, uint64_t seq, int64_t accepted_ms)
