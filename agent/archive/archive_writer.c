@@ -74,26 +74,35 @@ struct ioca_archive {
 
 /* ---- core side ------------------------------------------------------------ */
 
+static void free_list(struct pending *p)
+{
+	while (p) {
+		struct pending *next = p->next;
+		free(p);
+		p = next;
+	}
+}
+
 static struct pending *copy_msg(const struct ioca_archive_msg *m)
 {
-	size_t lid = strlen(m->id) + 1, lsrc = strlen(m->source) + 1, lplug = strlen(m->plugin) + 1,
-	       ltype = strlen(m->type) + 1;
-	size_t size = sizeof(struct pending) + lid + lsrc + lplug + ltype + m->data_len + 1;
+	const char *const src[] = {m->id, m->source, m->plugin, m->type};
+	size_t len[4], size = sizeof(struct pending) + m->data_len + 1;
+	for (size_t i = 0; i < 4; i++) {
+		len[i] = strlen(src[i]) + 1;
+		size += len[i];
+	}
 	struct pending *p = malloc(size);
 	if (!p)
 		return NULL;
-	char *s = (char *)(p + 1);
 	p->next = NULL;
 	p->size = size;
 	p->m = *m;
-	p->m.id = memcpy(s, m->id, lid);
-	s += lid;
-	p->m.source = memcpy(s, m->source, lsrc);
-	s += lsrc;
-	p->m.plugin = memcpy(s, m->plugin, lplug);
-	s += lplug;
-	p->m.type = memcpy(s, m->type, ltype);
-	s += ltype;
+	const char **dst[] = {&p->m.id, &p->m.source, &p->m.plugin, &p->m.type};
+	char *s = (char *)(p + 1);
+	for (size_t i = 0; i < 4; i++) {
+		*dst[i] = memcpy(s, src[i], len[i]);
+		s += len[i];
+	}
 	memcpy(s, m->data, m->data_len);
 	s[m->data_len] = '\0';
 	p->m.data = s;
@@ -243,7 +252,6 @@ static void on_db_error(struct ioca_archive *a, int rc, const char *what)
 static int insert_one(struct ioca_archive *a, const struct ioca_archive_msg *m)
 {
 	sqlite3_stmt *st = a->insert;
-	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)m->seq);
 	sqlite3_bind_int64(st, 2, m->time_ms);
 	sqlite3_bind_text(st, 3, m->id, -1, SQLITE_STATIC);
@@ -262,22 +270,16 @@ static int insert_one(struct ioca_archive *a, const struct ioca_archive_msg *m)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Rows the last insert added: 0 for a seq archived before. */
-static uint64_t inserted(struct ioca_archive *a)
-{
-	return sqlite3_changes(a->db) > 0 ? 1 : 0;
-}
-
-/* Commit the batch in one transaction. Returns messages written. */
+/* Commit the batch (not empty, database open) in one transaction. Returns
+ * messages written. */
 static uint64_t write_batch(struct ioca_archive *a, struct pending *batch)
 {
-	if (!batch || !open_db(a))
-		return 0;
 	int rc = sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL);
 	uint64_t n = 0, rows = 0;
 	for (struct pending *p = batch; p && rc == SQLITE_OK; p = p->next, n++) {
 		rc = insert_one(a, &p->m);
-		rows += rc == SQLITE_OK ? inserted(a) : 0;
+		/* no row added for a seq archived before */
+		rows += rc == SQLITE_OK && sqlite3_changes(a->db) > 0 ? 1 : 0;
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
@@ -337,17 +339,13 @@ static int64_t used_bytes(sqlite3 *db, int *rc)
  * older than before_ms when before_ms != 0. Returns rows deleted or -rc. */
 static int64_t delete_oldest(sqlite3 *db, int64_t before_ms)
 {
-	char sql[256];
+	char sql[256], where[48] = "";
 	if (before_ms)
-		snprintf(sql, sizeof sql,
-			 "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE "
-			 "time_ms < %lld ORDER BY time_ms LIMIT %d)",
-			 (long long)before_ms, PRUNE_ROWS_PER_STEP);
-	else
-		snprintf(sql, sizeof sql,
-			 "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages "
-			 "ORDER BY time_ms LIMIT %d)",
-			 PRUNE_ROWS_PER_STEP);
+		snprintf(where, sizeof where, "WHERE time_ms < %lld ", (long long)before_ms);
+	snprintf(sql, sizeof sql,
+		 "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages %sORDER BY time_ms "
+		 "LIMIT %d)",
+		 where, PRUNE_ROWS_PER_STEP);
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? sqlite3_changes(db) : -rc;
 }
@@ -364,20 +362,15 @@ static void prune(struct ioca_archive *a, int64_t now_mono)
 	int64_t cutoff = ioca_now_wall_ms() - a->set.max_age_ms;
 	while ((n = delete_oldest(a->db, cutoff)) > 0)
 		by_age += (uint64_t)n;
-	if (n < 0)
-		rc = (int)-n;
 	int64_t limit = a->set.max_bytes - WAL_ALLOWANCE_BYTES;
-	if (rc == SQLITE_OK && used_bytes(a->db, &rc) > limit) {
+	if (n == 0 && used_bytes(a->db, &rc) > limit) {
 		int64_t low = limit / 100 * SIZE_LOW_WATER_PCT;
-		while (rc == SQLITE_OK && used_bytes(a->db, &rc) > low) {
-			n = delete_oldest(a->db, 0);
-			if (n <= 0) {
-				rc = n < 0 ? (int)-n : rc;
-				break;
-			}
+		while (rc == SQLITE_OK && used_bytes(a->db, &rc) > low &&
+		       (n = delete_oldest(a->db, 0)) > 0)
 			by_size += (uint64_t)n;
-		}
 	}
+	if (n < 0) /* a delete failed */
+		rc = (int)-n;
 	/* give free pages back to the file system, also those an earlier run left */
 	if (rc == SQLITE_OK &&
 	    (by_age || by_size || query_int(a->db, "PRAGMA freelist_count", &rc)))
@@ -424,9 +417,7 @@ static double thread_cpu_s(void)
 static void wait_for_work(struct ioca_archive *a)
 {
 	struct timespec until;
-	for (;;) {
-		if (a->stop || a->flush_now || a->stats.pending >= BATCH_MAX)
-			break;
+	while (!a->stop && !a->flush_now && a->stats.pending < BATCH_MAX) {
 		int64_t now = ioca_now_mono_ms();
 		int64_t due = a->prune_due_ms;
 		if (a->head)
@@ -470,18 +461,12 @@ static void *writer_main(void *arg)
 		bool stop = a->stop && !a->head;
 		pthread_mutex_unlock(&a->lock);
 
-		uint64_t written = write_batch(a, batch);
-		if (!batch)
-			open_db(a);
+		uint64_t written = open_db(a) && batch ? write_batch(a, batch) : 0;
 		if ((int64_t)disk_use(a) > a->set.max_bytes - WAL_ALLOWANCE_BYTES &&
 		    a->prune_due_ms > a->pruned_at_ms + SIZE_PRUNE_GAP_MS)
 			a->prune_due_ms = a->pruned_at_ms + SIZE_PRUNE_GAP_MS;
 		prune(a, ioca_now_mono_ms());
-		while (batch) {
-			struct pending *next = batch->next;
-			free(batch);
-			batch = next;
-		}
+		free_list(batch);
 		uint64_t disk = disk_use(a);
 
 		pthread_mutex_lock(&a->lock);
@@ -541,11 +526,7 @@ void ioca_archive_close(struct ioca_archive *a)
 		pthread_mutex_unlock(&a->lock);
 		pthread_join(a->thread, NULL);
 	}
-	while (a->head) {
-		struct pending *next = a->head->next;
-		free(a->head);
-		a->head = next;
-	}
+	free_list(a->head);
 	pthread_cond_destroy(&a->wake);
 	pthread_cond_destroy(&a->done);
 	pthread_mutex_destroy(&a->lock);
