@@ -21,10 +21,8 @@ long long ioca_archive_count(const char *path, const struct ioca_archive_range *
 	if (sqlite3_prepare_v2(db, count_sql, -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, r->from_ms);
 		sqlite3_bind_int64(st, 2, r->to_ms);
-		if (r->instance)
-			sqlite3_bind_text(st, 3, r->instance, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 3);
+		/* NULL binds NULL */
+		sqlite3_bind_text(st, 3, r->instance, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			n = sqlite3_column_int64(st, 0);
 	}

@@ -47,51 +47,24 @@ static void free_rows(struct ioca_archive_cursor *c)
 
 static char *column_copy(sqlite3_stmt *st, int col, char **dst)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	size_t n = (size_t)sqlite3_column_bytes(st, col);
-	memcpy(*dst, t ? (const char *)t : "", t ? n : 0);
-	char *start = *dst;
-	start[t ? n : 0] = '\0';
-	*dst += (t ? n : 0) + 1;
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	char *start = memcpy(*dst, t ? t : "", n);
+	start[n] = '\0';
+	*dst += n + 1;
 	return start;
-}
-
-/* The data column: text as is, or unpacked (archive_codec.h). */
-static int data_copy(struct ioca_archive_cursor *c, sqlite3_stmt *st, struct row *r, char **dst)
-{
-	if (sqlite3_column_type(st, 8) != SQLITE_BLOB) {
-		r->m.data_len = (size_t)sqlite3_column_bytes(st, 8);
-		r->m.data = column_copy(st, 8, dst);
-		return IOCA_OK;
-	}
-	const void *blob = sqlite3_column_blob(st, 8);
-	size_t n = (size_t)sqlite3_column_bytes(st, 8);
-	size_t len = ioca_archive_unpacked_len(blob, n);
-	if (ioca_archive_unpack(blob, n, *dst, len + 1) != 0) {
-		snprintf(c->err, sizeof c->err, "message seq %lld: damaged data",
-			 (long long)sqlite3_column_int64(st, 0));
-		return IOCA_ERROR;
-	}
-	r->m.data = *dst;
-	r->m.data_len = len;
-	*dst += len + 1;
-	return IOCA_OK;
-}
-
-static size_t data_size(sqlite3_stmt *st)
-{
-	if (sqlite3_column_type(st, 8) != SQLITE_BLOB)
-		return (size_t)sqlite3_column_bytes(st, 8);
-	return ioca_archive_unpacked_len(sqlite3_column_blob(st, 8),
-					 (size_t)sqlite3_column_bytes(st, 8));
 }
 
 static int keep_row(struct ioca_archive_cursor *c, sqlite3_stmt *st)
 {
-	size_t total = 0;
+	/* the data column: text as is, or packed (archive_codec.h) */
+	bool packed = sqlite3_column_type(st, 8) == SQLITE_BLOB;
+	const void *blob = packed ? sqlite3_column_blob(st, 8) : NULL;
+	size_t n = (size_t)sqlite3_column_bytes(st, 8);
+	size_t data_len = packed ? ioca_archive_unpacked_len(blob, n) : n;
+	size_t total = data_len + 1;
 	for (int col = 2; col <= 5; col++)
 		total += (size_t)sqlite3_column_bytes(st, col) + 1;
-	total += data_size(st) + 1;
 	struct row *r = &c->rows[c->n_rows];
 	char *s = r->text = malloc(total);
 	if (!s) {
@@ -106,7 +79,14 @@ static int keep_row(struct ioca_archive_cursor *c, sqlite3_stmt *st)
 	r->m.type = column_copy(st, 5, &s);
 	r->m.severity = sqlite3_column_int(st, 6);
 	r->m.clock_synced = sqlite3_column_int(st, 7) != 0;
-	if (data_copy(c, st, r, &s) != IOCA_OK) {
+	r->m.data_len = data_len;
+	if (!packed) {
+		r->m.data = column_copy(st, 8, &s);
+	} else if (ioca_archive_unpack(blob, n, s, data_len + 1) == 0) {
+		r->m.data = s;
+	} else {
+		snprintf(c->err, sizeof c->err, "message seq %lld: damaged data",
+			 (long long)sqlite3_column_int64(st, 0));
 		free(r->text);
 		return IOCA_ERROR;
 	}
@@ -121,10 +101,7 @@ static int read_page(struct ioca_archive_cursor *c)
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, c->range.from_ms);
 	sqlite3_bind_int64(st, 2, c->range.to_ms);
-	if (c->instance)
-		sqlite3_bind_text(st, 3, c->instance, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 3);
+	sqlite3_bind_text(st, 3, c->instance, -1, SQLITE_STATIC); /* NULL binds NULL */
 	sqlite3_bind_int(st, 4, c->started ? 1 : 0);
 	sqlite3_bind_int64(st, 5, c->last_time);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)c->last_seq);

@@ -20,11 +20,9 @@ char *ioca_archive_msg_json(const struct ioca_archive_msg *m)
 {
 	char ts[IOCA_RFC3339_LEN], agent[IOCA_AGENT_ID_MAX + 1];
 	const char *colon = strrchr(m->id, ':');
-	size_t agent_len = colon ? (size_t)(colon - m->id) : strlen(m->id);
-	if (agent_len > IOCA_AGENT_ID_MAX)
-		agent_len = IOCA_AGENT_ID_MAX;
-	memcpy(agent, m->id, agent_len);
-	agent[agent_len] = '\0';
+	/* the part before the last colon, at most IOCA_AGENT_ID_MAX bytes */
+	snprintf(agent, sizeof agent, "%.*s", colon ? (int)(colon - m->id) : (int)strlen(m->id),
+		 m->id);
 	const char *sev = ioca_severity_name((enum ioca_severity)m->severity);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
@@ -81,19 +79,18 @@ static void csv_readings(FILE *out, const struct ioca_archive_msg *m)
 		num[0] = '\0';
 		if (cJSON_IsNumber(value))
 			snprintf(num, sizeof num, "%.15g", value->valuedouble);
+		/* a %g number never needs quoting */
+		const char *fields[] = {m->source,
+					string_member(r, "name"),
+					num,
+					string_member(r, "unit"),
+					string_member(r, "status"),
+					m->id};
 		fputs(ts, out);
-		fputc(',', out);
-		csv_field(out, m->source);
-		fputc(',', out);
-		csv_field(out, string_member(r, "name"));
-		fputc(',', out);
-		fputs(num, out);
-		fputc(',', out);
-		csv_field(out, string_member(r, "unit"));
-		fputc(',', out);
-		csv_field(out, string_member(r, "status"));
-		fputc(',', out);
-		csv_field(out, m->id);
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+			fputc(',', out);
+			csv_field(out, fields[i]);
+		}
 		fputc('\n', out);
 	}
 	cJSON_Delete(data);
