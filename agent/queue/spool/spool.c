@@ -192,8 +192,6 @@ static int write_record(struct ioca_spool *s, const struct ioca_record *rec, siz
 	}
 	*seg_id = g->id;
 	*off = g->size;
-	if (g->records == 0)
-		g->first_ms = rec->accepted_ms;
 	g->last_ms = rec->accepted_ms;
 	g->records++;
 	g->size += size;

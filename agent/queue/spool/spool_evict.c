@@ -362,7 +362,7 @@ struct rewrite {
 	uint64_t evicted, evicted_bytes;
 	uint64_t released;                           /* delivered early: removed, not dropped */
 	uint64_t released_done, released_done_bytes; /* acked before the stop */
-	int64_t first_ms, last_ms;
+	int64_t last_ms;
 	bool kept_any;
 	bool failed;
 };
@@ -482,8 +482,6 @@ static void take_record(struct ioca_spool *s, struct rewrite *w,
 		w->evicted_bytes += v->total_len;
 		return;
 	}
-	if (!w->kept_any)
-		w->first_ms = v->accepted_ms;
 	w->kept_any = true;
 	w->last_ms = v->accepted_ms;
 	if (w->tmp >= 0 && append(w, v->raw, v->total_len) != IOCA_OK)
@@ -536,10 +534,8 @@ static void apply_rewrite(struct ioca_spool *s, struct rewrite *w, size_t idx)
 	g->records -= w->evicted + w->released + w->released_done;
 	g->done -= w->released_done;
 	g->bytes_done -= w->released_done_bytes;
-	if (w->kept_any) {
-		g->first_ms = w->first_ms;
+	if (w->kept_any)
 		g->last_ms = w->last_ms;
-	}
 	s->disk_bytes -= freed;
 	s->held_records -= w->evicted + w->released;
 	s->dropped_records += w->evicted;

@@ -194,7 +194,7 @@ struct ioca_spool_scan {
 	uint64_t records_from;        /* valid records still to deliver (see scan) */
 	uint64_t bytes_from;          /* their bytes */
 	uint64_t first_seq, last_seq; /* of valid records; 0 when none */
-	int64_t first_ms, last_ms;    /* accepted_ms of the first/last valid record */
+	int64_t last_ms;              /* accepted_ms of the last valid record */
 	uint64_t good_end;            /* offset after the last valid record (or the header) */
 	uint64_t skipped_inner;       /* damaged bytes before good_end */
 	uint64_t skipped_tail;        /* bytes after good_end that are no record */

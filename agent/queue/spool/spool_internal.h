@@ -39,7 +39,7 @@ struct ioca_spool_seg {
 	uint64_t records;    /* valid records in the file */
 	uint64_t done;       /* of them released: acked, dropped or delivered before */
 	uint64_t bytes_done; /* their bytes */
-	int64_t first_ms, last_ms;
+	int64_t last_ms;
 	bool sealed;          /* no longer written */
 	bool damage_reported; /* damage already reported at open: skip silently */
 };

@@ -299,7 +299,6 @@ static void load_segment(struct ioca_spool *s, struct dir_listing *l, uint64_t i
 	g->records = sc.records;
 	g->done = sc.records - sc.records_from;
 	g->bytes_done = sc.good_end - IOCA_SPOOL_SEG_HDR_BYTES - sc.bytes_from;
-	g->first_ms = sc.first_ms;
 	g->last_ms = sc.last_ms;
 	g->sealed = true;
 	g->damage_reported = damage_reported;

@@ -310,10 +310,8 @@ void ioca_spool_segment_scan(int fd, uint64_t floor_seq, const uint64_t *release
 			skipped =
 			    skipped > IOCA_SPOOL_SEG_HDR_BYTES ? skipped : IOCA_SPOOL_SEG_HDR_BYTES;
 		out->skipped_inner += skipped;
-		if (out->records == 0) {
+		if (out->records == 0)
 			out->first_seq = v.seq;
-			out->first_ms = v.accepted_ms;
-		}
 		out->records++;
 		out->last_seq = v.seq;
 		out->last_ms = v.accepted_ms;
