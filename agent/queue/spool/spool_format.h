@@ -207,6 +207,10 @@ struct ioca_spool_scan {
 void ioca_spool_segment_scan(int fd, uint64_t floor_seq, const uint64_t *released, size_t nreleased,
 			     struct ioca_spool_scan *out);
 
+/* qsort/bsearch order of uint64_t values, or of structs that start with
+ * one (the key: segment id, window seq). */
+int ioca_spool_cmp_u64(const void *a, const void *b);
+
 /* Whether seq is in the ascending list. */
 bool ioca_spool_seq_listed(const uint64_t *list, size_t n, uint64_t seq);
 

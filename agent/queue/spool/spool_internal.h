@@ -34,7 +34,7 @@
 #define IOCA_SPOOL_MEM_SEG UINT64_MAX /* win entry held by the memory fallback */
 
 struct ioca_spool_seg {
-	uint64_t id;
+	uint64_t id;         /* first: searched with ioca_spool_cmp_u64 */
 	uint64_t size;       /* committed bytes (the reader never goes past) */
 	uint64_t records;    /* valid records in the file */
 	uint64_t done;       /* of them released: acked, dropped or delivered before */
@@ -51,7 +51,7 @@ enum ioca_spool_ent_state {
 };
 
 struct ioca_spool_ent {
-	uint64_t seq;
+	uint64_t seq;    /* first: searched with ioca_spool_cmp_u64 */
 	uint64_t seg_id; /* IOCA_SPOOL_MEM_SEG for the memory fallback */
 	uint64_t off;    /* record start in the segment */
 	uint32_t len;    /* bytes on disk */

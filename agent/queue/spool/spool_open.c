@@ -65,12 +65,6 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static int cmp_corrupt_newest_first(const void *a, const void *b)
 {
 	const struct corrupt_file *x = a, *y = b;
@@ -143,7 +137,7 @@ static int list_dir(struct ioca_spool *s, struct dir_listing *l)
 	}
 	closedir(d);
 	if (l->n > 1)
-		qsort(l->ids, l->n, sizeof(*l->ids), cmp_u64);
+		qsort(l->ids, l->n, sizeof(*l->ids), ioca_spool_cmp_u64);
 	return IOCA_OK;
 }
 

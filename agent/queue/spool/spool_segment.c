@@ -253,19 +253,15 @@ int ioca_spool_reader_read(struct ioca_spool_reader *r, uint64_t off, struct ioc
 
 /* ---- scan and rewrite ------------------------------------------------- */
 
+int ioca_spool_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 bool ioca_spool_seq_listed(const uint64_t *list, size_t n, uint64_t seq)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (list[mid] == seq)
-			return true;
-		if (list[mid] < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return n && bsearch(&seq, list, n, sizeof(*list), ioca_spool_cmp_u64);
 }
 
 void ioca_spool_segment_scan(int fd, uint64_t floor_seq, const uint64_t *released, size_t nreleased,

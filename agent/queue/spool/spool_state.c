@@ -80,17 +80,9 @@ struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id)
 
 struct ioca_spool_seg *ioca_spool_seg_by_id(struct ioca_spool *s, uint64_t id)
 {
-	size_t lo = 0, hi = s->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->segs[mid].id == id)
-			return &s->segs[mid];
-		if (s->segs[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	if (s->nsegs == 0)
+		return NULL;
+	return bsearch(&id, s->segs, s->nsegs, sizeof(*s->segs), ioca_spool_cmp_u64);
 }
 
 struct ioca_spool_seg *ioca_spool_active_seg(struct ioca_spool *s)

@@ -15,18 +15,10 @@
 
 struct ioca_spool_ent *ioca_spool_win_find(struct ioca_spool *s, uint64_t seq)
 {
-	size_t lo = 0, hi = s->win_n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		struct ioca_spool_ent *e = ioca_spool_win_at(s, mid);
-		if (e->seq == seq)
-			return e;
-		if (e->seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	if (s->win_n == 0)
+		return NULL;
+	return bsearch(&seq, ioca_spool_win_at(s, 0), s->win_n, sizeof(*s->win),
+		       ioca_spool_cmp_u64);
 }
 
 /* Room for one more entry at the end; compacts or grows. */
