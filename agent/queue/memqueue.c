@@ -110,28 +110,27 @@ static struct mq_node *mq_node_new(const struct ioca_record *rec)
 	return n;
 }
 
+static int mq_refuse(struct memqueue *m, const struct ioca_record *rec)
+{
+	m->st.dropped_records++;
+	m->st.dropped_bytes += rec->payload_len;
+	return IOCA_ERROR;
+}
+
 static int mq_push(struct ioca_queue *q, const struct ioca_record *rec)
 {
 	struct memqueue *m = mq_of(q);
-	if (!rec->topic || rec->seq < m->next_seq || (rec->payload_len && !rec->payload)) {
-		m->st.dropped_records++;
-		m->st.dropped_bytes += rec->payload_len;
-		return IOCA_ERROR;
-	}
+	if (!rec->topic || rec->seq < m->next_seq || (rec->payload_len && !rec->payload))
+		return mq_refuse(m, rec);
 	struct mq_node *n = mq_node_new(rec);
-	if (!n) {
-		m->st.dropped_records++;
-		m->st.dropped_bytes += rec->payload_len;
-		return IOCA_ERROR;
-	}
+	if (!n)
+		return mq_refuse(m, rec);
 	m->next_seq = rec->seq + 1;
 	mq_make_room(m, n->bytes);
 	if (m->st.bytes + n->bytes > m->max_bytes) {
 		/* Only records in flight are left: the new one cannot be kept. */
-		m->st.dropped_records++;
-		m->st.dropped_bytes += rec->payload_len;
 		free(n);
-		return IOCA_ERROR;
+		return mq_refuse(m, rec);
 	}
 	n->prev = m->tail;
 	if (m->tail)
@@ -212,11 +211,10 @@ static void mq_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
 static void mq_close(struct ioca_queue *q)
 {
 	struct memqueue *m = mq_of(q);
-	struct mq_node *n = m->head;
-	while (n) {
-		struct mq_node *next = n->next;
-		free(n);
-		n = next;
+	while (m->head) {
+		struct mq_node *next = m->head->next;
+		free(m->head);
+		m->head = next;
 	}
 	free(m);
 }

@@ -803,9 +803,7 @@ static void sp_tick(struct ioca_queue *q, int64_t now)
 static int sp_flush(struct ioca_queue *q)
 {
 	struct ioca_spool *s = sp(q);
-	if (!ioca_spool_sync_enabled(s))
-		return IOCA_OK;
-	return ioca_spool_sync_now(s);
+	return ioca_spool_sync_enabled(s) ? ioca_spool_sync_now(s) : IOCA_OK;
 }
 
 static void sp_stats(struct ioca_queue *q, struct ioca_queue_stats *out)
