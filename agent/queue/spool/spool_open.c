@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "spool_internal.h"
 #include "timeutil.h"
 
@@ -93,14 +94,10 @@ static int list_dir(struct ioca_spool *s, struct dir_listing *l)
 	while ((de = readdir(d)) != NULL) {
 		uint64_t id;
 		if (ioca_spool_segment_parse_name(de->d_name, &id)) {
-			if (l->n == l->cap) {
-				size_t cap = l->cap ? l->cap * 2 : 64;
-				uint64_t *n = realloc(l->ids, cap * sizeof(*n));
-				if (!n)
-					break;
-				l->ids = n;
-				l->cap = cap;
-			}
+			uint64_t *ids = ioca_grow(l->ids, &l->cap, l->n + 1, sizeof(*ids), 64);
+			if (!ids)
+				break;
+			l->ids = ids;
 			l->ids[l->n++] = id;
 			if (id >= s->next_seg_id)
 				s->next_seg_id = id + 1;
@@ -122,14 +119,11 @@ static int list_dir(struct ioca_spool *s, struct dir_listing *l)
 			struct stat st;
 			if (fstatat(s->dirfd, de->d_name, &st, 0) != 0)
 				continue;
-			if (l->ncorrupt == l->capcorrupt) {
-				size_t cap = l->capcorrupt ? l->capcorrupt * 2 : 16;
-				struct corrupt_file *n = realloc(l->corrupt, cap * sizeof(*n));
-				if (!n)
-					continue;
-				l->corrupt = n;
-				l->capcorrupt = cap;
-			}
+			struct corrupt_file *all = ioca_grow(l->corrupt, &l->capcorrupt,
+							     l->ncorrupt + 1, sizeof(*all), 16);
+			if (!all)
+				continue;
+			l->corrupt = all;
 			struct corrupt_file *c = &l->corrupt[l->ncorrupt++];
 			snprintf(c->name, sizeof(c->name), "%s", de->d_name);
 			c->mtime = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
@@ -160,14 +154,12 @@ static int set_aside(struct ioca_spool *s, struct dir_listing *l, const char *na
 		 IOCA_SPOOL_CORRUPT_SUFFIX);
 	if (renameat(s->dirfd, name, s->dirfd, out) != 0)
 		return IOCA_ERROR;
-	if (l->ncorrupt < l->capcorrupt || !l->capcorrupt) {
-		/* Counted for pruning when there is room in the list; otherwise the
-		 * next start prunes it. */
-		if (l->ncorrupt < l->capcorrupt) {
-			struct corrupt_file *c = &l->corrupt[l->ncorrupt++];
-			snprintf(c->name, sizeof(c->name), "%s", out);
-			c->mtime = ioca_now_wall_ms();
-		}
+	/* Counted for pruning when there is room in the list; otherwise the
+	 * next start prunes it. */
+	if (l->ncorrupt < l->capcorrupt) {
+		struct corrupt_file *c = &l->corrupt[l->ncorrupt++];
+		snprintf(c->name, sizeof(c->name), "%s", out);
+		c->mtime = ioca_now_wall_ms();
 	}
 	return IOCA_OK;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "spool_internal.h"
 #include "timeutil.h"
 
@@ -62,14 +63,11 @@ void ioca_spool_report_missing(struct ioca_spool *s, const char *name, uint64_t 
 
 struct ioca_spool_seg *ioca_spool_seg_add(struct ioca_spool *s, uint64_t id)
 {
-	if (s->nsegs == s->capsegs) {
-		size_t cap = s->capsegs ? s->capsegs * 2 : 16;
-		struct ioca_spool_seg *n = realloc(s->segs, cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		s->segs = n;
-		s->capsegs = cap;
-	}
+	struct ioca_spool_seg *all =
+	    ioca_grow(s->segs, &s->capsegs, s->nsegs + 1, sizeof(*all), 16);
+	if (!all)
+		return NULL;
+	s->segs = all;
 	struct ioca_spool_seg *g = &s->segs[s->nsegs++];
 	memset(g, 0, sizeof(*g));
 	g->id = id;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "spool_internal.h"
 
 #define WIN_MIN_CAP 64
@@ -24,20 +25,15 @@ struct ioca_spool_ent *ioca_spool_win_find(struct ioca_spool *s, uint64_t seq)
 /* Room for one more entry at the end; compacts or grows. */
 static bool win_reserve(struct ioca_spool *s)
 {
-	if (s->win_head + s->win_n < s->win_cap)
-		return true;
-	if (s->win_head > 0) {
+	if (s->win_head > 0 && s->win_head + s->win_n >= s->win_cap) {
 		memmove(s->win, s->win + s->win_head, s->win_n * sizeof(*s->win));
 		s->win_head = 0;
-		if (s->win_n < s->win_cap)
-			return true;
 	}
-	size_t cap = s->win_cap ? s->win_cap * 2 : WIN_MIN_CAP;
-	struct ioca_spool_ent *nw = realloc(s->win, cap * sizeof(*nw));
-	if (!nw)
+	struct ioca_spool_ent *all =
+	    ioca_grow(s->win, &s->win_cap, s->win_head + s->win_n + 1, sizeof(*all), WIN_MIN_CAP);
+	if (!all)
 		return false;
-	s->win = nw;
-	s->win_cap = cap;
+	s->win = all;
 	return true;
 }
 
