@@ -10,6 +10,7 @@
 #include "sysfs_channels.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,11 @@ int ioca_sysfs_read_channel(const char *dir, enum ioca_sysfs_kind kind, const ch
 				       : read_hwmon(dir, chan, &v, out->reason, sizeof out->reason);
 	if (r != 0)
 		return -1;
+	if (!isfinite(v * factor)) {
+		snprintf(out->reason, sizeof out->reason, "%s out of range after scale and offset",
+			 chan);
+		return -1;
+	}
 	out->value = v * factor;
 	return 0;
 }

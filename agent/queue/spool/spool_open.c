@@ -157,9 +157,11 @@ static int set_aside(struct ioca_spool *s, struct dir_listing *l, const char *na
 	/* Counted for pruning when there is room in the list; otherwise the
 	 * next start prunes it. */
 	if (l->ncorrupt < l->capcorrupt) {
-		struct corrupt_file *c = &l->corrupt[l->ncorrupt++];
-		snprintf(c->name, sizeof(c->name), "%s", out);
-		c->mtime = ioca_now_wall_ms();
+		struct corrupt_file *c = &l->corrupt[l->ncorrupt];
+		if (snprintf(c->name, sizeof(c->name), "%s", out) < (int)sizeof(c->name)) {
+			c->mtime = ioca_now_wall_ms();
+			l->ncorrupt++;
+		}
 	}
 	return IOCA_OK;
 }

@@ -185,6 +185,8 @@ static void test_read_failures(void **state)
 	expect_failure(dir, IOCA_SYSFS_IIO, "temp", "not a number in in_temp_raw");
 	fake_sysfs_write(f->root, rel, "nan");
 	expect_failure(dir, IOCA_SYSFS_IIO, "temp", "not a number in in_temp_raw");
+	fake_sysfs_write(f->root, rel, "1e308"); /* finite, but not after the scale of 10 */
+	expect_failure(dir, IOCA_SYSFS_IIO, "temp", "temp out of range after scale and offset");
 	fake_sysfs_write(f->root, rel, "2512");
 	expect_channel(dir, IOCA_SYSFS_IIO, "temp", 25.0, "degC");
 
